@@ -1,0 +1,54 @@
+"""The roles of FocusLoop are Django groups; what a role may do is its permissions."""
+
+from __future__ import annotations
+
+STAFF = "staff"
+MANAGER = "manager"
+ADMIN = "admin"
+
+# Each role holds the permissions of the roles before it.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    STAFF: [
+        "feedback.triage_feedback",
+        "feedback.view_feedback",
+        "feedback.change_feedback",
+        "feedback.view_customer",
+        "feedback.view_product",
+    ],
+    MANAGER: ["feedback.view_insights"],
+    ADMIN: [
+        "accounts.add_apikey",
+        "accounts.view_apikey",
+        "accounts.change_apikey",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+        "feedback.add_customer",
+        "feedback.change_customer",
+        "feedback.add_product",
+        "feedback.change_product",
+        "feedback.view_tag",
+    ],
+}
+ROLE_ORDER = [STAFF, MANAGER, ADMIN]
+
+
+def permissions_for(role: str) -> list[str]:
+    perms: list[str] = []
+    for name in ROLE_ORDER[: ROLE_ORDER.index(role) + 1]:
+        perms.extend(ROLE_PERMISSIONS[name])
+    return perms
+
+
+def role_of(user) -> str | None:
+    """The highest role a user holds, or None for anyone without one."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return ADMIN
+    names = {g.name for g in user.groups.all()}
+    for role in reversed(ROLE_ORDER):
+        if role in names:
+            return role
+    return None

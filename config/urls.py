@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz/", account_views.healthz, name="healthz"),
+    path("", include("feedback.urls")),
+    path("", include("insights.urls")),
+    path("api/v1/", include(("api.urls", "api"))),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,51 @@
+"""The feedback filters the inbox and the API share."""
+
+import django_filters
+from django.db.models import Q
+
+from .models import Customer, Feedback, Product
+
+
+class FeedbackFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    channel = django_filters.ChoiceFilter(choices=Feedback.Channel.choices)
+    status = django_filters.ChoiceFilter(choices=Feedback.Status.choices)
+    sentiment = django_filters.ChoiceFilter(
+        field_name="sentiment_label", choices=Feedback.Sentiment.choices, label="Sentiment"
+    )
+    product = django_filters.ModelChoiceFilter(queryset=Product.objects.all())
+    customer_kind = django_filters.ChoiceFilter(
+        method="filter_customer_kind", choices=Customer.Kind.choices, label="Customer"
+    )
+    received_from = django_filters.IsoDateTimeFilter(
+        field_name="received_at", lookup_expr="gte", label="From"
+    )
+    received_to = django_filters.IsoDateTimeFilter(
+        field_name="received_at", lookup_expr="lt", label="Until"
+    )
+    tag = django_filters.CharFilter(field_name="tags__name", label="Tag", distinct=True)
+    assignee = django_filters.NumberFilter(field_name="assignee_id")
+    analysed = django_filters.BooleanFilter(
+        field_name="analysed_at", lookup_expr="isnull", exclude=True, label="Analysed"
+    )
+
+    class Meta:
+        model = Feedback
+        fields = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(text__icontains=value)
+            | Q(customer__name__icontains=value)
+            | Q(submitter_name__icontains=value)
+            | Q(source__icontains=value)
+        )
+
+    def filter_customer_kind(self, queryset, name, value):
+        if value == Customer.Kind.EXTERNAL:
+            # Anonymous form submissions come from outside the organisation.
+            return queryset.filter(Q(customer__kind=value) | Q(customer__isnull=True))
+        return queryset.filter(customer__kind=value)

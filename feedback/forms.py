@@ -1,0 +1,62 @@
+from django import forms
+from django.conf import settings
+
+from .models import Feedback
+from .selectors import active_products, triage_users
+
+CONSENT_TEXT = (
+    "I agree that FocusLoop stores this feedback, and my name and email if I give them, "
+    "to improve its products and services, and may contact me about it."
+)
+
+
+class PublicFeedbackForm(forms.Form):
+    text = forms.CharField(
+        label="Your feedback",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=settings.FEEDBACK_TEXT_MAX_LENGTH,
+    )
+    rating = forms.TypedChoiceField(
+        label="How would you rate us overall?",
+        choices=[("", "No rating")] + [(str(n), f"{n} ★") for n in range(1, 6)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    product = forms.ModelChoiceField(
+        queryset=active_products(), required=False, empty_label="(not about one product)"
+    )
+    name = forms.CharField(max_length=200, required=False)
+    email = forms.EmailField(required=False)
+    consent = forms.BooleanField(label=CONSENT_TEXT, required=False)
+    # Hidden from people by CSS; bots fill every field they see.
+    website = forms.CharField(required=False, label="Leave this empty")
+
+    def clean_text(self):
+        text = self.cleaned_data["text"].strip()
+        if "\x00" in text:
+            raise forms.ValidationError("Text may not contain NUL characters.")
+        return text
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("email") or data.get("name")) and not data.get("consent"):
+            self.add_error(
+                "consent", "Tick the box so we may keep your name and email, or leave them out."
+            )
+        return data
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))
+
+
+class TriageForm(forms.Form):
+    status = forms.ChoiceField(choices=Feedback.Status.choices)
+    assignee = forms.ModelChoiceField(queryset=triage_users(), required=False)
+    tags = forms.CharField(
+        required=False, help_text="Comma-separated, e.g. billing, mobile-app", max_length=500
+    )
+
+    def clean_tags(self):
+        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]

@@ -1,0 +1,182 @@
+"""Every change to feedback goes through here: forms, API, imports and commands alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Iterable
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .models import Customer, Feedback, Product, Tag
+
+
+class DuplicateFeedback(ValidationError):
+    """The source already delivered a feedback with this external id."""
+
+    def __init__(self, existing: Feedback):
+        self.existing = existing
+        super().__init__(
+            {"external_id": ["Feedback with this external id from this source already exists."]},
+            code="duplicate",
+        )
+
+
+def normalise_rating(
+    rating: Decimal | None, rating_min: Decimal | None, rating_max: Decimal | None
+) -> float | None:
+    """Map a rating on its source's scale onto 0..1; None when there is no rating."""
+    if rating is None:
+        return None
+    if rating_min is None or rating_max is None or rating_max <= rating_min:
+        raise ValidationError({"rating_max": ["A rating needs a scale with max above min."]})
+    if not rating_min <= rating <= rating_max:
+        raise ValidationError(
+            {"rating": [f"Rating must lie between {rating_min} and {rating_max}."]}
+        )
+    return float((rating - rating_min) / (rating_max - rating_min))
+
+
+def _as_decimal(value, field: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        result = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field: ["Enter a number."]}) from None
+    if not result.is_finite():
+        raise ValidationError({field: ["Enter a finite number."]})
+    return result
+
+
+def record_feedback(
+    *,
+    channel: str,
+    text: str,
+    source: str = "",
+    external_id: str = "",
+    rating=None,
+    rating_min=None,
+    rating_max=None,
+    received_at: dt.datetime | None = None,
+    customer: Customer | None = None,
+    product: Product | None = None,
+    submitter_name: str = "",
+    submitter_email: str = "",
+    consent: bool = False,
+    consent_text: str = "",
+    tags: Iterable[str] = (),
+) -> Feedback:
+    """Store one piece of feedback and schedule its analysis.
+
+    The row is committed before anything else happens; analysis is triggered after the
+    commit and never makes this call fail (a missed trigger is caught by the sweep).
+
+    Raises ``ValidationError`` with field messages on bad input, and ``DuplicateFeedback``
+    when ``(source, external_id)`` was already stored. Nothing is stored in either case.
+    """
+    text = (text or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not text:
+        errors["text"] = ["This field may not be blank."]
+    elif len(text) > settings.FEEDBACK_TEXT_MAX_LENGTH:
+        errors["text"] = [
+            f"Ensure this field has no more than {settings.FEEDBACK_TEXT_MAX_LENGTH} characters."
+        ]
+    if "\x00" in text:
+        errors["text"] = ["Text may not contain NUL characters."]
+    if channel not in Feedback.Channel.values:
+        errors["channel"] = [f'"{channel}" is not a valid channel.']
+    if errors:
+        raise ValidationError(errors)
+
+    rating_d = _as_decimal(rating, "rating")
+    min_d = _as_decimal(rating_min, "rating_min")
+    max_d = _as_decimal(rating_max, "rating_max")
+    normalised = normalise_rating(rating_d, min_d, max_d)
+    if received_at is None:
+        received_at = timezone.now()
+    elif timezone.is_naive(received_at):
+        raise ValidationError({"received_at": ["Give a time zone with the date and time."]})
+
+    feedback = Feedback(
+        channel=channel,
+        source=source,
+        external_id=external_id or "",
+        text=text,
+        rating=rating_d,
+        rating_min=min_d if rating_d is not None else None,
+        rating_max=max_d if rating_d is not None else None,
+        rating_normalised=normalised,
+        received_at=received_at,
+        customer=customer,
+        product=product,
+        submitter_name=submitter_name,
+        submitter_email=submitter_email,
+        consent=consent,
+        consent_text=consent_text if consent else "",
+    )
+    tag_names = _clean_tag_names(tags)
+    try:
+        with transaction.atomic():
+            feedback.save(force_insert=True)
+            if tag_names:
+                feedback.tags.set(_get_or_create_tags(tag_names))
+    except IntegrityError:
+        if feedback.external_id:
+            existing = Feedback.objects.filter(
+                source=source, external_id=feedback.external_id
+            ).first()
+            if existing is not None:
+                raise DuplicateFeedback(existing) from None
+        raise
+
+    from insights.triggers import request_analysis
+
+    transaction.on_commit(request_analysis)
+    return feedback
+
+
+def _clean_tag_names(tags: Iterable[str]) -> list[str]:
+    return sorted({slugify(t)[:60] for t in tags if t and slugify(t)})
+
+
+def _get_or_create_tags(names: list[str]) -> list[Tag]:
+    Tag.objects.bulk_create([Tag(name=n) for n in names], ignore_conflicts=True)
+    return list(Tag.objects.filter(name__in=names))
+
+
+def update_feedback_triage(
+    *,
+    feedback: Feedback,
+    status: str | None = None,
+    assignee: AbstractBaseUser | None | type(...) = ...,
+    tags: Iterable[str] | None = None,
+) -> Feedback:
+    """Change what staff manage on a feedback: status, assignee, tags.
+
+    Only the given arguments change (``assignee=None`` clears the assignee). Raises
+    ``ValidationError`` for an unknown status or an assignee who cannot triage.
+    """
+    update_fields: list[str] = []
+    if status is not None:
+        if status not in Feedback.Status.values:
+            raise ValidationError({"status": [f'"{status}" is not a valid status.']})
+        feedback.status = status
+        update_fields.append("status")
+    if assignee is not ...:
+        if assignee is not None and not assignee.has_perm("feedback.triage_feedback"):
+            raise ValidationError({"assignee": ["This user cannot triage feedback."]})
+        feedback.assignee = assignee
+        update_fields.append("assignee")
+    with transaction.atomic():
+        if update_fields:
+            feedback.save(update_fields=update_fields)
+        if tags is not None:
+            feedback.tags.set(_get_or_create_tags(_clean_tag_names(tags)))
+    return feedback

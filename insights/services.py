@@ -1,0 +1,130 @@
+"""Analysis writes: claim pending feedback, score it, keep the daily rollup current."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Iterable
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from feedback.models import Feedback
+
+from .analysis import sentiment
+from .models import DailyFeedbackStat
+
+logger = logging.getLogger(__name__)
+
+# Keeps one rollup refresh at a time on PostgreSQL (SQLite serialises writers anyway).
+_ROLLUP_LOCK_ID = 7_304_211
+
+
+def analyse_pending_batch(*, batch_size: int | None = None) -> int:
+    """Score up to ``batch_size`` unanalysed feedback rows; return how many.
+
+    Rows are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it,
+    so several workers share the backlog without scoring a row twice; scores are written
+    in the claiming transaction, so a worker killed mid-batch leaves its rows pending.
+    """
+    batch_size = batch_size or settings.ANALYSIS_BATCH_SIZE
+    with transaction.atomic():
+        pending = Feedback.objects.unanalysed().order_by("id").only("id", "text", "received_at")
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True, of=("self",))
+        rows = list(pending[:batch_size])
+        if not rows:
+            return 0
+        results = sentiment.score_texts([row.text for row in rows])
+        now = timezone.now()
+        for row, result in zip(rows, results):
+            row.sentiment_score = result.score
+            row.sentiment_label = result.label
+            row.sentiment_model = sentiment.MODEL_NAME
+            row.analysed_at = now
+        Feedback.objects.bulk_update(
+            rows, ["sentiment_score", "sentiment_label", "sentiment_model", "analysed_at"]
+        )
+        days = {timezone.localtime(row.received_at, dt.timezone.utc).date() for row in rows}
+    refresh_daily_stats(days=days)
+    return len(rows)
+
+
+def analyse_all_pending(*, max_batches: int | None = None) -> int:
+    """Work through the backlog batch by batch; return the number of rows scored."""
+    total = 0
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        done = analyse_pending_batch()
+        if not done:
+            break
+        total += done
+        batches += 1
+    return total
+
+
+def refresh_daily_stats(*, days: Iterable[dt.date] | None = None) -> int:
+    """Recount the rollup for the given UTC days (all days when None); return row count."""
+    feedback = Feedback.objects.all()
+    if days is not None:
+        days = sorted(set(days))
+        if not days:
+            return 0
+        day_filter = Q()
+        for day in days:
+            start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+            day_filter |= Q(received_at__gte=start, received_at__lt=start + dt.timedelta(days=1))
+        feedback = feedback.filter(day_filter)
+    grouped = (
+        feedback.annotate(
+            day=TruncDate("received_at", tzinfo=dt.timezone.utc),
+            kind=Coalesce(F("customer__kind"), Value("external")),
+        )
+        .values("day", "channel", "product_id", "kind")
+        .annotate(
+            feedback_count=Count("id"),
+            analysed_count=Count("id", filter=Q(analysed_at__isnull=False)),
+            sentiment_sum=Coalesce(Sum("sentiment_score"), 0.0),
+            negative_count=Count("id", filter=Q(sentiment_label="negative")),
+            neutral_count=Count("id", filter=Q(sentiment_label="neutral")),
+            positive_count=Count("id", filter=Q(sentiment_label="positive")),
+            rating_count=Count("rating_normalised"),
+            rating_sum=Coalesce(Sum("rating_normalised"), 0.0),
+        )
+        .order_by()
+    )
+    stats = [
+        DailyFeedbackStat(
+            day=row["day"],
+            channel=row["channel"],
+            product_id=row["product_id"],
+            customer_kind=row["kind"],
+            feedback_count=row["feedback_count"],
+            analysed_count=row["analysed_count"],
+            sentiment_sum=row["sentiment_sum"],
+            negative_count=row["negative_count"],
+            neutral_count=row["neutral_count"],
+            positive_count=row["positive_count"],
+            rating_count=row["rating_count"],
+            rating_sum=row["rating_sum"],
+        )
+        for row in grouped
+    ]
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ROLLUP_LOCK_ID])
+        existing = DailyFeedbackStat.objects.all()
+        if days is not None:
+            existing = existing.filter(day__in=days)
+        existing.delete()
+        DailyFeedbackStat.objects.bulk_create(stats, batch_size=2000)
+    return len(stats)
+
+
+def refresh_recent_daily_stats(*, days_back: int = 3) -> int:
+    today = timezone.now().astimezone(dt.timezone.utc).date()
+    return refresh_daily_stats(days=[today - dt.timedelta(days=n) for n in range(days_back)])
