@@ -23,8 +23,10 @@ run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 ## Set up and run the whole suite.
+# Tests run with DEBUG=1 settings (pytest-django still runs each test with DEBUG off):
+# plain http for the test server and static files without a collectstatic step.
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -18,4 +18,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
+        from . import schema  # noqa: F401  (registers the API key scheme with the OpenAPI generator)
+
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="accounts.sync_roles")

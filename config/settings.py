@@ -139,7 +139,6 @@ if EMBEDDED:
                     "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=20000;"
                 ),
             },
-            "TEST": {"NAME": str(VAR_DIR / "test_focusloop.sqlite3")},
         }
     }
 else:

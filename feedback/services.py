@@ -22,8 +22,14 @@ class DuplicateFeedback(ValidationError):
     def __init__(self, existing: Feedback):
         self.existing = existing
         super().__init__(
-            {"external_id": ["Feedback with this external id from this source already exists."]},
-            code="duplicate",
+            {
+                "external_id": [
+                    ValidationError(
+                        "Feedback with this external id from this source already exists.",
+                        code="duplicate",
+                    )
+                ]
+            }
         )
 
 

@@ -1,0 +1,68 @@
+"""Named actors and service probes shared by every app's tests."""
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+from feedback.tests.factories import UserFactory
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 0.5):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, ok: bool) -> None:
+    """Skip when a real service is missing on a bare machine; fail in CI."""
+    if ok:
+        return
+    if settings.FOCUSLOOP_REQUIRE_SERVICES:
+        pytest.fail(f"{name} is required (FOCUSLOOP_REQUIRE_SERVICES=1) but not reachable")
+    pytest.skip(f"{name} not reachable")
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    require_service("Redis", _reachable(url, 6379))
+    return url
+
+
+@pytest.fixture
+def postgres_required():
+    require_service("PostgreSQL", settings.DATABASES["default"]["ENGINE"].endswith("postgresql"))
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    # Tests that need the after-commit wake-up turn it back on explicitly.
+    settings.ANALYSIS_TRIGGER_ENABLED = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def staff_member(db):
+    return UserFactory(username="sam_staff", role="staff")
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="maria_manager", role="manager")
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ada_admin", role="admin", is_staff=True)
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but holds no role."""
+    return UserFactory(username="oscar_outsider")

@@ -1,0 +1,95 @@
+"""The analysis path on real parts: Redis as the broker and a Celery worker consuming it."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.urls import reverse
+
+from config.celery import app as celery_app
+from conftest import require_service
+from feedback.models import Feedback
+from feedback.tests.factories import FeedbackFactory
+from insights import triggers
+from insights.tasks import sweep_unanalysed_feedback_task
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def _wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def redis_broker(redis_url, settings):
+    require_service("Redis broker (REDIS_URL)", settings.CELERY_BROKER_URL.startswith("redis://"))
+    return settings.CELERY_BROKER_URL
+
+
+@pytest.fixture
+def celery_worker(redis_broker):
+    with start_worker(
+        celery_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=20
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture
+def dead_broker():
+    """Point the app at a port where nothing listens, as when Redis is down."""
+    original = celery_app.conf.broker_url
+    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
+    celery_app.amqp._producer_pool = None
+    yield
+    celery_app.conf.broker_url = original
+    celery_app.amqp._producer_pool = None
+
+
+def test_worker_analyses_a_form_submission_after_commit(client, settings, celery_worker):
+    settings.ANALYSIS_TRIGGER_ENABLED = True
+    response = client.post(
+        reverse("feedback:public_form"), {"text": "Brilliant support team, thank you so much!"}
+    )
+    assert response.status_code == 302
+    feedback = Feedback.objects.get()
+
+    assert _wait_until(lambda: Feedback.objects.get(pk=feedback.pk).analysed_at is not None)
+    feedback.refresh_from_db()
+    assert feedback.sentiment_label == "positive"
+
+
+def test_sweep_through_the_broker_analyses_rows_whose_trigger_was_lost(celery_worker):
+    lost = [FeedbackFactory(text="Horrible, the invoice is wrong again") for _ in range(3)]
+
+    sweep_unanalysed_feedback_task.delay()
+
+    assert _wait_until(lambda: not Feedback.objects.unanalysed().exists())
+    assert {Feedback.objects.get(pk=f.pk).sentiment_label for f in lost} == {"negative"}
+
+
+def test_submission_succeeds_fast_while_the_broker_is_down(client, settings, dead_broker):
+    settings.ANALYSIS_TRIGGER_ENABLED = True
+    started = time.monotonic()
+    response = client.post(reverse("feedback:public_form"), {"text": "Stored while Redis is down"})
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 302
+    assert elapsed < 0.5
+    assert Feedback.objects.filter(text="Stored while Redis is down", analysed_at=None).exists()
+    # The wake-up cannot be delivered; it fails quietly instead of failing the customer.
+    assert triggers.send_wake_up() is False
+
+    # Once the broker is back, the periodic sweep catches up.
+    assert sweep_unanalysed_feedback_task.apply().get() == 1
+    assert not Feedback.objects.unanalysed().exists()
+
+
+def test_tasks_survive_a_lost_worker():
+    for name in ("analyse_pending_feedback_task", "sweep_unanalysed_feedback_task"):
+        task = celery_app.tasks[f"insights.tasks.{name}"]
+        assert task.acks_late and task.reject_on_worker_lost
