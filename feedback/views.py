@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import messages
-
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render

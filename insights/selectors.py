@@ -45,7 +45,7 @@ def _kpis(start: dt.date, end: dt.date) -> PeriodKpis:
 
 def kpi_comparison(*, days: int = 30, today: dt.date | None = None) -> dict[str, PeriodKpis]:
     """KPIs of the last ``days`` days (today included) and of the period before."""
-    today = today or timezone.now().astimezone(dt.timezone.utc).date()
+    today = today or timezone.now().astimezone(dt.UTC).date()
     end = today + dt.timedelta(days=1)
     start = end - dt.timedelta(days=days)
     return {"current": _kpis(start, end), "previous": _kpis(start - dt.timedelta(days=days), start)}
@@ -53,7 +53,7 @@ def kpi_comparison(*, days: int = 30, today: dt.date | None = None) -> dict[str,
 
 def weekly_series(*, weeks: int = 52, today: dt.date | None = None) -> list[dict]:
     """Volume and average sentiment per ISO week (Monday) for the last ``weeks`` weeks."""
-    today = today or timezone.now().astimezone(dt.timezone.utc).date()
+    today = today or timezone.now().astimezone(dt.UTC).date()
     first_monday = today - dt.timedelta(days=today.weekday()) - dt.timedelta(weeks=weeks - 1)
     rows = (
         DailyFeedbackStat.objects.filter(day__gte=first_monday)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -40,7 +40,7 @@ def analyse_pending_batch(*, batch_size: int | None = None) -> int:
             return 0
         results = sentiment.score_texts([row.text for row in rows])
         now = timezone.now()
-        for row, result in zip(rows, results):
+        for row, result in zip(rows, results, strict=True):
             row.sentiment_score = result.score
             row.sentiment_label = result.label
             row.sentiment_model = sentiment.MODEL_NAME
@@ -48,7 +48,7 @@ def analyse_pending_batch(*, batch_size: int | None = None) -> int:
         Feedback.objects.bulk_update(
             rows, ["sentiment_score", "sentiment_label", "sentiment_model", "analysed_at"]
         )
-        days = {timezone.localtime(row.received_at, dt.timezone.utc).date() for row in rows}
+        days = {timezone.localtime(row.received_at, dt.UTC).date() for row in rows}
     refresh_daily_stats(days=days)
     return len(rows)
 
@@ -75,12 +75,12 @@ def refresh_daily_stats(*, days: Iterable[dt.date] | None = None) -> int:
             return 0
         day_filter = Q()
         for day in days:
-            start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+            start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
             day_filter |= Q(received_at__gte=start, received_at__lt=start + dt.timedelta(days=1))
         feedback = feedback.filter(day_filter)
     grouped = (
         feedback.annotate(
-            day=TruncDate("received_at", tzinfo=dt.timezone.utc),
+            day=TruncDate("received_at", tzinfo=dt.UTC),
             kind=Coalesce(F("customer__kind"), Value("external")),
         )
         .values("day", "channel", "product_id", "kind")
@@ -126,5 +126,5 @@ def refresh_daily_stats(*, days: Iterable[dt.date] | None = None) -> int:
 
 
 def refresh_recent_daily_stats(*, days_back: int = 3) -> int:
-    today = timezone.now().astimezone(dt.timezone.utc).date()
+    today = timezone.now().astimezone(dt.UTC).date()
     return refresh_daily_stats(days=[today - dt.timedelta(days=n) for n in range(days_back)])
