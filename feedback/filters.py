@@ -1,6 +1,7 @@
 """The feedback filters the inbox and the API share."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from .models import Customer, Feedback, Product
@@ -17,11 +18,18 @@ class FeedbackFilter(django_filters.FilterSet):
     customer_kind = django_filters.ChoiceFilter(
         method="filter_customer_kind", choices=Customer.Kind.choices, label="Customer"
     )
+    # ISO dates or date-times; a bare date means midnight UTC.
     received_from = django_filters.IsoDateTimeFilter(
-        field_name="received_at", lookup_expr="gte", label="From"
+        field_name="received_at",
+        lookup_expr="gte",
+        label="Received from",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     received_to = django_filters.IsoDateTimeFilter(
-        field_name="received_at", lookup_expr="lt", label="Until"
+        field_name="received_at",
+        lookup_expr="lt",
+        label="Received before",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     tag = django_filters.CharFilter(field_name="tags__name", label="Tag", distinct=True)
     assignee = django_filters.NumberFilter(field_name="assignee_id")

@@ -166,6 +166,9 @@ def test_list_filters_orders_and_paginates(integrator):
     assert texts(customer_kind="internal") == ["bravo"]
     assert texts(customer_kind="external") == ["alpha", "charlie"]
     assert texts(q="brav") == ["bravo"]
+    Feedback.objects.filter(text="alpha").update(received_at="2025-01-15T12:00:00Z")
+    assert texts(received_to="2025-01-16") == ["alpha"]
+    assert texts(received_from="2025-01-16") == ["bravo", "charlie"]
     page = integrator.get(LIST_URL, {"page_size": 2}).json()
     assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
     bad = integrator.get(LIST_URL, {"channel": "fax"})
