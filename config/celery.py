@@ -18,7 +18,7 @@ app.conf.beat_schedule = {
         "task": "insights.tasks.sweep_unanalysed_feedback_task",
         "schedule": 60.0,
     },
-    # Re-count the last three days of the dashboard rollup (late edits, status changes).
+    # Re-count the last three days of the dashboard rollup (late arrivals, back-dated imports).
     "refresh-recent-daily-stats": {
         "task": "insights.tasks.refresh_recent_daily_stats_task",
         "schedule": crontab(minute="*/10"),

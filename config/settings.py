@@ -45,6 +45,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = env_str(name)
     if value is None:
@@ -158,6 +168,8 @@ if REDIS_URL:
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 0.5,
                 "SOCKET_TIMEOUT": 0.5,
+                # A cache outage must not fail a request: reads miss, writes are dropped.
+                "IGNORE_EXCEPTIONS": True,
             },
         }
     }
@@ -173,6 +185,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_BROKER_FOLDER),
         "data_folder_out": str(CELERY_BROKER_FOLDER),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 else:
@@ -296,10 +309,14 @@ SPECTACULAR_SETTINGS = {
 FEEDBACK_TEXT_MAX_LENGTH = env_int("FEEDBACK_TEXT_MAX_LENGTH", 5000)
 # Public form: at most this many submissions per client IP and minute.
 FEEDBACK_FORM_RATE = env_str("FEEDBACK_FORM_RATE", "10/m")
+# When the cache is unreachable the form stays open rather than refusing customers.
+RATELIMIT_FAIL_OPEN = True
+# Behind a reverse proxy, the header that carries the client address (e.g. HTTP_X_REAL_IP).
+RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY")
 # Rows a worker analyses per claimed batch.
 ANALYSIS_BATCH_SIZE = env_int("ANALYSIS_BATCH_SIZE", 500)
 # At most one analysis trigger per web process in this many seconds (trailing edge).
-ANALYSIS_TRIGGER_DEBOUNCE_SECONDS = float(env_str("ANALYSIS_TRIGGER_DEBOUNCE_SECONDS", "0.5"))
+ANALYSIS_TRIGGER_DEBOUNCE_SECONDS = env_float("ANALYSIS_TRIGGER_DEBOUNCE_SECONDS", 0.5)
 # Fail services loudly in tests instead of skipping (set by CI).
 FOCUSLOOP_REQUIRE_SERVICES = env_bool("FOCUSLOOP_REQUIRE_SERVICES", False)
 

@@ -1,6 +1,8 @@
 from django.contrib import admin
 
 from .models import Customer, Feedback, Product, Tag
+from .selectors import triage_users
+from .services import update_feedback_triage
 
 
 @admin.register(Customer)
@@ -25,6 +27,8 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(Feedback)
 class FeedbackAdmin(admin.ModelAdmin):
+    """Feedback arrives through its channels; here staff may only triage it."""
+
     list_display = [
         "id", "received_at", "channel", "short_text", "product", "customer", "status",
         "sentiment_label", "sentiment_score",
@@ -33,14 +37,32 @@ class FeedbackAdmin(admin.ModelAdmin):
     search_fields = ["text", "external_id", "source", "customer__name", "submitter_email"]
     date_hierarchy = "received_at"
     list_select_related = ["product", "customer"]
-    raw_id_fields = ["customer", "assignee"]
-    filter_horizontal = ["tags"]
-    readonly_fields = [
-        "rating_normalised", "created_at", "sentiment_score", "sentiment_label",
-        "sentiment_model", "analysed_at",
+    fields = [
+        "text", "channel", "source", "external_id", "received_at", "created_at", "customer",
+        "product", "submitter_name", "submitter_email", "consent", "consent_text", "rating",
+        "rating_min", "rating_max", "rating_normalised", "tag_names", "status", "assignee",
+        "sentiment_score", "sentiment_label", "sentiment_model", "analysed_at",
     ]
+    readonly_fields = [f for f in fields if f not in ("status", "assignee")]
     show_full_result_count = False
 
     @admin.display(description="text")
     def short_text(self, obj):
         return obj.text[:80]
+
+    @admin.display(description="tags")
+    def tag_names(self, obj):
+        return ", ".join(t.name for t in obj.tags.all()) or "—"
+
+    def has_add_permission(self, request):
+        return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assignee":
+            kwargs["queryset"] = triage_users()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        update_feedback_triage(
+            feedback=obj, status=form.cleaned_data["status"], assignee=form.cleaned_data["assignee"]
+        )

@@ -14,7 +14,9 @@ class FeedbackFilter(django_filters.FilterSet):
     sentiment = django_filters.ChoiceFilter(
         field_name="sentiment_label", choices=Feedback.Sentiment.choices, label="Sentiment"
     )
-    product = django_filters.ModelChoiceFilter(queryset=Product.objects.all())
+    product = django_filters.ModelChoiceFilter(
+        queryset=Product.objects.all(), to_field_name="slug", label="Product"
+    )
     customer_kind = django_filters.ChoiceFilter(
         method="filter_customer_kind", choices=Customer.Kind.choices, label="Customer"
     )
@@ -32,7 +34,7 @@ class FeedbackFilter(django_filters.FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     tag = django_filters.CharFilter(field_name="tags__name", label="Tag", distinct=True)
-    assignee = django_filters.NumberFilter(field_name="assignee_id")
+    assignee = django_filters.CharFilter(field_name="assignee__username", label="Assignee")
     analysed = django_filters.BooleanFilter(
         field_name="analysed_at", lookup_expr="isnull", exclude=True, label="Analysed"
     )

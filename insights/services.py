@@ -96,27 +96,28 @@ def refresh_daily_stats(*, days: Iterable[dt.date] | None = None) -> int:
         )
         .order_by()
     )
-    stats = [
-        DailyFeedbackStat(
-            day=row["day"],
-            channel=row["channel"],
-            product_id=row["product_id"],
-            customer_kind=row["kind"],
-            feedback_count=row["feedback_count"],
-            analysed_count=row["analysed_count"],
-            sentiment_sum=row["sentiment_sum"],
-            negative_count=row["negative_count"],
-            neutral_count=row["neutral_count"],
-            positive_count=row["positive_count"],
-            rating_count=row["rating_count"],
-            rating_sum=row["rating_sum"],
-        )
-        for row in grouped
-    ]
     with transaction.atomic():
+        # Count inside the lock: a refresh that started earlier cannot overwrite newer counts.
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ROLLUP_LOCK_ID])
+        stats = [
+            DailyFeedbackStat(
+                day=row["day"],
+                channel=row["channel"],
+                product_id=row["product_id"],
+                customer_kind=row["kind"],
+                feedback_count=row["feedback_count"],
+                analysed_count=row["analysed_count"],
+                sentiment_sum=row["sentiment_sum"],
+                negative_count=row["negative_count"],
+                neutral_count=row["neutral_count"],
+                positive_count=row["positive_count"],
+                rating_count=row["rating_count"],
+                rating_sum=row["rating_sum"],
+            )
+            for row in grouped
+        ]
         existing = DailyFeedbackStat.objects.all()
         if days is not None:
             existing = existing.filter(day__in=days)

@@ -216,3 +216,19 @@ def test_schema_and_docs_are_served_offline(client):
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+def test_unsupported_methods_answer_405(integrator):
+    feedback = FeedbackFactory()
+    assert integrator.delete(f"{LIST_URL}{feedback.pk}/").status_code == 405
+    assert integrator.put(f"{LIST_URL}{feedback.pk}/", {"text": "x"}, format="json").status_code == 405
+    assert Feedback.objects.filter(pk=feedback.pk).exists()
+
+
+def test_filters_take_product_slug_and_assignee_username(integrator, staff_member):
+    FeedbackFactory(text="app one", product=ProductFactory(slug="mobile-app"), assignee=staff_member)
+    FeedbackFactory(text="portal one", product=ProductFactory(slug="web-portal"))
+    rows = integrator.get(LIST_URL, {"product": "mobile-app"}).json()["results"]
+    assert [r["text"] for r in rows] == ["app one"]
+    rows = integrator.get(LIST_URL, {"assignee": staff_member.username}).json()["results"]
+    assert [r["text"] for r in rows] == ["app one"]

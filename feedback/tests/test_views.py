@@ -192,3 +192,20 @@ def test_feedback_text_is_escaped_on_staff_pages(client, staff_member):
         body = client.get(url).content.decode()
         assert '<script>alert("x")</script>' not in body
         assert "&lt;script&gt;" in body
+
+
+def test_admin_triages_feedback_through_the_service(client, admin_user, staff_member, outsider):
+    feedback = FeedbackFactory()
+    client.force_login(admin_user)
+    url = reverse("admin:feedback_feedback_change", args=[feedback.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"status": "closed", "assignee": staff_member.pk})
+    assert response.status_code == 302
+    feedback.refresh_from_db()
+    assert (feedback.status, feedback.assignee) == ("closed", staff_member)
+    # Only people who can triage are offered as assignees.
+    response = client.post(url, {"status": "new", "assignee": outsider.pk})
+    assert response.status_code == 200
+    feedback.refresh_from_db()
+    assert feedback.assignee == staff_member
+    assert client.get(reverse("admin:feedback_feedback_add")).status_code == 403

@@ -93,3 +93,16 @@ def test_tasks_survive_a_lost_worker():
     for name in ("analyse_pending_feedback_task", "sweep_unanalysed_feedback_task"):
         task = celery_app.tasks[f"insights.tasks.{name}"]
         assert task.acks_late and task.reject_on_worker_lost
+
+
+def test_public_form_still_accepts_feedback_when_the_cache_is_down(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "IGNORE_EXCEPTIONS": True},
+        }
+    }
+    response = client.post(reverse("feedback:public_form"), {"text": "Rate limiter offline"})
+    assert response.status_code == 302
+    assert Feedback.objects.filter(text="Rate limiter offline").exists()
