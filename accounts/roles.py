@@ -14,6 +14,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "feedback.change_feedback",
         "feedback.view_customer",
         "feedback.view_product",
+        "feedback.import_reviews",
+        "feedback.view_reviewimport",
     ],
     MANAGER: ["feedback.view_insights"],
     ADMIN: [

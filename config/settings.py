@@ -210,6 +210,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Model training is slow and memory-hungry: its own queue, so analysis never waits behind it.
+CELERY_TASK_ROUTES = {"insights.tasks.train_sentiment_model_task": {"queue": "training"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
@@ -317,6 +319,18 @@ RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY")
 ANALYSIS_BATCH_SIZE = env_int("ANALYSIS_BATCH_SIZE", 500)
 # At most one analysis trigger per web process in this many seconds (trailing edge).
 ANALYSIS_TRIGGER_DEBOUNCE_SECONDS = env_float("ANALYSIS_TRIGGER_DEBOUNCE_SECONDS", 0.5)
+# Sentiment learning: labelled rows needed before a model is trained; where a 5-point
+# rating (normalised to 0..1) turns negative or positive (NPS 0-10 and 1-7 scales follow
+# their own conventions, see insights/analysis/rating_labels.py); where models are stored.
+SENTIMENT_MIN_TRAINING_ROWS = env_int("SENTIMENT_MIN_TRAINING_ROWS", 200)
+SENTIMENT_RATING_NEGATIVE_BELOW = env_float("SENTIMENT_RATING_NEGATIVE_BELOW", 0.4)
+SENTIMENT_RATING_POSITIVE_FROM = env_float("SENTIMENT_RATING_POSITIVE_FROM", 0.7)
+SENTIMENT_MODEL_DIR = Path(env_str("SENTIMENT_MODEL_DIR", str(VAR_DIR / "models")))
+# Review imports: the largest file accepted, where uploads are kept (web and workers must
+# share it), and how long one import task runs before it queues its own continuation.
+REVIEW_IMPORT_MAX_BYTES = env_int("REVIEW_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+REVIEW_IMPORT_DIR = Path(env_str("REVIEW_IMPORT_DIR", str(VAR_DIR / "imports")))
+REVIEW_IMPORT_TASK_SECONDS = env_int("REVIEW_IMPORT_TASK_SECONDS", 180)
 # Fail services loudly in tests instead of skipping (set by CI).
 FOCUSLOOP_REQUIRE_SERVICES = env_bool("FOCUSLOOP_REQUIRE_SERVICES", False)
 

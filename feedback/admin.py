@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from .models import Customer, Feedback, Product, Tag
+from .models import Customer, Feedback, Product, ReviewImport, Tag
+from .review_import import delete_review_import
 from .selectors import triage_users
 from .services import update_feedback_triage
 
@@ -66,3 +67,30 @@ class FeedbackAdmin(admin.ModelAdmin):
         update_feedback_triage(
             feedback=obj, status=form.cleaned_data["status"], assignee=form.cleaned_data["assignee"]
         )
+
+
+@admin.register(ReviewImport)
+class ReviewImportAdmin(admin.ModelAdmin):
+    """Imports start on their own pages; here they can be looked at and deleted."""
+
+    list_display = [
+        "id", "created_at", "original_name", "source", "status", "rows_total", "rows_imported",
+        "rows_duplicate", "rows_skipped", "uploaded_by",
+    ]
+    list_filter = ["status", "source", "file_format"]
+    search_fields = ["original_name", "source", "uploaded_by__username"]
+    list_select_related = ["uploaded_by"]
+    readonly_fields = [f.name for f in ReviewImport._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        delete_review_import(review_import=obj)
+
+    def delete_queryset(self, request, queryset):
+        for review_import in queryset:
+            delete_review_import(review_import=review_import)

@@ -190,3 +190,127 @@ class Feedback(models.Model):
     @property
     def is_analysed(self) -> bool:
         return self.analysed_at is not None
+
+
+class ReviewImport(models.Model):
+    """One uploaded export of online reviews, its column mapping and how far it got.
+
+    The counters move together, one committed batch at a time, so ``rows_processed`` is
+    also where a re-run of the import carries on.
+    """
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Waiting for the column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSON = "json", "JSON"
+
+    class DateOrder(models.TextChoices):
+        DMY = "dmy", "Day first (31/12/2024)"
+        MDY = "mdy", "Month first (12/31/2024)"
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="review_imports",
+    )
+    uploaded_with_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Shown to people only: the stored file has a generated name.
+    original_name = models.CharField(max_length=255, blank=True)
+    stored_name = models.CharField(max_length=100, unique=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    file_format = models.CharField(max_length=4, choices=Format.choices)
+    encoding = models.CharField(max_length=20)
+    csv_dialect = models.JSONField(default=dict, blank=True)
+    columns = models.JSONField(default=list)
+    preview_rows = models.JSONField(default=list, blank=True)
+    # Per column, from the first rows: numeric range and day/month hints for dates.
+    column_profiles = models.JSONField(default=dict, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+
+    source = models.CharField(max_length=100, blank=True)
+    # Feedback field -> column name.
+    mapping = models.JSONField(default=dict, blank=True)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rating_min = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    rating_max = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    date_order = models.CharField(max_length=3, choices=DateOrder.choices, default=DateOrder.DMY)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.MAPPING)
+    rows_processed = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    rows_skipped = models.PositiveIntegerField(default=0)
+    rows_duplicate = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("import_reviews", "Can import online reviews")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    rows_processed=models.F("rows_imported")
+                    + models.F("rows_skipped")
+                    + models.F("rows_duplicate")
+                ),
+                name="review_import_counts_add_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review import #{self.pk} ({self.original_name or self.stored_name})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def delimiter_name(self) -> str:
+        delimiter = self.csv_dialect.get("delimiter", "")
+        return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars"}.get(delimiter, delimiter)
+
+    @property
+    def percent_done(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(100, self.rows_processed * 100 // self.rows_total)
+
+
+class ReviewImportError(models.Model):
+    """A row an import skipped, and why."""
+
+    review_import = models.ForeignKey(
+        ReviewImport, on_delete=models.CASCADE, related_name="row_errors"
+    )
+    # CSV: the line the row starts on (the header is line 1). JSON: the item's position.
+    line = models.PositiveIntegerField()
+    reason = models.TextField()
+    excerpt = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["review_import", "line"]
+        constraints = [
+            # A re-run of a batch cannot list a row twice.
+            models.UniqueConstraint(
+                fields=["review_import", "line"], name="review_import_error_one_per_line"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"

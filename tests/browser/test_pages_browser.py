@@ -173,7 +173,7 @@ def test_staff_triages_feedback_in_inbox(page):
     page.get_by_label("Assignee").select_option(label="sam")
     page.get_by_label("Tags").fill("Billing, mobile app")
     with page.expect_navigation():
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
 
     expect(page.locator(".messages")).to_have_text("Feedback updated.")
     expect(page.get_by_label("Status")).to_have_value("triaged")
