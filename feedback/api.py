@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
@@ -46,6 +47,20 @@ class FeedbackSerializer(serializers.ModelSerializer):
         }
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class _CustomerField(serializers.PrimaryKeyRelatedField):
+    # get_queryset() instead of queryset=: DRF deep-copies field arguments for every
+    # serializer instance, and deep-copying a QuerySet is not cheap.
+    def get_queryset(self):
+        return Customer.objects.all()
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class _ProductField(serializers.SlugRelatedField):
+    def get_queryset(self):
+        return Product.objects.all()
+
+
 class FeedbackCreateSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=100_000, trim_whitespace=True)
     channel = serializers.ChoiceField(choices=Feedback.Channel.choices, default="api")
@@ -55,8 +70,8 @@ class FeedbackCreateSerializer(serializers.Serializer):
     rating_min = serializers.DecimalField(max_digits=6, decimal_places=2, required=False, allow_null=True)
     rating_max = serializers.DecimalField(max_digits=6, decimal_places=2, required=False, allow_null=True)
     received_at = serializers.DateTimeField(required=False)
-    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all(), required=False, allow_null=True)
-    product = serializers.SlugRelatedField(slug_field="slug", queryset=Product.objects.all(), required=False, allow_null=True)
+    customer = _CustomerField(required=False, allow_null=True)
+    product = _ProductField(slug_field="slug", required=False, allow_null=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=20, default=list)
 
 
