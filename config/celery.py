@@ -23,4 +23,15 @@ app.conf.beat_schedule = {
         "task": "insights.tasks.refresh_recent_daily_stats_task",
         "schedule": crontab(minute="*/10"),
     },
+    # Learn from ratings and staff corrections; activates the new model only if it scores
+    # better than the active one on held-out feedback. Runs on the "training" queue.
+    "train-sentiment-model": {
+        "task": "insights.tasks.train_sentiment_model_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    # After a model change, bring rows scored by an older model up to date, batch by batch.
+    "rescore-outdated-feedback": {
+        "task": "insights.tasks.rescore_outdated_feedback_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }

@@ -106,4 +106,8 @@ def feedback_detail(request, pk: int):
                 return redirect("feedback:detail", pk=feedback.pk)
     else:
         form = TriageForm(initial=initial)
-    return render(request, "feedback/detail.html", {"feedback": feedback, "form": form})
+    return render(
+        request,
+        "feedback/detail.html",
+        {"feedback": feedback, "form": form, "sentiment_choices": Feedback.Sentiment.choices},
+    )

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -28,3 +29,74 @@ class DailyFeedbackStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.channel} {self.customer_kind}"
+
+
+class SentimentModelQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class SentimentModel(models.Model):
+    """One version of the sentiment model: the lexicon it starts from, or one trained on
+    the organisation's own rated and corrected feedback. Exactly one is active."""
+
+    class Kind(models.TextChoices):
+        LEXICON = "lexicon", "Lexicon (VADER)"
+        TRAINED = "trained", "Trained on own feedback"
+
+    version = models.PositiveIntegerField(unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    trained_at = models.DateTimeField(auto_now_add=True)
+    training_size = models.PositiveIntegerField(default=0)
+    # Held-out scores of this model and of the model that was active when it was trained.
+    metrics = models.JSONField(default=dict, blank=True)
+    artifact = models.CharField(max_length=255, blank=True, help_text="joblib file under var/models/")
+    is_active = models.BooleanField(default=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=255, blank=True)
+
+    objects = SentimentModelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="one_active_sentiment_model",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """What is written into Feedback.sentiment_model for rows this version scored."""
+        if self.kind == self.Kind.LEXICON:
+            from .analysis.sentiment import MODEL_NAME
+
+            return MODEL_NAME
+        return f"trained-v{self.version}"
+
+
+class SentimentCorrection(models.Model):
+    """A staff member's verdict on a feedback's sentiment: it overrides the model's label
+    and is the strongest training label there is."""
+
+    feedback = models.OneToOneField(
+        "feedback.Feedback", on_delete=models.CASCADE, related_name="sentiment_correction"
+    )
+    label = models.CharField(max_length=10, choices=[
+        ("negative", "Negative"), ("neutral", "Neutral"), ("positive", "Positive"),
+    ])
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    corrected_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"#{self.feedback_id} → {self.label}"

@@ -89,3 +89,18 @@ def weekly_series(*, weeks: int = 52, today: dt.date | None = None) -> list[dict
 
 def pending_analysis_count() -> int:
     return Feedback.objects.unanalysed().count()
+
+
+def sentiment_models():
+    from .models import SentimentModel
+
+    return SentimentModel.objects.select_related("activated_by").order_by("-version")
+
+
+def labelled_feedback_counts() -> dict[str, int]:
+    from .models import SentimentCorrection
+
+    return {
+        "rated": Feedback.objects.filter(rating_normalised__isnull=False).count(),
+        "corrected": SentimentCorrection.objects.count(),
+    }

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from feedback.models import Feedback
 
-from .analysis import sentiment
 from .models import DailyFeedbackStat
+from .scoring import active_scorer
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +38,13 @@ def analyse_pending_batch(*, batch_size: int | None = None) -> int:
         rows = list(pending[:batch_size])
         if not rows:
             return 0
-        results = sentiment.score_texts([row.text for row in rows])
+        scorer = active_scorer()
+        results = scorer.score([row.text for row in rows])
         now = timezone.now()
         for row, result in zip(rows, results, strict=True):
             row.sentiment_score = result.score
             row.sentiment_label = result.label
-            row.sentiment_model = sentiment.MODEL_NAME
+            row.sentiment_model = scorer.name
             row.analysed_at = now
         Feedback.objects.bulk_update(
             rows, ["sentiment_score", "sentiment_label", "sentiment_model", "analysed_at"]

@@ -1,8 +1,13 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from accounts.decorators import permission_required
+from feedback.selectors import get_feedback_for_user
 
-from . import selectors
+from . import model_training, selectors
+from .models import SentimentModel
 
 
 @permission_required("feedback.view_insights")
@@ -17,3 +22,45 @@ def dashboard(request):
             "pending": selectors.pending_analysis_count(),
         },
     )
+
+
+@permission_required("feedback.view_insights")
+def sentiment_models(request):
+    return render(
+        request,
+        "insights/sentiment_models.html",
+        {
+            "models": selectors.sentiment_models(),
+            "labelled": selectors.labelled_feedback_counts(),
+        },
+    )
+
+
+@permission_required("feedback.view_insights")
+@require_POST
+def activate_sentiment_model(request, version: int):
+    model = get_object_or_404(SentimentModel, version=version)
+    try:
+        model_training.activate_sentiment_model(model=model, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"Model v{model.version} is active. Feedback scored by other models is re-scored "
+            "in the background.",
+        )
+    return redirect("insights:sentiment_models")
+
+
+@permission_required("feedback.triage_feedback")
+@require_POST
+def correct_sentiment(request, pk: int):
+    feedback = get_feedback_for_user(request.user, pk)
+    try:
+        model_training.correct_sentiment(feedback=feedback, label=request.POST.get("label", ""), by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Sentiment corrected. The next model learns from it.")
+    return redirect("feedback:detail", pk=feedback.pk)

@@ -7,8 +7,7 @@ from django.db import connection
 
 from feedback.models import Feedback
 from feedback.tests.factories import FeedbackFactory
-from insights import services
-from insights.analysis import sentiment
+from insights import scoring, services
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +20,7 @@ def test_concurrent_batches_claim_disjoint_rows(postgres_required, settings, mon
     first_inside = threading.Event()
     release_first = threading.Event()
     claimed: dict[str, list[str]] = {}
-    real_score_texts = sentiment.score_texts
+    real_score = scoring.LEXICON.score
 
     def scoring_that_holds_its_claim(texts):
         name = threading.current_thread().name
@@ -30,9 +29,11 @@ def test_concurrent_batches_claim_disjoint_rows(postgres_required, settings, mon
             first_inside.set()
             # Keep the first batch's rows locked while the second worker claims.
             assert release_first.wait(10)
-        return real_score_texts(texts)
+        return real_score(texts)
 
-    monkeypatch.setattr(sentiment, "score_texts", scoring_that_holds_its_claim)
+    monkeypatch.setattr(
+        scoring, "LEXICON", scoring.Scorer(scoring.LEXICON.name, None, scoring_that_holds_its_claim)
+    )
 
     def work():
         try:

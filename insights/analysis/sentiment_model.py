@@ -1,0 +1,601 @@
+"""Trained sentiment model: the product's pipeline, ORM-free. Plain data in, plain data out.
+
+The lexicon (VADER) transfers across domains but misses the organisation's own language;
+word and character n-grams learn that language but need labels. The pipeline joins both in
+one linear model:
+
+* word 1–2-grams (TF-IDF) of the lowercased text, with words after a negation marked
+  (``not good`` → ``not good_NEG``) up to the end of the clause;
+* character 2–4-grams (TF-IDF), which catch misspellings, inflections and emoticons;
+* the lexicon's view of the text (VADER plus :data:`FEEDBACK_LEXICON`), clause by clause:
+  a pseudo-token per sentiment-bearing word after VADER's rules for negation and boosters
+  (``LEXP2`` = positive, medium strength; ``F`` marks a polarity flipped by negation), a
+  rating written in the text (``4/5``, ``9 out of 10``), and dense scores — compound,
+  pos/neg/neu shares, summed and extreme valences, and the compound of the first, last,
+  weakest and strongest clause, so the model learns how much the clause after "but" counts;
+* a multinomial logistic regression with balanced class weights (feedback is mostly
+  positive; macro-F1 counts the rare neutral class as much as the others).
+
+Every result is a :class:`~insights.analysis.sentiment.SentimentResult`: ``score`` is
+P(positive) − P(negative), in −1..1, and ``label`` the most probable label the model was
+trained on. A model trained on negative and positive labels only never says neutral.
+
+Artifacts written by :func:`dump` are pickles: load only files this product wrote.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import platform
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import joblib
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from threadpoolctl import threadpool_limits
+from vaderSentiment.vaderSentiment import NEGATE, SentimentIntensityAnalyzer, SentiText
+
+from . import sentiment
+from .sentiment import SentimentResult
+
+LABELS = ("negative", "neutral", "positive")
+PIPELINE_NAME = "tfidf-lexicon-lr"
+
+ARTIFACT_FORMAT = "focusloop-sentiment-model"
+# Bump when the pickled classes or the features change: older files are then refused.
+FORMAT_VERSION = 1
+# Packages whose pickles or behaviour the artifact depends on; compared major.minor.
+_VERSIONED_PACKAGES = ("scikit-learn", "numpy", "scipy", "vaderSentiment", "joblib")
+
+# Past this many rows, n-grams seen once are dropped: they cost memory and seldom generalise.
+_LARGE_TRAINING_SET = 5_000
+_MAX_WORD_FEATURES = 300_000
+_MAX_CHAR_FEATURES = 300_000
+_C = 2.0
+# Looser than the default 1e-4: the same benchmark scores in fewer iterations.
+_TOLERANCE = 1e-3
+
+
+class IncompatibleModelError(Exception):
+    """The artifact is not a sentiment model this code can load (format or libraries differ)."""
+
+
+# --- clauses ---------------------------------------------------------------------------
+
+# Sentence ends, semicolons, line breaks and contrast words ("…, but …", "however").
+_CLAUSE_BOUNDARY = re.compile(
+    r"(?<=[.!?])\s+|\s*[;\n\r]+\s*|,?\s+\b(?:but|however|although|though|whereas)\b,?\s+",
+    re.IGNORECASE,
+)
+_LEADING_CONTRAST = re.compile(r"^(?:but|however|although|though|whereas)\b[\s,]*", re.IGNORECASE)
+
+
+def split_clauses(text: str) -> list[str]:
+    """Sentences of ``text``, also cut at ";" and at "but", "however", "although",
+    "though" and "whereas" (the contrast word itself is dropped)."""
+    parts = _CLAUSE_BOUNDARY.split(text or "")
+    clauses = [_LEADING_CONTRAST.sub("", part.strip(" \t,")) for part in parts]
+    return [clause for clause in clauses if any(ch.isalnum() for ch in clause)]
+
+
+# --- lexicon view ------------------------------------------------------------------------
+
+
+# Words of product and service feedback that VADER (built on social media text) lacks,
+# on its −4..4 scale. Written from common feedback language, not fitted to any data set;
+# they only add lexicon features, so training still decides how much they count.
+# fmt: off
+FEEDBACK_LEXICON = {
+    # praise
+    "accurate": 1.0, "affordable": 1.0, "attentive": 1.5, "crisp": 1.0, "durable": 1.5,
+    "effortless": 1.5, "exceeded": 1.5, "fast": 1.0, "handy": 1.3, "intuitive": 1.8,
+    "knowledgeable": 1.5, "polished": 1.2, "professional": 1.2, "professionally": 1.2,
+    "prompt": 0.8, "promptly": 1.0, "quick": 0.8, "quickly": 0.6, "reliable": 1.8,
+    "reliably": 1.5, "seamless": 1.8, "seamlessly": 1.8, "smooth": 1.3, "smoothly": 1.3,
+    "snappy": 1.2, "speedy": 1.2, "sturdy": 1.5, "timely": 1.0, "user-friendly": 1.8,
+    "well-made": 1.8, "worked": 0.5, "works": 0.6,
+    # complaints
+    "bug": -1.2, "bugs": -1.2, "buggy": -2.0, "cheaply": -1.5, "clunky": -1.5, "crashed": -1.8,
+    "crashes": -1.8, "crashing": -1.8, "cumbersome": -1.5, "disconnected": -1.2,
+    "disconnects": -1.5, "downtime": -1.5, "flimsy": -1.8, "froze": -1.5, "frozen": -1.0,
+    "garbage": -2.2, "glitch": -1.5, "glitches": -1.5, "glitchy": -1.8, "junk": -2.2,
+    "laggy": -1.8, "late": -0.8, "leaking": -1.5, "leaks": -1.5, "malfunction": -2.0,
+    "malfunctions": -2.0, "outage": -1.8, "overcharged": -2.0, "overdue": -1.2,
+    "overpriced": -1.8, "refund": -0.8, "returned": -0.8, "slow": -1.2, "slowly": -0.8,
+    "trash": -2.0, "unanswered": -1.5, "unhelpful": -2.0, "unreliable": -2.0,
+    "unresponsive": -1.8, "unusable": -2.5,
+}
+# fmt: on
+
+
+class _ValenceRecordingAnalyzer(SentimentIntensityAnalyzer):
+    """VADER, with :data:`FEEDBACK_LEXICON` added, that also keeps the per-word valences of
+    the last text after its rules (negation, boosters, "but")."""
+
+    def __init__(self):
+        super().__init__()
+        for word, valence in FEEDBACK_LEXICON.items():
+            self.lexicon.setdefault(word, valence)
+
+    def score_valence(self, sentiments, text):
+        self.last_valences = list(sentiments)
+        self.last_text = text  # as scored: emojis replaced by their descriptions
+        return super().score_valence(sentiments, text)
+
+
+# One analyzer per thread: it keeps the last text's valences on itself.
+_per_thread = threading.local()
+
+
+def _analyzer() -> _ValenceRecordingAnalyzer:
+    analyzer = getattr(_per_thread, "analyzer", None)
+    if analyzer is None:
+        analyzer = _per_thread.analyzer = _ValenceRecordingAnalyzer()
+    return analyzer
+
+
+_RATING_IN_TEXT = re.compile(
+    r"\b(\d{1,2}(?:\.\d)?)\s*(?:/|out of)\s*(10|5)\b|\b([0-5](?:\.5)?)\s*(?:stars?|\*)",
+    re.IGNORECASE,
+)
+_NEGATIONS = {word.lower() for word in NEGATE} | {
+    "no",
+    "not",
+    "never",
+    "nothing",
+    "without",
+    "cannot",
+    "hardly",
+    "barely",
+    "nor",
+    "none",
+}
+_WORD_OR_PUNCT = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[.;:!?,]")
+
+
+def _ratings_in(text: str) -> list[float]:
+    values = []
+    for match in _RATING_IN_TEXT.finditer(text):
+        if match.group(1):
+            value = float(match.group(1)) / float(match.group(2))
+        else:
+            value = float(match.group(3)) / 5
+        if value <= 1:
+            values.append(value)
+    return values
+
+
+def _negation_marked(text: str) -> str:
+    """Lowercased words; those after a negation carry ``_NEG`` until the clause ends."""
+    words = []
+    negated = False
+    for token in _WORD_OR_PUNCT.findall(text.lower()):
+        if token in ".;:,":
+            negated = False
+        elif token in "!?":
+            negated = False
+            words.append(token)
+        elif token in _NEGATIONS or token.endswith("n't"):
+            negated = True
+            words.append(token)
+        else:
+            words.append(token + "_NEG" if negated else token)
+    return " ".join(words)
+
+
+def _lexicon_view(text: str) -> tuple[str, list[float]]:
+    """Pseudo-tokens and dense scores of the lexicon for one text.
+
+    VADER runs clause by clause (its rules are quadratic in the words of a text, and the
+    clause scores are features too); the whole text's scores are VADER's own aggregation
+    of all the clauses' word valences."""
+    analyzer = _analyzer()
+    clauses = split_clauses(text) or [text]
+    valences: list[float] = []
+    clause_compounds = []
+    tokens = []
+    for clause in clauses:
+        clause_compounds.append(analyzer.polarity_scores(clause)["compound"])
+        clause_valences = analyzer.last_valences
+        if any(clause_valences):
+            words = SentiText(analyzer.last_text).words_and_emoticons
+            for word, valence in zip(words, clause_valences, strict=False):
+                if not valence:
+                    continue
+                prior = analyzer.lexicon.get(word.lower(), 0.0)
+                strength = "3" if abs(valence) >= 2.5 else "2" if abs(valence) >= 1.5 else "1"
+                flipped = "F" if prior * valence < 0 else ""
+                tokens.append(("LEXP" if valence > 0 else "LEXN") + strength + flipped)
+        valences.extend(clause_valences)
+    scores = analyzer.score_valence(valences, text)
+    ratings = _ratings_in(text)
+    tokens += ["RATEHI" if r >= 0.7 else "RATELO" if r < 0.45 else "RATEMID" for r in ratings]
+
+    positive = [v for v in valences if v > 0]
+    negative = [v for v in valences if v < 0]
+    n_words = max(len(valences), 1)
+    compound = scores["compound"]
+    dense = [
+        compound,
+        scores["pos"],
+        scores["neg"],
+        scores["neu"],
+        math.tanh(sum(positive) / 4),
+        math.tanh(sum(negative) / 4),
+        len(positive) / n_words,
+        len(negative) / n_words,
+        max(positive, default=0.0) / 4,
+        min(negative, default=0.0) / 4,
+        min(clause_compounds),
+        max(clause_compounds),
+        clause_compounds[-1],
+        clause_compounds[0],
+        float(len(clauses) > 1),
+        float(compound >= sentiment.POSITIVE_THRESHOLD),
+        float(compound <= sentiment.NEGATIVE_THRESHOLD),
+        float(sentiment.NEGATIVE_THRESHOLD < compound < sentiment.POSITIVE_THRESHOLD),
+        math.log1p(len(valences)) / 4,
+        float("!" in text),
+        float("?" in text),
+        float(sum(r >= 0.7 for r in ratings)),
+        float(sum(r < 0.45 for r in ratings)),
+    ]
+    return " ".join(tokens), dense
+
+
+class _Features:
+    """Turns texts into the sparse matrix the classifier sees."""
+
+    def __init__(self, *, min_df: int):
+        common = {"sublinear_tf": True, "dtype": np.float32}
+        self.words = TfidfVectorizer(
+            preprocessor=_negation_marked,
+            token_pattern=r"\S+",
+            ngram_range=(1, 2),
+            min_df=min_df,
+            max_features=_MAX_WORD_FEATURES,
+            **common,
+        )
+        self.chars = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(2, 4),
+            min_df=min_df,
+            max_features=_MAX_CHAR_FEATURES,
+            **common,
+        )
+        self.lexicon = TfidfVectorizer(
+            token_pattern=r"\S+", lowercase=False, ngram_range=(1, 2), **common
+        )
+
+    def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        pseudo, dense = self._lexicon(texts)
+        blocks = [
+            self._fit_block("words", texts),
+            self._fit_block("chars", texts),
+            self._fit_block("lexicon", pseudo),
+            sp.csr_matrix(dense),
+        ]
+        return sp.hstack(blocks, format="csr")
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        pseudo, dense = self._lexicon(texts)
+        blocks = [
+            self._block("words", texts),
+            self._block("chars", texts),
+            self._block("lexicon", pseudo),
+            sp.csr_matrix(dense),
+        ]
+        return sp.hstack(blocks, format="csr")
+
+    def _fit_block(self, name: str, documents: Sequence[str]) -> sp.csr_matrix:
+        vectorizer = getattr(self, name)
+        try:
+            matrix = vectorizer.fit_transform(documents)
+        except ValueError:
+            # No term survived (no lexicon word in any text, a single-character corpus…):
+            # the block is left out rather than failing the whole training.
+            setattr(self, name, None)
+            return sp.csr_matrix((len(documents), 0), dtype=np.float32)
+        # The pruned vocabulary is only kept for introspection; it would bloat the artifact.
+        if hasattr(vectorizer, "stop_words_"):
+            del vectorizer.stop_words_
+        return matrix
+
+    def _block(self, name: str, documents: Sequence[str]) -> sp.csr_matrix:
+        vectorizer = getattr(self, name)
+        if vectorizer is None:
+            return sp.csr_matrix((len(documents), 0), dtype=np.float32)
+        return vectorizer.transform(documents)
+
+    @staticmethod
+    def _lexicon(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        views = [_lexicon_view(text) for text in texts]
+        pseudo = [tokens for tokens, _ in views]
+        dense = np.asarray([values for _, values in views], dtype=np.float32)
+        return pseudo, dense.reshape(len(views), -1)
+
+
+# --- models ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClauseScore:
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class MixedResult:
+    """A text's overall sentiment and its most positive and most negative clause.
+
+    ``positive`` / ``negative`` are None when no clause has that label; a text with both is
+    mixed feedback ("Delivery was fast but the app crashes")."""
+
+    overall: SentimentResult
+    positive: ClauseScore | None
+    negative: ClauseScore | None
+
+    @property
+    def is_mixed(self) -> bool:
+        return self.positive is not None and self.negative is not None
+
+
+@runtime_checkable
+class SentimentScorer(Protocol):
+    """What the analysis worker needs from whichever model is active."""
+
+    name: str
+
+    def predict(self, texts: list[str]) -> list[SentimentResult]: ...
+
+    def score_sentences(self, text: str) -> MixedResult: ...
+
+    def score_sentences_many(self, texts: list[str]) -> list[MixedResult]: ...
+
+
+class _ClauseScoring:
+    """``score_sentences`` for any model that has ``predict``: one call scores all clauses."""
+
+    def predict(self, texts: list[str]) -> list[SentimentResult]:
+        raise NotImplementedError
+
+    def score_sentences(self, text: str) -> MixedResult:
+        return self.score_sentences_many([text])[0]
+
+    def score_sentences_many(self, texts: list[str]) -> list[MixedResult]:
+        clause_lists = [split_clauses(text) for text in texts]
+        batch = list(texts)
+        for clauses in clause_lists:
+            batch.extend(clauses)
+        results = self.predict(batch)
+        mixed = []
+        offset = len(texts)
+        for overall, clauses in zip(results[: len(texts)], clause_lists, strict=True):
+            scored = list(zip(clauses, results[offset : offset + len(clauses)], strict=True))
+            offset += len(clauses)
+            positives = [(c, r.score) for c, r in scored if r.label == "positive"]
+            negatives = [(c, r.score) for c, r in scored if r.label == "negative"]
+            best = max(positives, key=lambda item: item[1], default=None)
+            worst = min(negatives, key=lambda item: item[1], default=None)
+            mixed.append(
+                MixedResult(
+                    overall=overall,
+                    positive=ClauseScore(*best) if best else None,
+                    negative=ClauseScore(*worst) if worst else None,
+                )
+            )
+        return mixed
+
+
+class LexiconSentimentModel(_ClauseScoring):
+    """The VADER cold-start model behind the same interface as a trained one."""
+
+    name = sentiment.MODEL_NAME
+    labels = LABELS
+
+    def predict(self, texts: list[str]) -> list[SentimentResult]:
+        return sentiment.score_texts([_as_text(t) for t in texts])
+
+
+class TrainedSentimentModel(_ClauseScoring):
+    """A fitted pipeline. Build it with :func:`train`; save with :func:`dump`."""
+
+    name = PIPELINE_NAME
+
+    def __init__(self, *, features: _Features, classifier: LogisticRegression, n_train: int):
+        self._features = features
+        self._classifier = classifier
+        self.n_train = n_train
+        self.labels: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
+        self.versions = library_versions()
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Probabilities, one column per label of ``self.labels``."""
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        matrix = self._features.transform([_as_text(t) for t in texts])
+        return self._classifier.predict_proba(matrix)
+
+    def predict(self, texts: list[str]) -> list[SentimentResult]:
+        probabilities = self.predict_proba(texts)
+        positive = self._column("positive")
+        negative = self._column("negative")
+        results = []
+        for row in probabilities:
+            score = (row[positive] if positive is not None else 0.0) - (
+                row[negative] if negative is not None else 0.0
+            )
+            score = max(-1.0, min(1.0, float(score)))
+            results.append(SentimentResult(score=score, label=self.labels[int(row.argmax())]))
+        return results
+
+    def _column(self, label: str) -> int | None:
+        return self.labels.index(label) if label in self.labels else None
+
+
+def _as_text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def train(texts: list[str], labels: list[str], *, random_state: int = 0) -> TrainedSentimentModel:
+    """Fit the product's pipeline on labelled texts.
+
+    ``labels`` are values of :data:`LABELS`; at least two distinct labels are needed
+    (negative/positive alone gives a binary model). Raises ``ValueError`` on empty input,
+    mismatched lengths, unknown labels or a single label. Single-threaded.
+    """
+    texts = [_as_text(t) for t in texts]
+    labels = list(labels)
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    if not texts:
+        raise ValueError("no training rows")
+    unknown = sorted(set(labels) - set(LABELS))
+    if unknown:
+        raise ValueError(f"unknown labels {unknown}; expected some of {list(LABELS)}")
+    if len(set(labels)) < 2:
+        raise ValueError(f"need at least two different labels, got only {sorted(set(labels))}")
+    features = _Features(min_df=2 if len(texts) >= _LARGE_TRAINING_SET else 1)
+    matrix = features.fit_transform(texts)
+    classifier = LogisticRegression(
+        C=_C, class_weight="balanced", tol=_TOLERANCE, max_iter=3000, random_state=random_state
+    )
+    # Training shares the machine with the web and analysis workers: one BLAS thread.
+    with threadpool_limits(limits=1):
+        classifier.fit(matrix, labels)
+    return TrainedSentimentModel(features=features, classifier=classifier, n_train=len(texts))
+
+
+# --- evaluation --------------------------------------------------------------------------
+
+
+def evaluate(model: SentimentScorer, texts: list[str], labels: list[str]) -> dict:
+    """Accuracy and macro-F1 of ``model`` on labelled texts, and its scoring throughput.
+
+    Macro-F1 averages over the labels present in ``labels`` (a label the model predicts
+    but the data lacks counts as an error, not as a class). Returns
+    ``{"accuracy", "macro_f1", "n", "texts_per_s"}``.
+    """
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    if not texts:
+        raise ValueError("no rows to evaluate")
+    started = time.perf_counter()
+    predicted = [result.label for result in model.predict(list(texts))]
+    elapsed = time.perf_counter() - started
+    present = [label for label in LABELS if label in set(labels)] or sorted(set(labels))
+    return {
+        "accuracy": float(accuracy_score(labels, predicted)),
+        "macro_f1": float(
+            f1_score(labels, predicted, labels=present, average="macro", zero_division=0)
+        ),
+        "n": len(texts),
+        "texts_per_s": len(texts) / elapsed if elapsed > 0 else float("inf"),
+    }
+
+
+# --- artifacts ---------------------------------------------------------------------------
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in _VERSIONED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "missing"
+    return versions
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def dump(model: TrainedSentimentModel, path: str | os.PathLike) -> Path:
+    """Write ``model`` to ``path`` (joblib, compressed) and return the path.
+
+    The file starts with a small header (format, format version, library versions) that
+    :func:`load` checks before it unpickles the model. Written to a temporary file and
+    renamed, so a worker never reads half a file.
+    """
+    if not isinstance(model, TrainedSentimentModel):
+        raise TypeError(f"expected a TrainedSentimentModel, got {type(model).__name__}")
+    path = Path(path)
+    header = {
+        "format": ARTIFACT_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "pipeline": PIPELINE_NAME,
+        "labels": list(model.labels),
+        "n_train": model.n_train,
+        "versions": library_versions(),
+    }
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as handle:
+        pickle.dump(header, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        joblib.dump(model, handle, compress=3)
+    os.replace(temporary, path)
+    return path
+
+
+def read_header(path: str | os.PathLike) -> dict:
+    """The artifact's header without loading the model. Raises ``IncompatibleModelError``
+    when the file is not a FocusLoop sentiment artifact, ``OSError`` when it cannot be read."""
+    with open(path, "rb") as handle:
+        return _read_header(handle, path)
+
+
+def _read_header(handle, path) -> dict:
+    try:
+        header = pickle.load(handle)
+    except Exception as exc:
+        raise IncompatibleModelError(f"{path} is not a sentiment model artifact") from exc
+    if not isinstance(header, dict) or header.get("format") != ARTIFACT_FORMAT:
+        raise IncompatibleModelError(f"{path} is not a sentiment model artifact")
+    return header
+
+
+def incompatibilities(header: dict) -> list[str]:
+    """Why an artifact with this header cannot be loaded here; empty when it can."""
+    problems = []
+    if header.get("format_version") != FORMAT_VERSION:
+        problems.append(
+            f"format version {header.get('format_version')} (this code reads {FORMAT_VERSION})"
+        )
+    saved = header.get("versions") or {}
+    current = library_versions()
+    for package in _VERSIONED_PACKAGES:
+        if _major_minor(str(saved.get(package))) != _major_minor(current[package]):
+            problems.append(f"{package} {saved.get(package)} (installed {current[package]})")
+    return problems
+
+
+def load(path: str | os.PathLike) -> TrainedSentimentModel:
+    """Read a model written by :func:`dump`.
+
+    Raises ``IncompatibleModelError`` when the file is not such an artifact, was written
+    by another format version, or with another major.minor version of scikit-learn, numpy,
+    scipy, vaderSentiment or joblib (retrain instead); ``OSError`` when it cannot be read.
+    """
+    with open(path, "rb") as handle:
+        header = _read_header(handle, path)
+        problems = incompatibilities(header)
+        if problems:
+            raise IncompatibleModelError(
+                f"{path} cannot be loaded: written with " + "; ".join(problems)
+            )
+        model = joblib.load(handle)
+    if not isinstance(model, TrainedSentimentModel):
+        raise IncompatibleModelError(f"{path} does not hold a TrainedSentimentModel")
+    return model

@@ -1,0 +1,194 @@
+"""Sentiment models that learn from the organisation's own labels: train, compare, activate,
+roll back, and re-score what an older model scored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from feedback.models import Feedback
+
+from .analysis import model_selection, rating_labels, sentiment_model
+from .models import SentimentCorrection, SentimentModel
+from .scoring import active_scorer, model_dir, scorer_for
+
+logger = logging.getLogger(__name__)
+
+STAFF_MODEL_NAME = "staff"
+# The newest labelled rows are enough to learn the organisation's language.
+MAX_TRAINING_ROWS = 50_000
+RESCORE_BATCH_SIZE = 1_000
+
+
+def labelled_feedback() -> tuple[list[str], list[str]]:
+    """Texts with a label: staff corrections first, else the rating given with the text."""
+    texts: list[str] = []
+    labels: list[str] = []
+    corrected: set[int] = set()
+    for feedback_id, text, label in SentimentCorrection.objects.order_by("-corrected_at").values_list(
+        "feedback_id", "feedback__text", "label"
+    )[:MAX_TRAINING_ROWS]:
+        corrected.add(feedback_id)
+        texts.append(text)
+        labels.append(label)
+    rated = (
+        Feedback.objects.filter(rating__isnull=False, rating_min__isnull=False, rating_max__isnull=False)
+        .exclude(text="")
+        .order_by("-received_at")
+        .values_list("id", "text", "rating", "rating_min", "rating_max")
+    )
+    five_point = rating_labels.RatingThresholds(
+        negative_below=settings.SENTIMENT_RATING_NEGATIVE_BELOW,
+        positive_from=settings.SENTIMENT_RATING_POSITIVE_FROM,
+    )
+    for feedback_id, text, rating, low, high in rated.iterator(chunk_size=5000):
+        if len(texts) >= MAX_TRAINING_ROWS:
+            break
+        if feedback_id in corrected or high <= low:
+            continue
+        thresholds = rating_labels.thresholds_for_scale(low, high)
+        if thresholds == rating_labels.FIVE_POINT:
+            thresholds = five_point
+        label = rating_labels.rating_to_label(
+            float((rating - low) / (high - low)),
+            negative_below=thresholds.negative_below,
+            positive_from=thresholds.positive_from,
+        )
+        if label is not None:
+            texts.append(text)
+            labels.append(label)
+    return texts, labels
+
+
+def ensure_lexicon_model() -> SentimentModel:
+    """The cold-start model, version 1, active until a better one is trained."""
+    model = SentimentModel.objects.filter(kind=SentimentModel.Kind.LEXICON).first()
+    if model is None:
+        with transaction.atomic():
+            model = SentimentModel.objects.create(
+                version=_next_version(),
+                kind=SentimentModel.Kind.LEXICON,
+                is_active=not SentimentModel.objects.active().exists(),
+                activated_at=timezone.now(),
+                note="Lexicon cold start",
+            )
+    return model
+
+
+def _next_version() -> int:
+    return (SentimentModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+
+
+def train_sentiment_model(*, min_rows: int | None = None) -> SentimentModel | None:
+    """Train a candidate on the labelled feedback and activate it only if it beats the
+    active model on the same held-out rows. Returns the candidate, or None when there are
+    fewer than ``min_rows`` labelled rows (``SENTIMENT_MIN_TRAINING_ROWS``)."""
+    min_rows = settings.SENTIMENT_MIN_TRAINING_ROWS if min_rows is None else min_rows
+    texts, labels = labelled_feedback()
+    if len(texts) < min_rows or len(set(labels)) < 2:
+        logger.info("sentiment training skipped: %s labelled rows", len(texts))
+        return None
+    ensure_lexicon_model()
+    active = SentimentModel.objects.active().first()
+    incumbent = scorer_for(active)
+    outcome = model_selection.train_and_compare(texts, labels, incumbent=incumbent.score)
+    version = _next_version()
+    artifact = f"sentiment-v{version}.joblib"
+    sentiment_model.dump(outcome.model, model_dir() / artifact)
+    better = outcome.candidate_metrics["macro_f1"] > outcome.incumbent_metrics["macro_f1"]
+    with transaction.atomic():
+        candidate = SentimentModel.objects.create(
+            version=version,
+            kind=SentimentModel.Kind.TRAINED,
+            training_size=outcome.training_size,
+            metrics={
+                "candidate": outcome.candidate_metrics,
+                "incumbent": outcome.incumbent_metrics,
+                "incumbent_version": active.version if active else None,
+                "holdout_size": outcome.holdout_size,
+            },
+            artifact=artifact,
+            note="Activated: better than the active model" if better else "Kept inactive: not better",
+        )
+        if better:
+            _activate(candidate, by=None)
+    return candidate
+
+
+def activate_sentiment_model(*, model: SentimentModel, by=None) -> SentimentModel:
+    """Make ``model`` the one that scores feedback (a manager's roll back or forward).
+
+    Raises ``ValidationError`` when a trained model's artifact is missing."""
+    if model.kind == SentimentModel.Kind.TRAINED and not (model_dir() / model.artifact).exists():
+        raise ValidationError("This model's file is missing; it cannot be activated.")
+    with transaction.atomic():
+        _activate(model, by=by)
+    return model
+
+
+def _activate(model: SentimentModel, *, by) -> None:
+    SentimentModel.objects.active().exclude(pk=model.pk).update(is_active=False)
+    model.is_active = True
+    model.activated_at = timezone.now()
+    model.activated_by = by
+    model.save(update_fields=["is_active", "activated_at", "activated_by"])
+
+
+def rescore_outdated_batch(*, batch_size: int = RESCORE_BATCH_SIZE) -> int:
+    """Re-score up to ``batch_size`` rows that an older model scored; return how many."""
+    scorer = active_scorer()
+    outdated = (
+        Feedback.objects.filter(analysed_at__isnull=False)
+        .exclude(Q(sentiment_model=scorer.name) | Q(sentiment_model=STAFF_MODEL_NAME))
+        .order_by("id")
+    )
+    from django.db import connection
+
+    from .services import refresh_daily_stats
+
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            outdated = outdated.select_for_update(skip_locked=True, of=("self",))
+        rows = list(outdated.only("id", "text", "received_at")[:batch_size])
+        if not rows:
+            return 0
+        results = scorer.score([row.text for row in rows])
+        now = timezone.now()
+        for row, result in zip(rows, results, strict=True):
+            row.sentiment_score = result.score
+            row.sentiment_label = result.label
+            row.sentiment_model = scorer.name
+            row.analysed_at = now
+        Feedback.objects.bulk_update(
+            rows, ["sentiment_score", "sentiment_label", "sentiment_model", "analysed_at"]
+        )
+        days = {row.received_at.astimezone(dt.UTC).date() for row in rows}
+    refresh_daily_stats(days=days)
+    return len(rows)
+
+
+def correct_sentiment(*, feedback: Feedback, label: str, by) -> SentimentCorrection:
+    """Record a staff member's label; it replaces the model's label and trains the next model."""
+    if label not in Feedback.Sentiment.values:
+        raise ValidationError({"label": [f'"{label}" is not a sentiment label.']})
+    from .services import refresh_daily_stats
+
+    with transaction.atomic():
+        correction, _ = SentimentCorrection.objects.update_or_create(
+            feedback=feedback, defaults={"label": label, "corrected_by": by}
+        )
+        score = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}[label]
+        Feedback.objects.filter(pk=feedback.pk).update(
+            sentiment_label=label,
+            sentiment_score=score,
+            sentiment_model=STAFF_MODEL_NAME,
+            analysed_at=timezone.now(),
+        )
+    refresh_daily_stats(days=[feedback.received_at.astimezone(dt.UTC).date()])
+    return correction

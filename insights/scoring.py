@@ -1,0 +1,61 @@
+"""Which sentiment model scores feedback in this process: the active version, loaded once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from .analysis import sentiment
+from .analysis.sentiment import SentimentResult
+from .models import SentimentModel
+
+
+@dataclass(frozen=True)
+class Scorer:
+    name: str
+    version: int | None
+    score: Callable[[list[str]], list[SentimentResult]]
+
+
+LEXICON = Scorer(name=sentiment.MODEL_NAME, version=None, score=sentiment.score_texts)
+
+logger = logging.getLogger(__name__)
+_lock = threading.Lock()
+_loaded: dict[int, Scorer] = {}
+
+
+def model_dir() -> Path:
+    path = Path(getattr(settings, "SENTIMENT_MODEL_DIR", settings.VAR_DIR / "models"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def scorer_for(record: SentimentModel | None) -> Scorer:
+    """The scorer of a model version; trained artifacts are loaded once per process."""
+    if record is None or record.kind == SentimentModel.Kind.LEXICON:
+        return LEXICON
+    with _lock:
+        if record.version not in _loaded:
+            from .analysis import sentiment_model
+
+            try:
+                trained = sentiment_model.load(model_dir() / record.artifact)
+            except Exception:
+                # A missing or unreadable artifact must not stop analysis: score with the
+                # lexicon now; the re-score pass upgrades these rows once the file is back.
+                logger.exception("cannot load sentiment model v%s; using the lexicon", record.version)
+                return LEXICON
+            _loaded.clear()  # keep one trained model in memory
+            _loaded[record.version] = Scorer(
+                name=record.name, version=record.version, score=trained.predict
+            )
+        return _loaded[record.version]
+
+
+def active_scorer() -> Scorer:
+    return scorer_for(SentimentModel.objects.active().first())

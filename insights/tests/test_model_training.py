@@ -1,0 +1,138 @@
+import random
+
+import pytest
+from django.urls import reverse
+
+from feedback.models import Feedback
+from feedback.services import record_feedback
+from feedback.tests.factories import FeedbackFactory
+from insights import model_training, services
+from insights.analysis import sentiment
+from insights.models import SentimentCorrection, SentimentModel
+
+pytestmark = pytest.mark.django_db
+
+# Words a general lexicon does not weigh, but this organisation's customers use for pain
+# and praise; the rating given with each text says which is which.
+PAIN = ["the app freezes at checkout", "my parcel sat in the depot for days", "invoice shows double charge",
+        "the update logs me out", "tracking page never refreshes", "refund still pending after weeks"]
+PRAISE = ["checkout took seconds", "parcel came a day early", "invoice was clear and itemised",
+          "the update fixed my login", "tracking showed the van live", "refund arrived the same day"]
+NEUTRAL = ["I ordered on Tuesday", "we use the portal for invoices", "the parcel is for my office",
+           "I updated the app yesterday", "tracking number is on the email", "asked about a refund"]
+
+
+@pytest.fixture
+def model_dir(settings, tmp_path):
+    settings.SENTIMENT_MODEL_DIR = tmp_path
+    return tmp_path
+
+
+def _rated_feedback(n_per_class=60, seed=1):
+    rnd = random.Random(seed)
+    for phrases, stars in ((PAIN, (1, 2)), (PRAISE, (4, 5)), (NEUTRAL, (3,))):
+        for _ in range(n_per_class):
+            text = f"{rnd.choice(phrases)}, {rnd.choice(NEUTRAL)}."
+            record_feedback(channel="review", source="shop", text=text, rating=rnd.choice(stars), rating_min=1, rating_max=5)
+    services.analyse_all_pending()
+
+
+def test_training_waits_for_enough_labelled_rows(model_dir, settings):
+    settings.SENTIMENT_MIN_TRAINING_ROWS = 200
+    _rated_feedback(n_per_class=20)
+    assert model_training.train_sentiment_model() is None
+    assert not SentimentModel.objects.filter(kind="trained").exists()
+
+
+def test_a_better_model_is_activated_and_an_equal_one_is_not(model_dir, settings):
+    settings.SENTIMENT_MIN_TRAINING_ROWS = 100
+    _rated_feedback()
+    lexicon = model_training.ensure_lexicon_model()
+
+    first = model_training.train_sentiment_model()
+    assert first.is_active
+    assert first.metrics["candidate"]["macro_f1"] > first.metrics["incumbent"]["macro_f1"]
+    assert first.metrics["incumbent_version"] == lexicon.version
+    assert (model_dir / first.artifact).exists()
+    lexicon.refresh_from_db()
+    assert not lexicon.is_active
+
+    # The same data cannot produce a strictly better model: it is kept, inactive.
+    second = model_training.train_sentiment_model()
+    assert not second.is_active
+    first.refresh_from_db()
+    assert first.is_active
+    assert SentimentModel.objects.active().count() == 1
+
+
+def test_new_model_rescores_old_rows_and_rollback_rescores_again(model_dir, settings):
+    settings.SENTIMENT_MIN_TRAINING_ROWS = 100
+    _rated_feedback()
+    assert set(Feedback.objects.values_list("sentiment_model", flat=True)) == {sentiment.MODEL_NAME}
+    trained = model_training.train_sentiment_model()
+    assert trained.is_active
+
+    while model_training.rescore_outdated_batch(batch_size=50):
+        pass
+    assert set(Feedback.objects.values_list("sentiment_model", flat=True)) == {trained.name}
+    # New feedback is scored by the active model straight away.
+    fresh = record_feedback(channel="form", text="the app freezes at checkout again")
+    services.analyse_all_pending()
+    fresh.refresh_from_db()
+    assert (fresh.sentiment_model, fresh.sentiment_label) == (trained.name, "negative")
+
+    model_training.activate_sentiment_model(model=SentimentModel.objects.get(kind="lexicon"))
+    while model_training.rescore_outdated_batch():
+        pass
+    assert set(Feedback.objects.values_list("sentiment_model", flat=True)) == {sentiment.MODEL_NAME}
+
+
+def test_staff_correction_overrides_the_label_survives_rescoring_and_trains(model_dir, settings, staff_member):
+    feedback = FeedbackFactory(text="Well, that was something.")
+    services.analyse_all_pending()
+    model_training.correct_sentiment(feedback=feedback, label="negative", by=staff_member)
+    feedback.refresh_from_db()
+    assert (feedback.sentiment_label, feedback.sentiment_model) == ("negative", "staff")
+    assert model_training.rescore_outdated_batch() == 0
+    texts, labels = model_training.labelled_feedback()
+    assert ("Well, that was something.", "negative") in list(zip(texts, labels, strict=True))
+
+
+def test_missing_artifact_cannot_be_activated_and_analysis_falls_back_to_lexicon(model_dir, settings):
+    settings.SENTIMENT_MIN_TRAINING_ROWS = 100
+    _rated_feedback()
+    trained = model_training.train_sentiment_model()
+    model_training.activate_sentiment_model(model=SentimentModel.objects.get(kind="lexicon"))
+    (model_dir / trained.artifact).unlink()
+    with pytest.raises(Exception, match="missing"):
+        model_training.activate_sentiment_model(model=trained)
+    # Even if the active model's file disappears, feedback is still analysed.
+    SentimentModel.objects.update(is_active=False)
+    SentimentModel.objects.filter(pk=trained.pk).update(is_active=True)
+    record_feedback(channel="form", text="Lovely service")
+    assert services.analyse_all_pending() == 1
+
+
+def test_models_page_and_rollback_are_for_managers(client, staff_member, manager, model_dir):
+    lexicon = model_training.ensure_lexicon_model()
+    client.force_login(staff_member)
+    assert client.get(reverse("insights:sentiment_models")).status_code == 403
+    assert client.post(reverse("insights:activate_sentiment_model", args=[lexicon.version])).status_code == 403
+    client.force_login(manager)
+    response = client.get(reverse("insights:sentiment_models"))
+    assert response.status_code == 200
+    assert f"v{lexicon.version}" in response.content.decode()
+
+
+def test_staff_correct_sentiment_from_the_detail_page(client, staff_member, outsider):
+    feedback = FeedbackFactory(text="Meh")
+    url = reverse("insights:correct_sentiment", args=[feedback.pk])
+    client.force_login(outsider)
+    assert client.post(url, {"label": "negative"}).status_code == 403
+    client.force_login(staff_member)
+    response = client.post(url, {"label": "negative"})
+    assert response.status_code == 302
+    assert SentimentCorrection.objects.get(feedback=feedback).label == "negative"
+    response = client.post(url, {"label": "furious"}, follow=True)
+    assert SentimentCorrection.objects.get(feedback=feedback).label == "negative"
+    assert "not a sentiment label" in response.content.decode()
