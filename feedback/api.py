@@ -44,6 +44,16 @@ class FeedbackSerializer(serializers.ModelSerializer):
             "label": obj.sentiment_label,
             "model": obj.sentiment_model,
             "analysed_at": serializers.DateTimeField().to_representation(obj.analysed_at),
+            "strongest_positive": (
+                {"text": obj.positive_excerpt, "score": obj.positive_excerpt_score}
+                if obj.positive_excerpt
+                else None
+            ),
+            "strongest_negative": (
+                {"text": obj.negative_excerpt, "score": obj.negative_excerpt_score}
+                if obj.negative_excerpt
+                else None
+            ),
         }
 
 

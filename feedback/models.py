@@ -145,6 +145,12 @@ class Feedback(models.Model):
     )
     sentiment_model = models.CharField(max_length=60, blank=True)
     analysed_at = models.DateTimeField(null=True, blank=True)
+    # Mixed feedback ("delivery was fast but the app crashes"): its strongest positive and
+    # strongest negative sentence, scored on their own.
+    positive_excerpt = models.TextField(blank=True)
+    positive_excerpt_score = models.FloatField(null=True, blank=True)
+    negative_excerpt = models.TextField(blank=True)
+    negative_excerpt_score = models.FloatField(null=True, blank=True)
 
     objects = FeedbackQuerySet.as_manager()
 

@@ -150,7 +150,7 @@ def rescore_outdated_batch(*, batch_size: int = RESCORE_BATCH_SIZE) -> int:
     )
     from django.db import connection
 
-    from .services import refresh_daily_stats
+    from .services import refresh_daily_stats, write_scores
 
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
@@ -158,16 +158,7 @@ def rescore_outdated_batch(*, batch_size: int = RESCORE_BATCH_SIZE) -> int:
         rows = list(outdated.only("id", "text", "received_at")[:batch_size])
         if not rows:
             return 0
-        results = scorer.score([row.text for row in rows])
-        now = timezone.now()
-        for row, result in zip(rows, results, strict=True):
-            row.sentiment_score = result.score
-            row.sentiment_label = result.label
-            row.sentiment_model = scorer.name
-            row.analysed_at = now
-        Feedback.objects.bulk_update(
-            rows, ["sentiment_score", "sentiment_label", "sentiment_model", "analysed_at"]
-        )
+        write_scores(rows, scorer)
         days = {row.received_at.astimezone(dt.UTC).date() for row in rows}
     refresh_daily_stats(days=days)
     return len(rows)

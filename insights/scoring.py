@@ -12,6 +12,7 @@ from django.conf import settings
 
 from .analysis import sentiment
 from .analysis.sentiment import SentimentResult
+from .analysis.sentiment_model import LexiconSentimentModel, MixedResult
 from .models import SentimentModel
 
 
@@ -20,9 +21,16 @@ class Scorer:
     name: str
     version: int | None
     score: Callable[[list[str]], list[SentimentResult]]
+    # Overall result plus the strongest positive and negative sentence of each text.
+    score_mixed: Callable[[list[str]], list[MixedResult]]
 
 
-LEXICON = Scorer(name=sentiment.MODEL_NAME, version=None, score=sentiment.score_texts)
+LEXICON = Scorer(
+    name=sentiment.MODEL_NAME,
+    version=None,
+    score=sentiment.score_texts,
+    score_mixed=LexiconSentimentModel().score_sentences_many,
+)
 
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -52,7 +60,10 @@ def scorer_for(record: SentimentModel | None) -> Scorer:
                 return LEXICON
             _loaded.clear()  # keep one trained model in memory
             _loaded[record.version] = Scorer(
-                name=record.name, version=record.version, score=trained.predict
+                name=record.name,
+                version=record.version,
+                score=trained.predict,
+                score_mixed=trained.score_sentences_many,
             )
         return _loaded[record.version]
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from feedback.models import Feedback
 
 from .models import DailyFeedbackStat
-from .scoring import active_scorer
+from .scoring import Scorer, active_scorer
 
 logger = logging.getLogger(__name__)
 
@@ -38,20 +38,38 @@ def analyse_pending_batch(*, batch_size: int | None = None) -> int:
         rows = list(pending[:batch_size])
         if not rows:
             return 0
-        scorer = active_scorer()
-        results = scorer.score([row.text for row in rows])
-        now = timezone.now()
-        for row, result in zip(rows, results, strict=True):
-            row.sentiment_score = result.score
-            row.sentiment_label = result.label
-            row.sentiment_model = scorer.name
-            row.analysed_at = now
-        Feedback.objects.bulk_update(
-            rows, ["sentiment_score", "sentiment_label", "sentiment_model", "analysed_at"]
-        )
+        write_scores(rows, active_scorer())
         days = {timezone.localtime(row.received_at, dt.UTC).date() for row in rows}
     refresh_daily_stats(days=days)
     return len(rows)
+
+
+SCORE_FIELDS = [
+    "sentiment_score",
+    "sentiment_label",
+    "sentiment_model",
+    "analysed_at",
+    "positive_excerpt",
+    "positive_excerpt_score",
+    "negative_excerpt",
+    "negative_excerpt_score",
+]
+
+
+def write_scores(rows: list[Feedback], scorer: Scorer) -> None:
+    """Score ``rows`` (claimed by the caller) with ``scorer`` and save the analysis fields."""
+    results = scorer.score_mixed([row.text for row in rows])
+    now = timezone.now()
+    for row, result in zip(rows, results, strict=True):
+        row.sentiment_score = result.overall.score
+        row.sentiment_label = result.overall.label
+        row.sentiment_model = scorer.name
+        row.analysed_at = now
+        row.positive_excerpt = result.positive.text if result.positive else ""
+        row.positive_excerpt_score = result.positive.score if result.positive else None
+        row.negative_excerpt = result.negative.text if result.negative else ""
+        row.negative_excerpt_score = result.negative.score if result.negative else None
+    Feedback.objects.bulk_update(rows, SCORE_FIELDS)
 
 
 def analyse_all_pending(*, max_batches: int | None = None) -> int:

@@ -96,3 +96,20 @@ def test_sweep_task_analyses_rows_whose_trigger_was_lost():
 
     assert sweep_unanalysed_feedback_task.apply().get() == 3
     assert all(Feedback.objects.get(pk=r.pk).sentiment_label == "negative" for r in rows)
+
+
+def test_mixed_feedback_keeps_its_strongest_positive_and_negative_sentence():
+    feedback = record_feedback(
+        channel="form",
+        text="The support team was wonderful and friendly. But the invoice is wrong and I am furious.",
+    )
+    services.analyse_all_pending()
+    feedback.refresh_from_db()
+    assert "wonderful" in feedback.positive_excerpt and feedback.positive_excerpt_score > 0
+    assert "furious" in feedback.negative_excerpt and feedback.negative_excerpt_score < 0
+    assert feedback.sentiment_label in {"positive", "negative", "neutral"}
+
+    plain = record_feedback(channel="form", text="Great service, thank you!")
+    services.analyse_all_pending()
+    plain.refresh_from_db()
+    assert plain.negative_excerpt == "" and plain.negative_excerpt_score is None
