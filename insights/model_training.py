@@ -150,7 +150,7 @@ def rescore_outdated_batch(*, batch_size: int = RESCORE_BATCH_SIZE) -> int:
     )
     from django.db import connection
 
-    from .services import refresh_daily_stats, write_scores
+    from .services import mark_days_dirty, write_scores
 
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
@@ -159,8 +159,7 @@ def rescore_outdated_batch(*, batch_size: int = RESCORE_BATCH_SIZE) -> int:
         if not rows:
             return 0
         write_scores(rows, scorer)
-        days = {row.received_at.astimezone(dt.UTC).date() for row in rows}
-    refresh_daily_stats(days=days)
+        mark_days_dirty({row.received_at.astimezone(dt.UTC).date() for row in rows})
     return len(rows)
 
 

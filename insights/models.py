@@ -100,3 +100,16 @@ class SentimentCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.feedback_id} → {self.label}"
+
+
+class DirtyRollupDay(models.Model):
+    """A UTC day whose rollup rows are stale: analysis marks it, the sweep recounts it.
+
+    Recounting a whole day on every small analysis batch cost more CPU than the analysis
+    itself under load; marking is one cheap insert and the sweep recounts each day once.
+    """
+
+    day = models.DateField(unique=True)
+
+    def __str__(self) -> str:
+        return str(self.day)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from feedback.models import Feedback
 
-from .models import DailyFeedbackStat
+from .models import DailyFeedbackStat, DirtyRollupDay
 from .scoring import Scorer, active_scorer
 
 logger = logging.getLogger(__name__)
@@ -39,8 +39,7 @@ def analyse_pending_batch(*, batch_size: int | None = None) -> int:
         if not rows:
             return 0
         write_scores(rows, active_scorer())
-        days = {timezone.localtime(row.received_at, dt.UTC).date() for row in rows}
-    refresh_daily_stats(days=days)
+        mark_days_dirty({timezone.localtime(row.received_at, dt.UTC).date() for row in rows})
     return len(rows)
 
 
@@ -72,8 +71,12 @@ def write_scores(rows: list[Feedback], scorer: Scorer) -> None:
     Feedback.objects.bulk_update(rows, SCORE_FIELDS)
 
 
-def analyse_all_pending(*, max_batches: int | None = None) -> int:
-    """Work through the backlog batch by batch; return the number of rows scored."""
+def analyse_all_pending(*, max_batches: int | None = None, refresh_rollups: bool = True) -> int:
+    """Work through the backlog batch by batch; return the number of rows scored.
+
+    With ``refresh_rollups`` the days the batches touched are recounted at the end; the
+    wake-up task after each submission leaves that to the sweep, once a minute.
+    """
     total = 0
     batches = 0
     while max_batches is None or batches < max_batches:
@@ -82,7 +85,30 @@ def analyse_all_pending(*, max_batches: int | None = None) -> int:
             break
         total += done
         batches += 1
+    if refresh_rollups:
+        refresh_dirty_days()
     return total
+
+
+def mark_days_dirty(days) -> None:
+    DirtyRollupDay.objects.bulk_create(
+        [DirtyRollupDay(day=day) for day in sorted(set(days))], ignore_conflicts=True
+    )
+
+
+def refresh_dirty_days() -> int:
+    """Recount the rollup of every day marked dirty; return how many days.
+
+    The marks are removed before counting, so a batch that lands meanwhile marks its day
+    again and the next refresh counts it: a day may be counted twice, never missed.
+    """
+    with transaction.atomic():
+        days = list(DirtyRollupDay.objects.values_list("day", flat=True))
+        if not days:
+            return 0
+        DirtyRollupDay.objects.filter(day__in=days).delete()
+    refresh_daily_stats(days=days)
+    return len(days)
 
 
 def refresh_daily_stats(*, days: Iterable[dt.date] | None = None) -> int:

@@ -15,8 +15,9 @@ from . import services
     time_limit=300,
 )
 def analyse_pending_feedback_task() -> int:
-    """Woken after feedback is committed; scores the whole backlog batch by batch."""
-    return services.analyse_all_pending()
+    """Woken after feedback is committed; scores the whole backlog batch by batch.
+    The rollup is recounted by the sweep, once a minute, not on every wake-up."""
+    return services.analyse_all_pending(refresh_rollups=False)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=240, time_limit=300)
@@ -58,4 +59,5 @@ def rescore_outdated_feedback_task(max_batches: int = 50) -> int:
         if not done:
             break
         total += done
+    services.refresh_dirty_days()
     return total

@@ -20,7 +20,7 @@ def test_concurrent_batches_claim_disjoint_rows(postgres_required, settings, mon
     first_inside = threading.Event()
     release_first = threading.Event()
     claimed: dict[str, list[str]] = {}
-    real_score = scoring.LEXICON.score
+    real = scoring.LEXICON
 
     def scoring_that_holds_its_claim(texts):
         name = threading.current_thread().name
@@ -29,10 +29,10 @@ def test_concurrent_batches_claim_disjoint_rows(postgres_required, settings, mon
             first_inside.set()
             # Keep the first batch's rows locked while the second worker claims.
             assert release_first.wait(10)
-        return real_score(texts)
+        return real.score_mixed(texts)
 
     monkeypatch.setattr(
-        scoring, "LEXICON", scoring.Scorer(scoring.LEXICON.name, None, scoring_that_holds_its_claim)
+        scoring, "LEXICON", scoring.Scorer(real.name, None, real.score, scoring_that_holds_its_claim)
     )
 
     def work():

@@ -113,3 +113,17 @@ def test_mixed_feedback_keeps_its_strongest_positive_and_negative_sentence():
     services.analyse_all_pending()
     plain.refresh_from_db()
     assert plain.negative_excerpt == "" and plain.negative_excerpt_score is None
+
+
+def test_wake_up_task_leaves_the_rollup_to_the_sweep():
+    from insights.models import DirtyRollupDay
+    from insights.tasks import analyse_pending_feedback_task, sweep_unanalysed_feedback_task
+
+    record_feedback(channel="form", text="Fine")
+    assert analyse_pending_feedback_task.apply().get() == 1
+    assert not DailyFeedbackStat.objects.exists()
+    assert DirtyRollupDay.objects.count() == 1
+
+    sweep_unanalysed_feedback_task.apply()
+    assert DailyFeedbackStat.objects.aggregate(n=Sum("feedback_count"))["n"] == 1
+    assert not DirtyRollupDay.objects.exists()
