@@ -35,11 +35,11 @@ def request_analysis() -> None:
 
 def send_wake_up() -> bool:
     """Publish one analysis task; False (and logged) when the broker refused."""
-    from .tasks import analyse_pending_feedback_task
-
     try:
+        from .tasks import analyse_pending_feedback_task
+
         analyse_pending_feedback_task.apply_async(retry=False)
-    except Exception:  # the broker is outside our control; the sweep covers the miss
+    except Exception:  # broker down or app half-deployed: never kill the thread; the sweep covers it
         logger.warning("analysis trigger not delivered; the sweep will pick it up", exc_info=True)
         return False
     return True
