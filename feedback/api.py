@@ -16,22 +16,33 @@ from .models import Customer, Feedback, Product
 from .selectors import feedback_list
 
 
-class FeedbackSerializer(serializers.ModelSerializer):
-    product = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    customer = serializers.PrimaryKeyRelatedField(read_only=True)
+# Declared field by field rather than as a ModelSerializer, which rebuilds its fields from
+# the model for every instance: that was the largest cost of a create call.
+class FeedbackSerializer(serializers.Serializer):
+    """One feedback: what was said, where, its triage state and its analysis."""
+
+    id = serializers.IntegerField(read_only=True)
+    channel = serializers.ChoiceField(choices=Feedback.Channel.choices, read_only=True)
+    source = serializers.CharField(read_only=True)
+    external_id = serializers.CharField(read_only=True)
+    text = serializers.CharField(read_only=True)
+    rating = serializers.DecimalField(max_digits=6, decimal_places=2, read_only=True, allow_null=True)
+    rating_min = serializers.DecimalField(max_digits=6, decimal_places=2, read_only=True, allow_null=True)
+    rating_max = serializers.DecimalField(max_digits=6, decimal_places=2, read_only=True, allow_null=True)
+    rating_normalised = serializers.FloatField(read_only=True, allow_null=True)
+    received_at = serializers.DateTimeField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    customer = serializers.IntegerField(source="customer_id", read_only=True, allow_null=True)
     customer_kind = serializers.SerializerMethodField()
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    product = serializers.CharField(source="product.slug", read_only=True, allow_null=True)
+    status = serializers.ChoiceField(choices=Feedback.Status.choices, read_only=True)
+    assignee = serializers.CharField(source="assignee.username", read_only=True, allow_null=True)
+    tags = serializers.SerializerMethodField()
     sentiment = serializers.SerializerMethodField()
 
-    class Meta:
-        model = Feedback
-        fields = [
-            "id", "channel", "source", "external_id", "text", "rating", "rating_min",
-            "rating_max", "rating_normalised", "received_at", "created_at", "customer",
-            "customer_kind", "product", "status", "assignee", "tags", "sentiment",
-        ]
-        read_only_fields = fields
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_tags(self, obj: Feedback) -> list[str]:
+        return [tag.name for tag in obj.tags.all()]
 
     def get_customer_kind(self, obj: Feedback) -> str:
         return obj.customer.kind if obj.customer_id else Customer.Kind.EXTERNAL
