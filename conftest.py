@@ -2,6 +2,7 @@
 
 import os
 import socket
+import time
 from urllib.parse import urlparse
 
 import pytest
@@ -74,3 +75,27 @@ def admin_user(db):
 def outsider(db):
     """Signed in, but holds no role."""
     return UserFactory(username="oscar_outsider")
+
+
+def wait_until(predicate, timeout: float = 20.0) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds pass (for real workers)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def celery_worker(redis_url, settings):
+    """A real Celery worker, in a thread, consuming the configured Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    require_service("Redis broker (REDIS_URL)", settings.CELERY_BROKER_URL.startswith("redis://"))
+    with start_worker(
+        app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=20
+    ) as worker:
+        yield worker

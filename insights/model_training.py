@@ -142,25 +142,13 @@ def _activate(model: SentimentModel, *, by) -> None:
 
 def rescore_outdated_batch(*, batch_size: int = RESCORE_BATCH_SIZE) -> int:
     """Re-score up to ``batch_size`` rows that an older model scored; return how many."""
+    from .services import score_claimed_batch
+
     scorer = active_scorer()
-    outdated = (
-        Feedback.objects.filter(analysed_at__isnull=False)
-        .exclude(Q(sentiment_model=scorer.name) | Q(sentiment_model=STAFF_MODEL_NAME))
-        .order_by("id")
+    outdated = Feedback.objects.filter(analysed_at__isnull=False).exclude(
+        Q(sentiment_model=scorer.name) | Q(sentiment_model=STAFF_MODEL_NAME)
     )
-    from django.db import connection
-
-    from .services import mark_days_dirty, write_scores
-
-    with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
-            outdated = outdated.select_for_update(skip_locked=True, of=("self",))
-        rows = list(outdated.only("id", "text", "received_at")[:batch_size])
-        if not rows:
-            return 0
-        write_scores(rows, scorer)
-        mark_days_dirty({row.received_at.astimezone(dt.UTC).date() for row in rows})
-    return len(rows)
+    return score_claimed_batch(outdated, scorer=scorer, batch_size=batch_size)
 
 
 def correct_sentiment(*, feedback: Feedback, label: str, by) -> SentimentCorrection:

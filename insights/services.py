@@ -24,21 +24,30 @@ _ROLLUP_LOCK_ID = 7_304_211
 
 
 def analyse_pending_batch(*, batch_size: int | None = None) -> int:
-    """Score up to ``batch_size`` unanalysed feedback rows; return how many.
+    """Score up to ``batch_size`` unanalysed feedback rows; return how many."""
+    return score_claimed_batch(
+        Feedback.objects.unanalysed(),
+        scorer=active_scorer(),
+        batch_size=batch_size or settings.ANALYSIS_BATCH_SIZE,
+    )
+
+
+def score_claimed_batch(candidates, *, scorer: Scorer, batch_size: int) -> int:
+    """Claim up to ``batch_size`` rows of ``candidates``, score them, mark their days dirty.
 
     Rows are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it,
-    so several workers share the backlog without scoring a row twice; scores are written
-    in the claiming transaction, so a worker killed mid-batch leaves its rows pending.
+    so several workers share the work without scoring a row twice; scores are written in
+    the claiming transaction, so a worker killed mid-batch leaves its rows to the next one.
+    Returns how many rows were scored.
     """
-    batch_size = batch_size or settings.ANALYSIS_BATCH_SIZE
     with transaction.atomic():
-        pending = Feedback.objects.unanalysed().order_by("id").only("id", "text", "received_at")
+        claim = candidates.order_by("id").only("id", "text", "received_at")
         if connection.features.has_select_for_update_skip_locked:
-            pending = pending.select_for_update(skip_locked=True, of=("self",))
-        rows = list(pending[:batch_size])
+            claim = claim.select_for_update(skip_locked=True, of=("self",))
+        rows = list(claim[:batch_size])
         if not rows:
             return 0
-        write_scores(rows, active_scorer())
+        write_scores(rows, scorer)
         mark_days_dirty({timezone.localtime(row.received_at, dt.UTC).date() for row in rows})
     return len(rows)
 

@@ -1,14 +1,11 @@
 """The review import on real parts: Redis as the broker and a Celery worker consuming it."""
 
-import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from config.celery import app as celery_app
-from conftest import require_service
+from conftest import wait_until
 from feedback.models import Feedback, ReviewImport
 from feedback.tasks import import_reviews_task
 
@@ -20,22 +17,8 @@ def import_dir(settings, tmp_path):
     settings.REVIEW_IMPORT_DIR = tmp_path / "imports"
 
 
-@pytest.fixture
-def celery_worker(redis_url, settings):
-    require_service("Redis broker (REDIS_URL)", settings.CELERY_BROKER_URL.startswith("redis://"))
-    with start_worker(
-        celery_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=20
-    ) as worker:
-        yield worker
 
 
-def _wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_worker_imports_an_upload_mapped_on_the_page(client, staff_member, celery_worker):
@@ -52,7 +35,7 @@ def test_worker_imports_an_upload_mapped_on_the_page(client, staff_member, celer
     )
     assert response.status_code == 302
 
-    assert _wait_until(lambda: ReviewImport.objects.get(pk=imp.pk).is_finished)
+    assert wait_until(lambda: ReviewImport.objects.get(pk=imp.pk).is_finished)
     imp.refresh_from_db()
     assert (imp.status, imp.rows_imported) == ("done", 50)
     assert Feedback.objects.filter(source="google").count() == 50

@@ -3,11 +3,10 @@
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 
 from config.celery import app as celery_app
-from conftest import require_service
+from conftest import wait_until
 from feedback.models import Feedback
 from feedback.tests.factories import FeedbackFactory
 from insights import triggers
@@ -16,27 +15,10 @@ from insights.tasks import sweep_unanalysed_feedback_task
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def _wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
-@pytest.fixture
-def redis_broker(redis_url, settings):
-    require_service("Redis broker (REDIS_URL)", settings.CELERY_BROKER_URL.startswith("redis://"))
-    return settings.CELERY_BROKER_URL
 
 
-@pytest.fixture
-def celery_worker(redis_broker):
-    with start_worker(
-        celery_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=20
-    ) as worker:
-        yield worker
 
 
 @pytest.fixture
@@ -58,7 +40,7 @@ def test_worker_analyses_a_form_submission_after_commit(client, settings, celery
     assert response.status_code == 302
     feedback = Feedback.objects.get()
 
-    assert _wait_until(lambda: Feedback.objects.get(pk=feedback.pk).analysed_at is not None)
+    assert wait_until(lambda: Feedback.objects.get(pk=feedback.pk).analysed_at is not None)
     feedback.refresh_from_db()
     assert feedback.sentiment_label == "positive"
 
@@ -68,7 +50,7 @@ def test_sweep_through_the_broker_analyses_rows_whose_trigger_was_lost(celery_wo
 
     sweep_unanalysed_feedback_task.delay()
 
-    assert _wait_until(lambda: not Feedback.objects.unanalysed().exists())
+    assert wait_until(lambda: not Feedback.objects.unanalysed().exists())
     assert {Feedback.objects.get(pk=f.pk).sentiment_label for f in lost} == {"negative"}
 
 
