@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from feedback import api as feedback_api
@@ -17,6 +17,8 @@ urlpatterns = [
         review_import_api.ReviewImportDetailView.as_view(),
         name="review-import-detail",
     ),
+    path("", include("surveys.api_urls")),
+    path("", include("insights.api_urls")),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
         "docs/",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz/", account_views.healthz, name="healthz"),
     path("", include("feedback.urls")),
     path("", include("insights.urls")),
+    path("", include("surveys.urls")),
     path("api/v1/", include(("api.urls", "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -1,3 +1,5 @@
+"""Sentiment models and corrections, daily rollups and the days waiting for a recount."""
+
 from django.conf import settings
 from django.db import models
 

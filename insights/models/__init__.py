@@ -1,0 +1,7 @@
+"""Models of the insights engine, one module per topic."""
+
+from .monitoring import *  # noqa: F403
+from .sentiment import DailyFeedbackStat, DirtyRollupDay, SentimentCorrection, SentimentModel
+from .themes import *  # noqa: F403
+
+__all__ = ["DailyFeedbackStat", "DirtyRollupDay", "SentimentCorrection", "SentimentModel"]
