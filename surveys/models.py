@@ -65,6 +65,11 @@ class Survey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            ("collect_responses", "Can collect responses in kiosk mode"),
+            ("view_results", "Can see survey results and export them"),
+            ("send_invitations", "Can send survey invitations and reminders"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(opens_at__isnull=True)
