@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
+from .authentication import forget_key
 from .models import ApiKey
 from .services import create_api_key, revoke_api_key
 
@@ -18,16 +19,34 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ["name", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["revoked_at", "created_at"]
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
-    fields = ["name", "scopes", "expires_at", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    fields = [
+        "name",
+        "scopes",
+        "expires_at",
+        "prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     actions = ["revoke"]
 
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
+            forget_key(obj.digest)
             return
         key, raw = create_api_key(
             name=obj.name, scopes=obj.scopes, created_by=request.user, expires_at=obj.expires_at

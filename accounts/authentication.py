@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from rest_framework import authentication, exceptions
@@ -10,6 +12,34 @@ from .models import ApiKey
 
 # last_used_at is written at most this often per key, not on every request.
 _LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+# Keys found are remembered by each process for API_KEY_CACHE_SECONDS, so a busy
+# integration costs no key query per request. A revocation or a change of scopes applies
+# at once in the process that made it and everywhere else within that time; expiry is
+# checked on every request. Unknown keys are never remembered.
+_known_keys: dict[str, tuple[float, ApiKey]] = {}
+_KNOWN_KEYS_MAX = 1000
+
+
+def forget_key(digest: str) -> None:
+    _known_keys.pop(digest, None)
+
+
+def _lookup(digest: str) -> ApiKey | None:
+    ttl = settings.API_KEY_CACHE_SECONDS
+    now = time.monotonic()
+    if ttl > 0:
+        hit = _known_keys.get(digest)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+    # digest is unique: a plain lookup, usability checked by the caller (cheaper to build
+    # than the usable() filter, same result).
+    key = next(iter(ApiKey.objects.filter(digest=digest)[:1]), None)
+    if key is not None and ttl > 0:
+        if len(_known_keys) >= _KNOWN_KEYS_MAX:
+            _known_keys.clear()
+        _known_keys[digest] = (now, key)
+    return key
 
 
 class ApiKeyUser(AnonymousUser):
@@ -39,14 +69,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid API key.") from None
-        # digest is unique: a plain lookup, usability checked here (cheaper to build than
-        # the usable() filter, same result).
-        key = next(iter(ApiKey.objects.filter(digest=ApiKey.digest_of(raw))[:1]), None)
+        key = _lookup(ApiKey.digest_of(raw))
         if key is None or not key.is_usable:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired API key.")
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+            key.last_used_at = now
         return ApiKeyUser(key), key
 
     def authenticate_header(self, request) -> str:

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from . import roles
+from .authentication import forget_key
 from .models import ApiKey
 
 
@@ -38,6 +39,7 @@ def revoke_api_key(*, key: ApiKey) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+    forget_key(key.digest)
     return key
 
 

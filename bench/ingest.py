@@ -732,6 +732,9 @@ def parse_args(argv):
     p.add_argument("--timeout", type=int, default=10, help="wrk request timeout, seconds")
     p.add_argument("--endpoints", default="bare,api,form")
     p.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    p.add_argument("--worker-nice", type=int, default=10,
+                   help="nice value of the analysis worker (the Procfile's and "
+                        "docker-compose.yml's: 10)")
     p.add_argument("--gunicorn-workers", type=int, default=4)
     p.add_argument("--gunicorn-threads", type=int, default=4)
     p.add_argument("--quiet-wait", type=float, default=60,
@@ -830,7 +833,9 @@ def main(argv=None) -> int:
             celery_log = logdir / "celery.log"
             proc = services.start(
                 "celery",
-                [str(BIN / "celery"), "-A", "config", "worker", "-Q", "default",
+                # At the CPU priority the Procfile and docker-compose.yml give it.
+                ["nice", "-n", str(args.worker_nice),
+                 str(BIN / "celery"), "-A", "config", "worker", "-Q", "default",
                  "--concurrency", "1", "--loglevel", "INFO", "-n", f"bench-{stamp}@%h"],
                 env, celery_log,
             )
@@ -919,7 +924,8 @@ def main(argv=None) -> int:
                 "wrk": {"threads": args.threads, "connections": args.connections,
                         "duration_s": args.duration, "warmup_s": args.warmup,
                         "tail_s": args.tail, "timeout_s": args.timeout},
-                "celery_worker": None if args.no_celery else "prefork, concurrency 1",
+                "celery_worker": (None if args.no_celery
+                                  else f"prefork, concurrency 1, nice {args.worker_nice}"),
                 "feedback_form_rate": env["FEEDBACK_FORM_RATE"],
                 "targets": {"ratio_min": RATIO_MIN, "p99_max_ms": P99_MAX_MS},
             },

@@ -4,7 +4,10 @@ from django.urls import include, path
 
 from accounts import views as account_views
 
+# The API comes first: every "" include that does not match a path is searched through in
+# full before the next pattern is tried, and API requests are the most frequent.
 urlpatterns = [
+    path("api/v1/", include(("api.urls", "api"))),
     path("", account_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -12,6 +15,5 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("insights.urls")),
     path("", include("surveys.urls")),
-    path("api/v1/", include(("api.urls", "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -128,11 +128,19 @@ def record_feedback(
         consent_text=consent_text if consent else "",
     )
     tag_names = _clean_tag_names(tags)
+    tag_rows: list[Tag] = []
     try:
-        with transaction.atomic():
+        if tag_names or connection.in_atomic_block:
+            # A savepoint inside a caller's transaction, so that a duplicate does not
+            # break it; a transaction of its own when tags are written with the row.
+            with transaction.atomic():
+                feedback.save(force_insert=True)
+                if tag_names:
+                    tag_rows = _get_or_create_tags(tag_names)
+                    feedback.tags.set(tag_rows)
+        else:
+            # One INSERT in autocommit is atomic by itself: no BEGIN/COMMIT round trips.
             feedback.save(force_insert=True)
-            if tag_names:
-                feedback.tags.set(_get_or_create_tags(tag_names))
     except IntegrityError:
         if feedback.external_id:
             existing = Feedback.objects.filter(
@@ -142,10 +150,22 @@ def record_feedback(
                 raise DuplicateFeedback(existing) from None
         raise
 
+    # The caller gets the row's tags without a query (the API answers with them).
+    feedback._prefetched_objects_cache = {"tags": _tags_queryset(tag_rows)}
+
     from insights.triggers import request_analysis
 
     transaction.on_commit(request_analysis)
     return feedback
+
+
+def _tags_queryset(rows: list[Tag]):
+    if not rows:
+        return Tag.objects.none()
+    queryset = Tag.objects.filter(pk__in=[t.pk for t in rows])
+    queryset._result_cache = sorted(rows, key=lambda t: t.name)
+    queryset._prefetch_done = True
+    return queryset
 
 
 def _clean_tag_names(tags: Iterable[str]) -> list[str]:

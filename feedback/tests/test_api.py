@@ -45,7 +45,9 @@ def test_revoked_and_expired_keys_are_refused():
     assert client.get(LIST_URL).status_code == 401
 
     _, raw = create_api_key(
-        name="expired", scopes=["feedback:read"], expires_at=timezone.now() - dt.timedelta(seconds=1)
+        name="expired",
+        scopes=["feedback:read"],
+        expires_at=timezone.now() - dt.timedelta(seconds=1),
     )
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert client.get(LIST_URL).status_code == 401
@@ -193,7 +195,10 @@ def test_retrieve_and_update_status(integrator, staff_member):
         url, {"status": "triaged", "assignee": staff_member.username, "tags": ["x"]}, format="json"
     )
     assert response.status_code == 200, response.content
-    assert (response.json()["status"], response.json()["assignee"]) == ("triaged", staff_member.username)
+    assert (response.json()["status"], response.json()["assignee"]) == (
+        "triaged",
+        staff_member.username,
+    )
 
     response = integrator.patch(url, {"status": "gone"}, format="json")
     assert response.status_code == 400 and "status" in response.json()["errors"]
@@ -221,14 +226,67 @@ def test_schema_and_docs_are_served_offline(client):
 def test_unsupported_methods_answer_405(integrator):
     feedback = FeedbackFactory()
     assert integrator.delete(f"{LIST_URL}{feedback.pk}/").status_code == 405
-    assert integrator.put(f"{LIST_URL}{feedback.pk}/", {"text": "x"}, format="json").status_code == 405
+    assert (
+        integrator.put(f"{LIST_URL}{feedback.pk}/", {"text": "x"}, format="json").status_code == 405
+    )
     assert Feedback.objects.filter(pk=feedback.pk).exists()
 
 
 def test_filters_take_product_slug_and_assignee_username(integrator, staff_member):
-    FeedbackFactory(text="app one", product=ProductFactory(slug="mobile-app"), assignee=staff_member)
+    FeedbackFactory(
+        text="app one", product=ProductFactory(slug="mobile-app"), assignee=staff_member
+    )
     FeedbackFactory(text="portal one", product=ProductFactory(slug="web-portal"))
     rows = integrator.get(LIST_URL, {"product": "mobile-app"}).json()["results"]
     assert [r["text"] for r in rows] == ["app one"]
     rows = integrator.get(LIST_URL, {"assignee": staff_member.username}).json()["results"]
     assert [r["text"] for r in rows] == ["app one"]
+
+
+def test_output_is_the_same_as_the_declared_fields_give(staff_member):
+    """FeedbackSerializer builds its dict by hand for speed; the declared fields are the contract."""
+    from rest_framework import serializers
+
+    from feedback import services
+    from feedback.api import FeedbackSerializer
+    from feedback.selectors import feedback_list
+
+    product = ProductFactory(slug="mobile-app")
+    created = services.record_feedback(
+        channel="api",
+        text="Crashes on login",
+        tags=["login", "crash"],
+        product=product,
+        rating=1,
+        rating_min=1,
+        rating_max=5,
+        customer=CustomerFactory(kind="internal", department="Finance"),
+    )
+    plain = services.record_feedback(channel="form", text="Fine")
+    analysed = FeedbackFactory(
+        assignee=staff_member,
+        sentiment_score=-0.4,
+        sentiment_label="negative",
+        sentiment_model="lexicon-v1",
+        analysed_at=timezone.now(),
+        positive_excerpt="Fast delivery",
+        positive_excerpt_score=0.6,
+        negative_excerpt="app crashes",
+        negative_excerpt_score=-0.7,
+    )
+    rows = [created, plain, *feedback_list().filter(pk__in=[created.pk, plain.pk, analysed.pk])]
+    for row in rows:
+        serializer = FeedbackSerializer(row)
+        assert serializer.data == serializers.Serializer.to_representation(serializer, row)
+    assert FeedbackSerializer(created).data["tags"] == ["crash", "login"]
+
+
+def test_input_fields_are_not_shared_between_requests():
+    from feedback.api import FeedbackCreateSerializer
+
+    first = FeedbackCreateSerializer(data={"text": "a"})
+    second = FeedbackCreateSerializer(data={"text": "b", "rating": "x"})
+    assert first.fields["text"] is not second.fields["text"]
+    assert first.fields["text"].parent is first and second.fields["text"].parent is second
+    assert first.is_valid() and not second.is_valid()
+    assert first.validated_data["text"] == "a" and "rating" in second.errors
