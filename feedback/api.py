@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.permissions import HasScopeOrPermission
 from api.serializers import InputSerializer
@@ -149,6 +151,57 @@ class FeedbackCreateSerializer(InputSerializer):
     )
 
 
+BULK_MAX_ITEMS = 1000
+
+
+class FeedbackBulkItemSerializer(InputSerializer):
+    """One item of a bulk request: customer by id and product by slug, resolved in bulk."""
+
+    text = serializers.CharField(max_length=100_000, trim_whitespace=True)
+    channel = serializers.ChoiceField(choices=Feedback.Channel.choices, default="api")
+    source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    external_id = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    rating = serializers.DecimalField(
+        max_digits=6, decimal_places=2, required=False, allow_null=True
+    )
+    rating_min = serializers.DecimalField(
+        max_digits=6, decimal_places=2, required=False, allow_null=True
+    )
+    rating_max = serializers.DecimalField(
+        max_digits=6, decimal_places=2, required=False, allow_null=True
+    )
+    received_at = serializers.DateTimeField(required=False)
+    customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    product = serializers.SlugField(required=False, allow_null=True)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, max_length=20, default=list
+    )
+
+
+class FeedbackBulkSerializer(serializers.Serializer):
+    items = serializers.ListField(
+        child=serializers.JSONField(), min_length=1, max_length=BULK_MAX_ITEMS
+    )
+
+
+class FeedbackBulkResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.IntegerField(help_text="201 stored, 400 invalid, 409 duplicate")
+    id = serializers.IntegerField(required=False, help_text="The stored feedback (201)")
+    existing_id = serializers.IntegerField(
+        required=False, help_text="The feedback stored earlier with that external id (409)"
+    )
+    errors = serializers.DictField(required=False)
+
+
+class FeedbackBulkResponseSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = FeedbackBulkResultSerializer(many=True)
+
+
 class FeedbackTriageSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Feedback.Status.choices, required=False)
     assignee = serializers.SlugRelatedField(
@@ -208,3 +261,84 @@ class FeedbackDetailView(generics.RetrieveAPIView):
             tags=values.get("tags"),
         )
         return Response(FeedbackSerializer(self.get_queryset().get(pk=feedback.pk)).data)
+
+
+class FeedbackBulkCreateView(APIView):
+    """Record up to 1,000 feedback items in one request, with a result per item.
+
+    Valid items are stored, invalid ones reported with their field messages (400) and
+    repeated external ids with the row stored earlier (409); the answer is 200 either way.
+    """
+
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"POST": "feedback:write"}
+    required_perms = {"POST": "feedback.triage_feedback"}
+
+    @extend_schema(request=FeedbackBulkSerializer, responses={200: FeedbackBulkResponseSerializer})
+    def post(self, request):
+        envelope = FeedbackBulkSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+
+        # Per item: its validated fields, or the errors that keep it out.
+        checked: list[tuple[dict | None, dict | None]] = []
+        for raw in envelope.validated_data["items"]:
+            if not isinstance(raw, dict):
+                checked.append((None, {"non_field_errors": ["Each item must be an object."]}))
+                continue
+            item = FeedbackBulkItemSerializer(data=raw)
+            if item.is_valid():
+                checked.append((dict(item.validated_data), None))
+            else:
+                checked.append((None, item.errors))
+        checked = _resolve_relations(checked)
+
+        outcomes = iter(services.record_feedback_batch([d for d, e in checked if e is None]))
+        results, created = [], 0
+        for index, (_, errors) in enumerate(checked):
+            if errors is not None:
+                results.append({"index": index, "status": 400, "errors": errors})
+                continue
+            outcome = next(outcomes)
+            if isinstance(outcome, services.DuplicateFeedback):
+                results.append(
+                    {
+                        "index": index,
+                        "status": 409,
+                        "existing_id": outcome.existing.pk,
+                        "errors": outcome.message_dict,
+                    }
+                )
+            elif isinstance(outcome, ValidationError):
+                results.append({"index": index, "status": 400, "errors": outcome.message_dict})
+            else:
+                created += 1
+                results.append({"index": index, "status": 201, "id": outcome.pk})
+        return Response({"created": created, "failed": len(results) - created, "results": results})
+
+
+def _resolve_relations(checked):
+    """Swap customer ids and product slugs for rows: two queries for the whole batch."""
+    valid = [data for data, errors in checked if errors is None]
+    customer_ids = {d["customer"] for d in valid if d.get("customer")}
+    slugs = {d["product"] for d in valid if d.get("product")}
+    customers = Customer.objects.in_bulk(customer_ids) if customer_ids else {}
+    products = {p.slug: p for p in Product.objects.filter(slug__in=slugs)} if slugs else {}
+    resolved = []
+    for data, errors in checked:
+        if errors is None:
+            errors = {}
+            if data.get("customer"):
+                if data["customer"] in customers:
+                    data["customer"] = customers[data["customer"]]
+                else:
+                    errors["customer"] = [
+                        f'Invalid pk "{data["customer"]}" - object does not exist.'
+                    ]
+            if data.get("product"):
+                if data["product"] in products:
+                    data["product"] = products[data["product"]]
+                else:
+                    errors["product"] = [f"Object with slug={data['product']} does not exist."]
+            errors = errors or None
+        resolved.append((data, errors))
+    return resolved

@@ -60,7 +60,7 @@ def _as_decimal(value, field: str) -> Decimal | None:
     return result
 
 
-def record_feedback(
+def build_feedback(
     *,
     channel: str,
     text: str,
@@ -76,15 +76,10 @@ def record_feedback(
     submitter_email: str = "",
     consent: bool = False,
     consent_text: str = "",
-    tags: Iterable[str] = (),
 ) -> Feedback:
-    """Store one piece of feedback and schedule its analysis.
+    """Check one piece of feedback and return it unsaved.
 
-    The row is committed before anything else happens; analysis is triggered after the
-    commit and never makes this call fail (a missed trigger is caught by the sweep).
-
-    Raises ``ValidationError`` with field messages on bad input, and ``DuplicateFeedback``
-    when ``(source, external_id)`` was already stored. Nothing is stored in either case.
+    Raises ``ValidationError`` with field messages on bad input.
     """
     text = (text or "").strip()
     errors: dict[str, list[str]] = {}
@@ -110,7 +105,7 @@ def record_feedback(
     elif timezone.is_naive(received_at):
         raise ValidationError({"received_at": ["Give a time zone with the date and time."]})
 
-    feedback = Feedback(
+    return Feedback(
         channel=channel,
         source=source,
         external_id=external_id or "",
@@ -127,6 +122,19 @@ def record_feedback(
         consent=consent,
         consent_text=consent_text if consent else "",
     )
+
+
+def record_feedback(*, tags: Iterable[str] = (), **fields) -> Feedback:
+    """Store one piece of feedback and schedule its analysis.
+
+    Takes the fields of :func:`build_feedback` and ``tags`` (names). The row is committed
+    before anything else happens; analysis is triggered after the commit and never makes
+    this call fail (a missed trigger is caught by the sweep).
+
+    Raises ``ValidationError`` with field messages on bad input, and ``DuplicateFeedback``
+    when ``(source, external_id)`` was already stored. Nothing is stored in either case.
+    """
+    feedback = build_feedback(**fields)
     tag_names = _clean_tag_names(tags)
     tag_rows: list[Tag] = []
     try:
@@ -142,12 +150,9 @@ def record_feedback(
             # One INSERT in autocommit is atomic by itself: no BEGIN/COMMIT round trips.
             feedback.save(force_insert=True)
     except IntegrityError:
-        if feedback.external_id:
-            existing = Feedback.objects.filter(
-                source=source, external_id=feedback.external_id
-            ).first()
-            if existing is not None:
-                raise DuplicateFeedback(existing) from None
+        existing = _stored_duplicate(feedback)
+        if existing is not None:
+            raise DuplicateFeedback(existing) from None
         raise
 
     # The caller gets the row's tags without a query (the API answers with them).
@@ -159,6 +164,69 @@ def record_feedback(
     return feedback
 
 
+def record_feedback_batch(items: list[dict]) -> list[Feedback | ValidationError]:
+    """Store many pieces of feedback at once; one result per item, in order.
+
+    Each item holds the arguments of :func:`record_feedback`. A result is the stored
+    ``Feedback`` or the ``ValidationError`` (``DuplicateFeedback`` for an external id
+    already stored or repeated earlier in the batch) that kept that item out. Valid items
+    are stored in one transaction with one multi-row INSERT; if another writer stores one
+    of the same external ids meanwhile, the batch falls back to one savepoint per item, so
+    the outcome is the same. Analysis is triggered once, after the commit.
+    """
+    results: list[Feedback | ValidationError] = []
+    pending: list[tuple[int, Feedback, list[str]]] = []
+    seen: dict[tuple[str, str], Feedback] = {}
+    for item in items:
+        fields = dict(item)
+        tag_names = _clean_tag_names(fields.pop("tags", ()) or ())
+        try:
+            feedback = build_feedback(**fields)
+        except ValidationError as exc:
+            results.append(exc)
+            continue
+        if feedback.external_id:
+            key = (feedback.source, feedback.external_id)
+            if key in seen:
+                results.append(DuplicateFeedback(seen[key]))
+                continue
+            seen[key] = feedback
+        results.append(feedback)
+        pending.append((len(results) - 1, feedback, tag_names))
+
+    if seen:
+        for existing in _stored_with_external_ids(list(seen)):
+            earlier = seen[(existing.source, existing.external_id)]
+            for index, feedback, _ in pending:
+                if feedback is earlier:
+                    results[index] = DuplicateFeedback(existing)
+        pending = [p for p in pending if isinstance(results[p[0]], Feedback)]
+
+    if pending:
+        try:
+            with transaction.atomic():
+                Feedback.objects.bulk_create([feedback for _, feedback, _ in pending])
+                _set_tags_in_bulk([(feedback, names) for _, feedback, names in pending])
+        except IntegrityError:
+            # Someone else stored one of these external ids after the check above.
+            for index, feedback, names in pending:
+                feedback.pk = None
+                feedback._state.adding = True
+                try:
+                    with transaction.atomic():
+                        feedback.save(force_insert=True)
+                        _set_tags_in_bulk([(feedback, names)])
+                except IntegrityError:
+                    existing = _stored_duplicate(feedback)
+                    if existing is None:
+                        raise
+                    results[index] = DuplicateFeedback(existing)
+        from insights.triggers import request_analysis
+
+        transaction.on_commit(request_analysis)
+    return results
+
+
 def _tags_queryset(rows: list[Tag]):
     if not rows:
         return Tag.objects.none()
@@ -166,6 +234,41 @@ def _tags_queryset(rows: list[Tag]):
     queryset._result_cache = sorted(rows, key=lambda t: t.name)
     queryset._prefetch_done = True
     return queryset
+
+
+def _stored_duplicate(feedback: Feedback) -> Feedback | None:
+    if not feedback.external_id:
+        return None
+    return Feedback.objects.filter(source=feedback.source, external_id=feedback.external_id).first()
+
+
+def _stored_with_external_ids(keys: list[tuple[str, str]]) -> list[Feedback]:
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, []).append(external_id)
+    found: list[Feedback] = []
+    for source, ids in by_source.items():
+        found.extend(
+            Feedback.objects.filter(source=source, external_id__in=ids).only(
+                "id", "source", "external_id"
+            )
+        )
+    return found
+
+
+def _set_tags_in_bulk(rows: list[tuple[Feedback, list[str]]]) -> None:
+    names = sorted({name for _, tag_names in rows for name in tag_names})
+    if not names:
+        return
+    by_name = {tag.name: tag for tag in _get_or_create_tags(names)}
+    Through = Feedback.tags.through
+    Through.objects.bulk_create(
+        [
+            Through(feedback_id=feedback.pk, tag_id=by_name[name].pk)
+            for feedback, tag_names in rows
+            for name in tag_names
+        ]
+    )
 
 
 def _clean_tag_names(tags: Iterable[str]) -> list[str]:
