@@ -27,6 +27,8 @@ class ApiKey(models.Model):
     class Scope(models.TextChoices):
         FEEDBACK_READ = "feedback:read", "Read feedback"
         FEEDBACK_WRITE = "feedback:write", "Write feedback"
+        SURVEYS_READ = "surveys:read", "Read surveys, responses and results"
+        SURVEYS_WRITE = "surveys:write", "Submit survey responses"
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, db_index=True, editable=False)

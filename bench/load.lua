@@ -6,6 +6,10 @@
 --   MODE api   POST JSON feedback, ARGS = API key; success = 201
 --   MODE form  POST the public form, ARGS = csrftoken cookie, csrfmiddlewaretoken,
 --              Referer; success = 302 to /feedback/thanks/
+--   MODE survey_api   POST a survey response as JSON (bench/survey_responses.py),
+--                     ARGS = API key; success = 201
+--   MODE survey_form  POST the public survey form, ARGS = csrftoken cookie,
+--                     csrfmiddlewaretoken, Referer; success = 302 to .../thanks/
 --
 -- Exact accounting. wrk stops at -d wherever its requests are, so a request cut off at
 -- the end may be stored by the server without its answer being counted. To avoid that,
@@ -85,14 +89,14 @@ function init(args)
     seconds = tonumber(args[2] or "10")
     tag = args[3] or "bench"
     math.randomseed(1000 + thread_id)
-    if mode == "api" then
+    if mode == "api" or mode == "survey_api" then
         api_key = args[4]
         headers = {
             ["Authorization"] = "Bearer " .. api_key,
             ["Content-Type"] = "application/json",
             ["Accept"] = "application/json",
         }
-    elseif mode == "form" then
+    elseif mode == "form" or mode == "survey_form" then
         csrf_cookie, csrf_token, referer = args[4], args[5], args[6]
         headers = {
             ["Content-Type"] = "application/x-www-form-urlencoded",
@@ -115,6 +119,23 @@ local function build(n)
             .. "&text=" .. urlencode(feedback_text(n))
             .. "&rating=" .. (n % 5 + 1)
             .. "&consent=on"
+        return wrk.format("POST", nil, headers, body)
+    elseif mode == "survey_api" then
+        -- nps 0..10; "fix" is shown (and answered) only when nps <= 6.
+        local nps = n % 11
+        local fix = ""
+        if nps <= 6 then fix = ', "fix": "faster checkout"' end
+        local body = string.format(
+            '{"answers": {"nps": %d, "csat": %d, "why": "%s"%s}}',
+            nps, n % 5 + 1, feedback_text(n), fix)
+        return wrk.format("POST", nil, headers, body)
+    elseif mode == "survey_form" then
+        local nps = n % 11
+        local body = "csrfmiddlewaretoken=" .. urlencode(csrf_token)
+            .. "&q_nps=" .. nps
+            .. "&q_csat=" .. (n % 5 + 1)
+            .. "&q_why=" .. urlencode(feedback_text(n))
+        if nps <= 6 then body = body .. "&q_fix=faster+checkout" end
         return wrk.format("POST", nil, headers, body)
     end
     return wrk.format("GET", nil, headers, nil)
@@ -150,8 +171,11 @@ function response(status, hdrs, body)
     statuses[status] = (statuses[status] or 0) + 1
     if mode == "get" then
         if status == 200 then ok = ok + 1 end
-    elseif mode == "api" then
+    elseif mode == "api" or mode == "survey_api" then
         if status == 201 then ok = ok + 1 end
+    elseif mode == "survey_form" then
+        local location = hdrs["Location"] or hdrs["location"] or ""
+        if status == 302 and location:find("/thanks/", 1, true) then ok = ok + 1 end
     else
         local location = hdrs["Location"] or hdrs["location"] or ""
         if status == 302 and location:find("/feedback/thanks/", 1, true) then ok = ok + 1 end

@@ -171,26 +171,47 @@ class Invitation(models.Model):
         "feedback.Customer", on_delete=models.CASCADE, related_name="survey_invitations"
     )
     email = models.EmailField()
+    # SHA-256 of the token in the latest email. Every email (first send, reminder) carries a
+    # fresh token; the one before it stays valid through ``previous_token_digest`` so a
+    # customer who opens the first email after the reminder still gets in.
     token_digest = models.CharField(max_length=64, unique=True)
+    previous_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="survey_invitations_sent",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     reminders_sent = models.PositiveSmallIntegerField(default=0)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["survey", "customer"], name="one_invitation_per_customer_and_survey"
             ),
         ]
+        indexes = [
+            models.Index(fields=["survey", "status"], name="invitation_survey_status"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.email} → {self.survey}"
+
+    @property
+    def awaits_answer(self) -> bool:
+        """Delivered and not answered yet: the ones a reminder is for."""
+        return self.status in (self.Status.SENT, self.Status.OPENED)
 
 
 class Response(models.Model):
@@ -267,3 +288,30 @@ class Answer(models.Model):
     def __str__(self) -> str:
         return f"{self.question.key}: {self.number if self.number is not None else self.text}"
 
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a write sent with an ``Idempotency-Key`` header, to replay.
+
+    Generic on purpose (any endpoint can use ``surveys.idempotency.run_idempotent``):
+    ``scope`` names who sent it (``key:<api key id>`` or ``user:<id>``) so two clients
+    never share keys, ``request_sha256`` fingerprints the method, path and body so a
+    reused key with another request is refused, and the stored status and JSON body are
+    returned unchanged on a retry. Rows older than ``IDEMPOTENCY_TTL`` may be deleted.
+    """
+
+    scope = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    request_sha256 = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key"], name="idempotency_key_unique_in_scope"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} → {self.status_code}"

@@ -1,0 +1,120 @@
+// Shows and hides conditional questions of the respondent form as answers change.
+// Mirrors surveys/logic.py (evaluate, visible_keys); the server re-checks every submission.
+(function () {
+  "use strict";
+  var dataNode = document.getElementById("survey-logic");
+  var form = document.getElementById("survey-form");
+  if (!dataNode || !form) {
+    return;
+  }
+  var questions = JSON.parse(dataNode.textContent);
+  var SCALES = ["nps", "csat", "ces", "likert", "stars"];
+  var kinds = {};
+  questions.forEach(function (q) { kinds[q.key] = q.kind; });
+
+  function fieldset(key) {
+    return document.getElementById("sq-" + key);
+  }
+
+  function valueOf(q) {
+    var node = fieldset(q.key);
+    if (!node) {
+      return null;
+    }
+    var name = "q_" + q.key;
+    if (q.kind === "multiple") {
+      var picked = [];
+      node.querySelectorAll('input[type=checkbox][name="' + name + '"]:checked').forEach(function (box) {
+        picked.push(box.value);
+      });
+      return picked.length ? picked : null;
+    }
+    var checked = node.querySelector('input[type=radio][name="' + name + '"]:checked');
+    if (checked) {
+      return SCALES.indexOf(q.kind) >= 0 ? Number(checked.value) : checked.value;
+    }
+    var text = node.querySelector('textarea[name="' + name + '"], input[type=text][name="' + name + '"]');
+    if (text && text.value && text.value.trim()) {
+      return text.value.trim();
+    }
+    return null;
+  }
+
+  function evaluate(rule, kind, value) {
+    var op = rule.op;
+    var expected = rule.value;
+    if (op === "answered") {
+      var want = expected === undefined || expected === null ? true : Boolean(expected);
+      return (value !== null) === want;
+    }
+    if (value === null) {
+      return false;
+    }
+    if (SCALES.indexOf(kind) >= 0) {
+      if (op === "in") {
+        return (expected || []).some(function (v) { return Number(v) === value; });
+      }
+      var b = Number(expected);
+      switch (op) {
+        case "eq": return value === b;
+        case "neq": return value !== b;
+        case "lt": return value < b;
+        case "lte": return value <= b;
+        case "gt": return value > b;
+        case "gte": return value >= b;
+        default: return false;
+      }
+    }
+    if (op === "contains") {
+      if (kind === "multiple") {
+        return value.indexOf(String(expected)) >= 0;
+      }
+      return String(value).toLowerCase().indexOf(String(expected).trim().toLowerCase()) >= 0;
+    }
+    if (op === "eq") { return value === expected; }
+    if (op === "neq") { return value !== expected; }
+    if (op === "in") { return (expected || []).indexOf(value) >= 0; }
+    return false;
+  }
+
+  function visibleKeys() {
+    var visible = {};
+    var seen = {};
+    for (var i = 0; i < questions.length; i += 1) {
+      var q = questions[i];
+      var rule = q.show_if || {};
+      if (rule.op) {
+        var ref = rule.question;
+        var refValue = Object.prototype.hasOwnProperty.call(seen, ref) ? seen[ref] : null;
+        if (!kinds[ref] || !evaluate(rule, kinds[ref], refValue)) {
+          continue;
+        }
+      }
+      visible[q.key] = true;
+      var value = valueOf(q);
+      if (value !== null) {
+        seen[q.key] = value;
+      }
+      var endRule = q.end_if || {};
+      if (endRule.op && evaluate(endRule, q.kind, value)) {
+        break;
+      }
+    }
+    return visible;
+  }
+
+  function refresh() {
+    var visible = visibleKeys();
+    questions.forEach(function (q) {
+      var node = fieldset(q.key);
+      if (node) {
+        node.hidden = !visible[q.key];
+      }
+    });
+  }
+
+  form.addEventListener("change", refresh);
+  form.addEventListener("input", refresh);
+  refresh();
+  form.dataset.logicReady = "1";
+})();

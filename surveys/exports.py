@@ -1,0 +1,85 @@
+"""CSV and XLSX exports of a survey: one row per response, one column per question key.
+
+Archived versions of edited questions keep their own column (labelled "(archived)"), so
+old answers export exactly as they were given.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+
+from openpyxl import Workbook
+
+from .models import Question, Response
+from .question_types import OTHER, question_type
+
+FIXED_COLUMNS = ["response_id", "submitted_at", "channel", "customer", "collected_by"]
+# Cells a spreadsheet would run as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def header(questions: list[Question]) -> list[str]:
+    return FIXED_COLUMNS + [f"{q.key} (archived)" if q.archived_at else q.key for q in questions]
+
+
+def cell_value(question: Question, answer) -> object:
+    if answer is None:
+        return ""
+    family = question_type(question.kind).family
+    if family == "scale":
+        return int(answer.number) if answer.number is not None else ""
+    if family == "yes_no":
+        return "yes" if answer.number == 1 else "no"
+    if family in ("choice", "multiple"):
+        parts = [
+            f"{OTHER}: {answer.text}" if c == OTHER and answer.text else c for c in answer.choices
+        ]
+        return "; ".join(parts)
+    return answer.text
+
+
+def rows(questions: list[Question], responses: Iterable[Response]) -> Iterator[list]:
+    for response in responses:
+        answers = {a.question_id: a for a in response.answers.all()}
+        yield [
+            response.pk,
+            response.submitted_at.isoformat(),
+            response.channel,
+            str(response.customer) if response.customer_id else "",
+            response.collected_by.get_username() if response.collected_by_id else "",
+            *[cell_value(q, answers.get(q.pk)) for q in questions],
+        ]
+
+
+def _safe(value):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_lines(questions: list[Question], responses: Iterable[Response]) -> Iterator[str]:
+    """CSV text line by line (for a streaming response), with a BOM for spreadsheet apps."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(header(questions))
+    for row in rows(questions, responses):
+        yield writer.writerow([_safe(v) for v in row])
+
+
+def xlsx_bytes(title: str, questions: list[Question], responses: Iterable[Response]) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(
+        title=(title[:31] or "Responses").translate(str.maketrans("[]:*?/\\", "       "))
+    )
+    sheet.append(header(questions))
+    for row in rows(questions, responses):
+        sheet.append([_safe(v) for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,257 @@
+"""The respondent's side: the public link, the embed and the thank-you page (no login)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from accounts.decorators import permission_required
+from feedback.views import _form_rate  # the public feedback form's limit, shared
+
+from . import services
+from .models import Response, Survey
+from .question_types import OTHER, question_type
+from .selectors import get_public_survey, get_survey_for_user
+
+HONEYPOT_FIELD = "website"
+FIELD_PREFIX = "q_"
+
+
+def answers_from_post(questions, post) -> dict:
+    """The answers dict ``submit_response`` takes, from the respondent form's fields."""
+    answers: dict = {}
+    for question in questions:
+        name = FIELD_PREFIX + question.key
+        family = question_type(question.kind).family
+        other = post.get(f"{name}__other", "").strip()
+        if family == "multiple":
+            picked = [v for v in post.getlist(name) if v]
+            if picked or other:
+                answers[question.key] = (
+                    {"choices": picked, "other": other} if question.allow_other else picked
+                )
+        elif family == "choice" and question.allow_other:
+            choice = post.get(name, "")
+            if choice or other:
+                answers[question.key] = {
+                    "choice": choice or OTHER,
+                    "other": other if choice in ("", OTHER) else "",
+                }
+        else:
+            value = post.get(name, "")
+            if value.strip():
+                answers[question.key] = value
+    return answers
+
+
+def form_fields(questions, post=None, errors=None) -> list[dict]:
+    """What the template needs to draw each question, with the values typed so far."""
+    errors = errors or {}
+    fields = []
+    for question in questions:
+        qtype = question_type(question.kind)
+        name = FIELD_PREFIX + question.key
+        if post is not None:
+            values = post.getlist(name)
+            other = post.get(f"{name}__other", "")
+        else:
+            values, other = [], ""
+        fields.append(
+            {
+                "question": question,
+                "type": qtype,
+                "name": name,
+                "points": [{"value": p, "label": qtype.point_label(p)} for p in qtype.points],
+                "values": values,
+                "value": values[0] if values else "",
+                "other": other,
+                "other_label": OTHER,
+                "errors": errors.get(question.key, []),
+            }
+        )
+    return fields
+
+
+def logic_payload(questions) -> list[dict]:
+    """The rules ``static/js/survey_form.js`` evaluates to show and hide questions."""
+    return [
+        {
+            "key": q.key,
+            "kind": q.kind,
+            "show_if": q.show_if or {},
+            "end_if": q.end_if or {},
+        }
+        for q in questions
+    ]
+
+
+def _started_at(raw: str):
+    parsed = parse_datetime(raw or "")
+    now = timezone.now()
+    if (
+        parsed is None
+        or timezone.is_naive(parsed)
+        or parsed > now
+        or parsed < now - dt.timedelta(days=2)
+    ):
+        return None
+    return parsed
+
+
+def _closed_page(request, survey, exc, embed):
+    status = 200 if "not open yet" in " ".join(exc.messages) else 410
+    response = render(
+        request,
+        "surveys/respond_closed.html",
+        {"survey": survey, "message": exc.messages[0], "layout": _layout(embed), "embed": embed},
+        status=status,
+    )
+    if embed:
+        response.xframe_options_exempt = True
+    return response
+
+
+def _layout(embed: bool) -> str:
+    return "surveys/_embed_layout.html" if embed else "base.html"
+
+
+def _respond(request, slug: str, embed: bool):
+    survey = get_public_survey(slug)
+    questions = survey.current_questions
+    channel = Response.Channel.EMBED if embed else Response.Channel.LINK
+    context = {
+        "survey": survey,
+        "layout": _layout(embed),
+        "embed": embed,
+        "logic": logic_payload(questions),
+        "action": request.get_full_path(),
+        "honeypot": HONEYPOT_FIELD,
+    }
+    status = 200
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            context.update(
+                fields=form_fields(questions, request.POST),
+                rate_limited=True,
+                client_uuid=request.POST.get("client_uuid", ""),
+                started_at=request.POST.get("started_at", ""),
+            )
+            status = 429
+        elif request.POST.get(HONEYPOT_FIELD):
+            return redirect(_thanks_url(survey, embed))
+        else:
+            try:
+                services.submit_response(
+                    survey=survey,
+                    answers=answers_from_post(questions, request.POST),
+                    channel=channel,
+                    client_uuid=request.POST.get("client_uuid") or None,
+                    started_at=_started_at(request.POST.get("started_at", "")),
+                )
+            except (services.SurveyClosed, services.QuotaReached) as exc:
+                return _closed_page(request, survey, exc, embed)
+            except ValidationError as exc:
+                errors = (
+                    exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+                )
+                if "client_uuid" in errors:
+                    errors = {k: v for k, v in errors.items() if k != "client_uuid"}
+                context.update(
+                    fields=form_fields(questions, request.POST, errors),
+                    form_errors=[
+                        m
+                        for k, ms in errors.items()
+                        if k not in {q.key for q in questions}
+                        for m in ms
+                    ],
+                    has_errors=True,
+                    client_uuid=request.POST.get("client_uuid", ""),
+                    started_at=request.POST.get("started_at", ""),
+                )
+                status = 400
+            else:
+                return redirect(_thanks_url(survey, embed))
+    else:
+        try:
+            services.check_accepting(survey)
+            if (
+                survey.response_quota is not None
+                and survey.responses.count() >= survey.response_quota
+            ):
+                raise services.QuotaReached()
+        except (services.SurveyClosed, services.QuotaReached) as exc:
+            return _closed_page(request, survey, exc, embed)
+        context.update(
+            fields=form_fields(questions),
+            client_uuid=str(uuid.uuid4()),
+            started_at=timezone.now().isoformat(),
+        )
+    response = render(request, "surveys/respond.html", context, status=status)
+    if embed:
+        response.xframe_options_exempt = True
+    return response
+
+
+def _thanks_url(survey: Survey, embed: bool) -> str:
+    url = reverse("surveys:thanks", args=[survey.slug])
+    return f"{url}?embed=1" if embed else url
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=_form_rate, method="POST", block=False)
+def respond(request, slug: str):
+    return _respond(request, slug, embed=request.GET.get("embed") == "1")
+
+
+@xframe_options_exempt
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=_form_rate, method="POST", block=False)
+def embed(request, slug: str):
+    return _respond(request, slug, embed=True)
+
+
+@xframe_options_exempt
+def thanks(request, slug: str):
+    survey = get_public_survey(slug)
+    embed_mode = request.GET.get("embed") == "1"
+    return render(
+        request,
+        "surveys/thanks.html",
+        {"survey": survey, "layout": _layout(embed_mode), "embed": embed_mode},
+    )
+
+
+@permission_required("surveys.view_survey")
+def preview(request, pk: int):
+    """The respondent form as it will look; submitting only re-validates, nothing is stored."""
+    survey = get_survey_for_user(request.user, pk)
+    questions = survey.current_questions
+    context = {
+        "survey": survey,
+        "layout": "base.html",
+        "preview": True,
+        "logic": logic_payload(questions),
+        "action": reverse("surveys:preview", args=[survey.pk]),
+        "honeypot": HONEYPOT_FIELD,
+        "fields": form_fields(questions),
+    }
+    if request.method == "POST":
+        plain = [services.question_dict(q) for q in questions]
+        try:
+            services.clean_answers(plain, answers_from_post(questions, request.POST))
+        except ValidationError as exc:
+            context["fields"] = form_fields(questions, request.POST, exc.message_dict)
+            context["has_errors"] = True
+        else:
+            context["fields"] = form_fields(questions, request.POST)
+            context["preview_ok"] = True
+    return render(request, "surveys/respond.html", context)

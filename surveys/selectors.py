@@ -1,0 +1,104 @@
+"""Reads for the survey pages and the survey API."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from .models import Answer, Invitation, Question, Response, Survey
+
+
+def survey_list() -> QuerySet[Survey]:
+    return (
+        Survey.objects.select_related("product", "created_by")
+        .annotate(
+            response_count=Count("responses", distinct=True),
+            question_count=Count(
+                "questions", filter=Q(questions__archived_at__isnull=True), distinct=True
+            ),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def survey_with_questions() -> QuerySet[Survey]:
+    return Survey.objects.select_related("product").prefetch_related(
+        Prefetch("questions", queryset=Question.objects.current(), to_attr="current_questions")
+    )
+
+
+def get_survey_for_user(user, pk: int, perm: str = "surveys.view_survey") -> Survey:
+    """The survey ``pk`` with its current questions, if ``user`` holds ``perm``.
+
+    Users who may not even see surveys get 404 (ids reveal nothing); users who may see
+    surveys but lack ``perm`` (e.g. staff trying to edit) get 403.
+    """
+    if not user.has_perm("surveys.view_survey"):
+        raise Http404
+    survey = get_object_or_404(survey_with_questions(), pk=pk)
+    if not user.has_perm(perm):
+        raise PermissionDenied
+    return survey
+
+
+def get_public_survey(slug: str) -> Survey:
+    """A survey respondents may reach by its link: anything but a draft."""
+    return get_object_or_404(survey_with_questions().exclude(status=Survey.Status.DRAFT), slug=slug)
+
+
+def all_questions(survey: Survey) -> list[Question]:
+    """Every question ever asked in the survey, archived versions included, in order."""
+    # An archived version comes right before the version that replaced it.
+    return list(survey.questions.order_by("position", F("archived_at").asc(nulls_last=True), "id"))
+
+
+def response_rows(survey: Survey) -> QuerySet[Response]:
+    """Responses with their answers (and answers' questions), oldest first, for exports."""
+    return (
+        Response.objects.filter(survey=survey)
+        .select_related("customer", "collected_by")
+        .prefetch_related(Prefetch("answers", queryset=Answer.objects.select_related("question")))
+        .order_by("submitted_at", "id")
+    )
+
+
+def answer_rows(survey: Survey) -> list[dict]:
+    """Plain rows of every answer, for ``surveys.results``."""
+    return list(
+        Answer.objects.filter(response__survey=survey)
+        .order_by("response__submitted_at", "id")
+        .values(
+            "response_id",
+            "question__key",
+            "number",
+            "text",
+            "choices",
+            "feedback_id",
+            "feedback__sentiment_label",
+            "response__submitted_at",
+        )
+    )
+
+
+def invitation_counts(survey: Survey) -> dict:
+    counts = dict(
+        Invitation.objects.filter(survey=survey)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    invited = sum(
+        counts.get(s, 0)
+        for s in (Invitation.Status.SENT, Invitation.Status.OPENED, Invitation.Status.ANSWERED)
+    )
+    return {
+        "total": sum(counts.values()),
+        "invited": invited,
+        "opened": counts.get(Invitation.Status.OPENED, 0)
+        + counts.get(Invitation.Status.ANSWERED, 0),
+        "answered": counts.get(Invitation.Status.ANSWERED, 0),
+        "failed": counts.get(Invitation.Status.FAILED, 0),
+        "pending": counts.get(Invitation.Status.PENDING, 0),
+    }

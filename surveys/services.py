@@ -1,0 +1,781 @@
+"""Every write to surveys goes through here: the builder pages, the public form, kiosks,
+invitations, the API and the admin call the same functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid as uuid_module
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from feedback.models import Customer, Feedback
+from feedback.services import record_feedback
+
+from . import logic
+from .answers import AnswerError, CleanAnswer, clean_answer
+from .models import Answer, Invitation, Question, Response, Survey
+from .question_types import (
+    CHOICE_MAX_LENGTH,
+    MAX_CHOICES,
+    OTHER,
+    QUESTION_TYPES,
+    RATING_KINDS,
+    question_type,
+)
+
+# A kiosk may sync a response collected a while ago, but not one dated in the future.
+SUBMITTED_AT_CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+class SurveyClosed(ValidationError):
+    """The survey does not accept responses now: not open, not yet open, or past its end."""
+
+    def __init__(self, message: str = "This survey is not accepting responses."):
+        super().__init__(message, code="closed")
+
+
+class QuotaReached(ValidationError):
+    """The survey already holds as many responses as its quota allows."""
+
+    def __init__(self, message: str = "This survey has received all the responses it needs."):
+        super().__init__(message, code="quota")
+
+
+class InvitationUsed(ValidationError):
+    def __init__(self, message: str = "This invitation has already been used."):
+        super().__init__(message, code="invitation_used")
+
+
+# ---------------------------------------------------------------------------------------
+# Answering
+
+
+def question_dict(question: Question) -> dict:
+    """The plain form of a question that ``logic`` and ``answers`` work on."""
+    return {
+        "key": question.key,
+        "kind": question.kind,
+        "text": question.text,
+        "required": question.required,
+        "choices": list(question.choices or []),
+        "allow_other": question.allow_other,
+        "show_if": dict(question.show_if or {}),
+        "end_if": dict(question.end_if or {}),
+    }
+
+
+def clean_answers(questions: list[dict], answers: dict) -> dict[str, CleanAnswer]:
+    """Validate ``answers`` against ``questions`` (plain dicts, survey order).
+
+    Returns the clean answers of the visible questions. Raises ``ValidationError`` with
+    ``{question_key: [messages]}``: unknown keys, wrong types, missing required answers of
+    visible questions. Answers to hidden questions are dropped, never an error.
+    """
+    if not isinstance(answers, dict):
+        raise ValidationError({"answers": ["Send the answers as an object keyed by question."]})
+    by_key = {q["key"]: q for q in questions}
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, CleanAnswer] = {}
+    for key, raw in answers.items():
+        question = by_key.get(key)
+        if question is None:
+            errors[str(key)] = ["This is not a question of this survey."]
+            continue
+        try:
+            answer = clean_answer(question, raw)
+        except AnswerError as exc:
+            errors[key] = [str(exc)]
+            continue
+        if answer is not None:
+            cleaned[key] = answer
+    visible = logic.visible_keys(questions, {k: a.value for k, a in cleaned.items()})
+    visible_set = set(visible)
+    errors = {k: v for k, v in errors.items() if k not in by_key or k in visible_set}
+    for key in visible:
+        if by_key[key]["required"] and key not in cleaned and key not in errors:
+            errors[key] = ["This question requires an answer."]
+    if errors:
+        raise ValidationError(errors)
+    return {k: cleaned[k] for k in visible if k in cleaned}
+
+
+def _check_times(submitted_at, started_at, now) -> None:
+    errors = {}
+    for name, value in (("submitted_at", submitted_at), ("started_at", started_at)):
+        if value is None:
+            continue
+        if not isinstance(value, dt.datetime) or timezone.is_naive(value):
+            errors[name] = ["Give a date and time with a time zone."]
+        elif value > now + SUBMITTED_AT_CLOCK_SKEW:
+            errors[name] = ["This time lies in the future."]
+    if (
+        not errors
+        and submitted_at is not None
+        and started_at is not None
+        and started_at > submitted_at
+    ):
+        errors["started_at"] = ["A response cannot start after it was submitted."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def check_accepting(survey: Survey, now: dt.datetime | None = None) -> None:
+    """Raise ``SurveyClosed`` unless ``survey`` is open and inside its window (no quota)."""
+    now = now or timezone.now()
+    if survey.status != Survey.Status.OPEN:
+        raise SurveyClosed(
+            "This survey is closed."
+            if survey.status == Survey.Status.CLOSED
+            else "This survey is not open yet."
+        )
+    if survey.opens_at and now < survey.opens_at:
+        raise SurveyClosed("This survey is not open yet.")
+    if survey.closes_at and now >= survey.closes_at:
+        raise SurveyClosed("This survey is closed.")
+
+
+def _normalise_uuid(client_uuid) -> uuid_module.UUID | None:
+    if client_uuid in (None, ""):
+        return None
+    if isinstance(client_uuid, uuid_module.UUID):
+        return client_uuid
+    try:
+        return uuid_module.UUID(str(client_uuid))
+    except ValueError:
+        raise ValidationError({"client_uuid": ["Enter a valid UUID."]}) from None
+
+
+def submit_response(
+    *,
+    survey: Survey,
+    answers: dict[str, object],
+    channel: str,
+    client_uuid=None,
+    customer: Customer | None = None,
+    invitation: Invitation | None = None,
+    collected_by=None,
+    submitted_at: dt.datetime | None = None,
+    started_at: dt.datetime | None = None,
+) -> tuple[Response, bool]:
+    """Store one response to ``survey``; return ``(response, created)``.
+
+    In one transaction, which takes the survey row lock (``SELECT … FOR UPDATE``) as its
+    last step so the quota and a close hold exactly under concurrency: a repeated
+    ``client_uuid`` returns the stored response with ``created=False`` and stores
+    nothing, even after the survey closed; otherwise the survey must accept
+    responses now (``SurveyClosed``, code "closed") and be under its quota
+    (``QuotaReached``, code "quota"); an invitation must belong to the survey and be unused
+    (``InvitationUsed``, code "invitation_used") and is marked answered; the answers are
+    validated (``ValidationError`` ``{question_key: [messages]}``). Each non-empty text
+    answer becomes a ``Feedback`` (channel survey) linked from its ``Answer``. Nothing is
+    stored when anything is refused.
+
+    Anonymous responses are accepted for internal-audience surveys too: the audience says
+    who the survey is meant for, not who may answer (invitations and kiosks identify people).
+    """
+    if channel not in Response.Channel.values:
+        raise ValidationError({"channel": [f'"{channel}" is not a valid channel.']})
+    client_uuid = _normalise_uuid(client_uuid)
+    now = timezone.now()
+    _check_times(submitted_at, started_at, now)
+    submitted_at = submitted_at or now
+
+    if client_uuid is not None:
+        existing = Response.objects.filter(survey_id=survey.pk, client_uuid=client_uuid).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            response = _store_response(
+                survey=survey,
+                answers=answers,
+                channel=channel,
+                client_uuid=client_uuid,
+                customer=customer,
+                invitation=invitation,
+                collected_by=collected_by,
+                submitted_at=submitted_at,
+                started_at=started_at,
+                now=now,
+            )
+    except IntegrityError:
+        # The same client_uuid committed by a concurrent request (the unique index made
+        # this insert wait for it): that one is the response.
+        if client_uuid is not None:
+            existing = Response.objects.filter(survey_id=survey.pk, client_uuid=client_uuid).first()
+            if existing is not None:
+                return existing, False
+        raise
+    return response, True
+
+
+def _store_response(
+    *,
+    survey: Survey,
+    answers,
+    channel,
+    client_uuid,
+    customer,
+    invitation,
+    collected_by,
+    submitted_at,
+    started_at,
+    now,
+) -> Response:
+    current = survey
+    # Early refusals on the row as the caller loaded it; the authoritative check is under
+    # the lock at the end.
+    check_accepting(current, now)
+    if current.response_quota is not None and (
+        Response.objects.filter(survey=current).count() >= current.response_quota
+    ):
+        raise QuotaReached()
+    if invitation is not None:
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.survey_id != current.pk:
+            raise ValidationError(
+                "This invitation is for another survey.", code="invitation_invalid"
+            )
+        if (
+            invitation.status == Invitation.Status.ANSWERED
+            or Response.objects.filter(invitation=invitation).exists()
+        ):
+            raise InvitationUsed()
+        customer = invitation.customer
+
+    questions = list(current.questions.current())
+    cleaned = clean_answers([question_dict(q) for q in questions], answers)
+
+    response = Response.objects.create(
+        survey=current,
+        channel=channel,
+        client_uuid=client_uuid,
+        customer=customer,
+        invitation=invitation,
+        collected_by=collected_by,
+        started_at=started_at,
+        submitted_at=submitted_at,
+    )
+    rating = _first_rating(questions, cleaned)
+    rows = []
+    for question in questions:
+        answer = cleaned.get(question.key)
+        if answer is None:
+            continue
+        feedback = None
+        if question_type(question.kind).is_text and answer.text:
+            feedback = record_feedback(
+                channel=Feedback.Channel.SURVEY,
+                source=f"survey:{current.slug}",
+                external_id=f"{response.pk}:{question.key}",
+                text=answer.text,
+                customer=customer,
+                product=current.product,
+                received_at=submitted_at,
+                **rating,
+            )
+        rows.append(
+            Answer(
+                response=response,
+                question=question,
+                number=answer.number,
+                text=answer.text,
+                choices=list(answer.choices),
+                feedback=feedback,
+            )
+        )
+    Answer.objects.bulk_create(rows)
+    # What was stored, so callers can show it without reading it back (the same cache
+    # prefetch_related("answers") fills; other queryset methods still query).
+    stored = response.answers.all()
+    stored._result_cache = rows
+    stored._prefetch_done = True
+    response._prefetched_objects_cache = {"answers": stored}
+    if invitation is not None:
+        invitation.status = Invitation.Status.ANSWERED
+        invitation.answered_at = now
+        invitation.save(update_fields=["status", "answered_at"])
+
+    # The survey row lock is taken last, so it is held only for this check and the
+    # commit: submissions to one survey run in parallel and serialise only here. Under
+    # it, the status, the window and the quota are re-read; the count includes this
+    # response and every one committed before the lock was granted (READ COMMITTED),
+    # so no more than the quota can ever commit, and nothing commits after a close.
+    locked = Survey.objects.select_for_update().get(pk=current.pk)
+    check_accepting(locked, timezone.now())
+    if locked.response_quota is not None and (
+        Response.objects.filter(survey=locked).count() > locked.response_quota
+    ):
+        raise QuotaReached()
+    return response
+
+
+def _first_rating(questions: list[Question], cleaned: dict[str, CleanAnswer]) -> dict:
+    for question in questions:
+        answer = cleaned.get(question.key)
+        if answer is not None and question.kind in RATING_KINDS:
+            qtype = question_type(question.kind)
+            return {
+                "rating": answer.number,
+                "rating_min": qtype.scale_min,
+                "rating_max": qtype.scale_max,
+            }
+    return {}
+
+
+# ---------------------------------------------------------------------------------------
+# Surveys: create, settings, lifecycle
+
+SLUG_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no look-alikes (i, l, o, 0, 1)
+SLUG_RANDOM_LENGTH = 6
+
+
+def _new_slug(title: str) -> str:
+    """A short public slug: a few words of the title and a random suffix, e.g. ``onboarding-k3q9xz``."""
+    base = slugify(title)[:20].strip("-")
+    suffix = "".join(secrets.choice(SLUG_ALPHABET) for _ in range(SLUG_RANDOM_LENGTH))
+    return f"{base}-{suffix}" if base else suffix
+
+
+SURVEY_SETTINGS = (
+    "title",
+    "description",
+    "thank_you_message",
+    "audience",
+    "product",
+    "opens_at",
+    "closes_at",
+    "response_quota",
+)
+
+
+def _validate_survey(survey: Survey) -> None:
+    errors: dict[str, list[str]] = {}
+    if not (survey.title or "").strip():
+        errors["title"] = ["Give the survey a title."]
+    if survey.audience not in Survey.Audience.values:
+        errors["audience"] = [f'"{survey.audience}" is not a valid audience.']
+    if survey.opens_at and survey.closes_at and survey.closes_at <= survey.opens_at:
+        errors["closes_at"] = ["The survey must close after it opens."]
+    for name in ("opens_at", "closes_at"):
+        value = getattr(survey, name)
+        if value is not None and timezone.is_naive(value):
+            errors[name] = ["Give a date and time with a time zone."]
+    if survey.response_quota is not None and survey.response_quota < 1:
+        errors["response_quota"] = ["The quota must be at least 1 (or empty for no quota)."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def create_survey(*, title: str, created_by=None, **fields) -> Survey:
+    """Create a draft survey with a unique short slug. ``fields`` are ``SURVEY_SETTINGS``."""
+    unknown = set(fields) - set(SURVEY_SETTINGS)
+    if unknown:
+        raise TypeError(f"unknown survey settings: {sorted(unknown)}")
+    survey = Survey(title=(title or "").strip(), created_by=created_by, **fields)
+    _validate_survey(survey)
+    for _ in range(10):
+        survey.slug = _new_slug(survey.title)
+        try:
+            with transaction.atomic():
+                survey.save(force_insert=True)
+            return survey
+        except IntegrityError:
+            if not Survey.objects.filter(slug=survey.slug).exists():
+                raise
+            survey.pk = None
+    raise RuntimeError("could not find a free survey slug")
+
+
+def update_survey(*, survey: Survey, **fields) -> Survey:
+    """Change a survey's settings (``SURVEY_SETTINGS``); raises ``ValidationError``."""
+    unknown = set(fields) - set(SURVEY_SETTINGS)
+    if unknown:
+        raise TypeError(f"unknown survey settings: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(survey, name, value.strip() if isinstance(value, str) else value)
+    _validate_survey(survey)
+    survey.save(update_fields=[*fields, "updated_at"])
+    return survey
+
+
+def open_survey(*, survey: Survey) -> Survey:
+    """draft → open, or closed → open (reopen). Needs at least one current question."""
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().get(pk=survey.pk)
+        if survey.status == Survey.Status.OPEN:
+            raise ValidationError("This survey is already open.", code="invalid_transition")
+        if not survey.questions.current().exists():
+            raise ValidationError("Add at least one question before opening.", code="no_questions")
+        errors = logic.validate_logic([question_dict(q) for q in survey.questions.current()])
+        if errors:
+            raise ValidationError(errors)
+        if survey.closes_at and survey.closes_at <= timezone.now():
+            raise ValidationError(
+                {"closes_at": ["The closing date has passed; move it before opening."]}
+            )
+        survey.status = Survey.Status.OPEN
+        survey.opened_at = timezone.now()
+        survey.closed_at = None
+        survey.save(update_fields=["status", "opened_at", "closed_at", "updated_at"])
+    return survey
+
+
+def close_survey(*, survey: Survey) -> Survey:
+    """open → closed."""
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().get(pk=survey.pk)
+        if survey.status != Survey.Status.OPEN:
+            raise ValidationError("Only an open survey can be closed.", code="invalid_transition")
+        survey.status = Survey.Status.CLOSED
+        survey.closed_at = timezone.now()
+        survey.save(update_fields=["status", "closed_at", "updated_at"])
+    return survey
+
+
+def delete_survey(*, survey: Survey) -> None:
+    """Delete a survey that has no responses (one with responses is closed instead)."""
+    if survey.responses.exists():
+        raise ValidationError(
+            "This survey has responses; close it instead of deleting it.", code="has_responses"
+        )
+    survey.delete()
+
+
+# ---------------------------------------------------------------------------------------
+# Questions
+
+QUESTION_FIELDS = (
+    "kind",
+    "text",
+    "help_text",
+    "required",
+    "choices",
+    "allow_other",
+    "show_if",
+    "end_if",
+)
+# Changing any of these changes what an answer means: an answered question is versioned.
+MEANING_FIELDS = ("kind", "choices", "allow_other")
+KEY_MAX_LENGTH = 40
+
+
+def _clean_choices(kind: str, choices) -> list[str]:
+    if not question_type(kind).has_choices:
+        return []
+    if isinstance(choices, str):
+        choices = choices.splitlines()
+    if not isinstance(choices, (list, tuple)):
+        raise ValidationError({"choices": ["Give the choices as a list."]})
+    cleaned: list[str] = []
+    for choice in choices:
+        if not isinstance(choice, str):
+            raise ValidationError({"choices": ["Each choice must be text."]})
+        choice = choice.strip()
+        if not choice:
+            continue
+        if len(choice) > CHOICE_MAX_LENGTH:
+            raise ValidationError(
+                {"choices": [f"Keep each choice under {CHOICE_MAX_LENGTH} characters."]}
+            )
+        if choice in cleaned:
+            raise ValidationError({"choices": [f'"{choice}" is listed twice.']})
+        cleaned.append(choice)
+    if len(cleaned) < 2:
+        raise ValidationError({"choices": ["Give at least two choices, one per line."]})
+    if len(cleaned) > MAX_CHOICES:
+        raise ValidationError({"choices": [f"Give at most {MAX_CHOICES} choices."]})
+    return cleaned
+
+
+def _validate_question_fields(data: dict) -> dict:
+    errors: dict[str, list[str]] = {}
+    if data.get("kind") not in QUESTION_TYPES:
+        raise ValidationError({"kind": [f'"{data.get("kind")}" is not a question type.']})
+    text = (data.get("text") or "").strip()
+    if not text:
+        errors["text"] = ["Write the question."]
+    elif len(text) > 500:
+        errors["text"] = ["Keep the question under 500 characters."]
+    help_text = (data.get("help_text") or "").strip()
+    if len(help_text) > 500:
+        errors["help_text"] = ["Keep the help text under 500 characters."]
+    for name in ("show_if", "end_if"):
+        if data.get(name) is None:
+            data[name] = {}
+        if not isinstance(data[name], dict):
+            errors[name] = ["A rule must be an object."]
+    try:
+        choices = _clean_choices(data["kind"], data.get("choices") or [])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        choices = []
+    if errors:
+        raise ValidationError(errors)
+    if OTHER in choices and data.get("allow_other"):
+        raise ValidationError(
+            {"choices": [f'Remove "{OTHER}" from the list: it is added for you.']}
+        )
+    return {
+        **data,
+        "text": text,
+        "help_text": help_text,
+        "choices": choices,
+        "allow_other": bool(data.get("allow_other")) and question_type(data["kind"]).has_choices,
+        "required": bool(data.get("required")),
+    }
+
+
+def _unique_key(survey: Survey, wanted: str) -> str:
+    base = (slugify(wanted).replace("-", "_") or "q")[: KEY_MAX_LENGTH - 4]
+    taken = set(survey.questions.values_list("key", flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}_{n}" in taken:
+        n += 1
+    return f"{base}_{n}"
+
+
+def _check_survey_logic(survey: Survey, replaced: dict[int, dict] | None = None) -> None:
+    """Validate the logic of the survey's current questions, with ``replaced`` applied
+    (question pk → plain dict; pk None for a question about to be created, at its place).
+    """
+    replaced = replaced or {}
+    plain = []
+    for q in survey.questions.current():
+        plain.append(replaced.pop(q.pk, None) or question_dict(q))
+    plain.extend(v for v in replaced.values() if v is not None)
+    raise_logic_errors(logic.validate_logic(plain))
+
+
+def raise_logic_errors(errors: dict[str, list[str]]) -> None:
+    """Turn ``logic.validate_logic`` output into a ``ValidationError`` on show_if/end_if."""
+    if not errors:
+        return
+    fields: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        for message in messages:
+            field = "end_if" if message.startswith("Skip rule") else "show_if"
+            fields.setdefault(field, []).append(f"{key}: {message}")
+    raise ValidationError(fields)
+
+
+def add_question(
+    *,
+    survey: Survey,
+    kind: str,
+    text: str,
+    key: str = "",
+    help_text: str = "",
+    required: bool = False,
+    choices: Iterable[str] = (),
+    allow_other: bool = False,
+    show_if: dict | None = None,
+    end_if: dict | None = None,
+    position: int | None = None,
+) -> Question:
+    """Append a question (or insert it at ``position``); its logic is validated."""
+    data = _validate_question_fields(
+        {
+            "kind": kind,
+            "text": text,
+            "help_text": help_text,
+            "required": required,
+            "choices": list(choices) if not isinstance(choices, str) else choices,
+            "allow_other": allow_other,
+            "show_if": show_if or {},
+            "end_if": end_if or {},
+        }
+    )
+    with transaction.atomic():
+        Survey.objects.select_for_update().get(pk=survey.pk)
+        if key:
+            key = slugify(key).replace("-", "_")[:KEY_MAX_LENGTH]
+            if not key:
+                raise ValidationError({"key": ["Use letters, digits and underscores."]})
+            if survey.questions.filter(key=key).exists():
+                raise ValidationError({"key": [f'"{key}" is already used in this survey.']})
+        else:
+            key = _unique_key(survey, question_type(kind).kind)
+        current = list(survey.questions.current())
+        if position is None or position >= len(current):
+            position = len(current)
+        position = max(0, position)
+        plain = [question_dict(q) for q in current]
+        plain.insert(position, {**data, "key": key})
+        errors = logic.validate_logic(plain)
+        if key in errors:
+            raise ValidationError({"show_if": errors[key]})
+        if errors:
+            raise ValidationError({"position": [m for ms in errors.values() for m in ms]})
+        question = Question.objects.create(survey=survey, key=key, position=position, **data)
+        _renumber(
+            survey,
+            [*[q.pk for q in current[:position]], question.pk, *[q.pk for q in current[position:]]],
+        )
+    return question
+
+
+def _renumber(survey: Survey, ordered_pks: list[int]) -> None:
+    questions = {q.pk: q for q in survey.questions.filter(pk__in=ordered_pks)}
+    for index, pk in enumerate(ordered_pks):
+        questions[pk].position = index
+    Question.objects.bulk_update(questions.values(), ["position"])
+
+
+def update_question(*, question: Question, **changes) -> Question:
+    """Edit a question; returns the question now current (maybe a new version).
+
+    A question without answers is edited in place. A question with answers is edited in
+    place only when the meaning of its answers stays (text, help text, required, logic);
+    changing its kind, choices or "other" option archives it (``archived_at``,
+    ``replaced_by``) and creates a new version with a new key at the same position, so
+    stored answers keep pointing at what was asked. Display rules of other questions that
+    referred to the old key are re-pointed at the new one (unless the change makes them
+    invalid, then the edit is refused).
+    """
+    unknown = set(changes) - set(QUESTION_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown question fields: {sorted(unknown)}")
+    if question.archived_at is not None:
+        raise ValidationError("This question was replaced by a newer version; edit that one.")
+    before = {f: getattr(question, f) for f in QUESTION_FIELDS}
+    data = _validate_question_fields({**before, **changes})
+    survey = question.survey
+    with transaction.atomic():
+        Survey.objects.select_for_update().get(pk=survey.pk)
+        meaning_changed = any(data[f] != before[f] for f in MEANING_FIELDS)
+        if not meaning_changed or not question.answers.exists():
+            replaced = {question.pk: {**data, "key": question.key}}
+            _check_survey_logic(survey, replaced)
+            for name in QUESTION_FIELDS:
+                setattr(question, name, data[name])
+            question.save(update_fields=list(QUESTION_FIELDS))
+            return question
+        return _new_version(question, data)
+
+
+def _new_version(question: Question, data: dict) -> Question:
+    survey = question.survey
+    new_key = _versioned_key(survey, question.key)
+    current = list(survey.questions.current())
+    plain = []
+    for q in current:
+        plain.append({**data, "key": new_key} if q.pk == question.pk else question_dict(q))
+    changed_keys = logic.repoint_rules(plain, question.key, new_key)
+    errors = logic.validate_logic(plain)
+    if errors:
+        raise ValidationError({"show_if": [f"{k}: {m}" for k, ms in errors.items() for m in ms]})
+    now = timezone.now()
+    question.archived_at = now
+    question.save(update_fields=["archived_at"])
+    replacement = Question.objects.create(
+        survey=survey, key=new_key, position=question.position, **data
+    )
+    question.replaced_by = replacement
+    question.save(update_fields=["replaced_by"])
+    by_key = {p["key"]: p for p in plain}
+    for q in current:
+        if q.key in changed_keys:
+            q.show_if = by_key[q.key]["show_if"]
+            q.save(update_fields=["show_if"])
+    return replacement
+
+
+def _versioned_key(survey: Survey, key: str) -> str:
+    stem = key
+    if "_v" in key and key.rsplit("_v", 1)[1].isdigit():
+        stem = key.rsplit("_v", 1)[0]
+    taken = set(survey.questions.values_list("key", flat=True))
+    n = 2
+    while f"{stem}_v{n}"[:KEY_MAX_LENGTH] in taken:
+        n += 1
+    return f"{stem}_v{n}"[:KEY_MAX_LENGTH]
+
+
+def delete_question(*, question: Question) -> None:
+    """Delete an unanswered question; archive an answered one (its answers stay).
+
+    Refused while another current question's display rule refers to it.
+    """
+    survey = question.survey
+    with transaction.atomic():
+        Survey.objects.select_for_update().get(pk=survey.pk)
+        dependants = [
+            q.key
+            for q in survey.questions.current().exclude(pk=question.pk)
+            if (q.show_if or {}).get("question") == question.key
+        ]
+        if dependants:
+            raise ValidationError(
+                f"Remove the display rule of {', '.join(dependants)} first: it uses this question.",
+                code="in_use",
+            )
+        if question.answers.exists():
+            question.archived_at = timezone.now()
+            question.save(update_fields=["archived_at"])
+        else:
+            question.delete()
+        _renumber(survey, list(survey.questions.current().values_list("pk", flat=True)))
+
+
+def duplicate_question(*, question: Question) -> Question:
+    """Copy a question right after itself, with a new key and no answers."""
+    return add_question(
+        survey=question.survey,
+        kind=question.kind,
+        text=question.text,
+        help_text=question.help_text,
+        required=question.required,
+        choices=list(question.choices or []),
+        allow_other=question.allow_other,
+        show_if=dict(question.show_if or {}),
+        end_if=dict(question.end_if or {}),
+        key=_unique_key(question.survey, f"{question.key}_copy"),
+        position=list(question.survey.questions.current().values_list("pk", flat=True)).index(
+            question.pk
+        )
+        + 1,
+    )
+
+
+def move_question(*, question: Question, offset: int) -> None:
+    """Move a question ``offset`` places (−1 up, +1 down). Refused when a display rule
+    would then refer to a later question."""
+    survey = question.survey
+    with transaction.atomic():
+        Survey.objects.select_for_update().get(pk=survey.pk)
+        current = list(survey.questions.current())
+        index = next(i for i, q in enumerate(current) if q.pk == question.pk)
+        target = max(0, min(len(current) - 1, index + offset))
+        if target == index:
+            return
+        current.insert(target, current.pop(index))
+        errors = logic.validate_logic([question_dict(q) for q in current])
+        if errors:
+            raise ValidationError(
+                "That move would put a question before the question its display rule uses.",
+                code="logic_order",
+            )
+        _renumber(survey, [q.pk for q in current])
+
+
+def reorder_questions(*, survey: Survey, keys: list[str]) -> None:
+    """Put the current questions in the order of ``keys`` (all of them, each once)."""
+    with transaction.atomic():
+        Survey.objects.select_for_update().get(pk=survey.pk)
+        current = {q.key: q for q in survey.questions.current()}
+        if sorted(keys) != sorted(current) or len(set(keys)) != len(keys):
+            raise ValidationError({"order": ["List every current question once."]})
+        ordered = [current[k] for k in keys]
+        errors = logic.validate_logic([question_dict(q) for q in ordered])
+        if errors:
+            raise ValidationError({"order": [f"{k}: {m}" for k, ms in errors.items() for m in ms]})
+        _renumber(survey, [q.pk for q in ordered])

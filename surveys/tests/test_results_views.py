@@ -1,0 +1,88 @@
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from feedback.models import Feedback
+from surveys import services
+from surveys.models import Invitation
+from surveys.tests.factories import InvitationFactory, make_survey
+
+pytestmark = pytest.mark.django_db
+
+
+def answer(survey, answers, **kwargs):
+    return services.submit_response(survey=survey, answers=answers, channel="link", **kwargs)[0]
+
+
+@pytest.fixture
+def answered_survey():
+    survey = make_survey(
+        questions=[
+            {"key": "nps", "kind": "nps", "text": "Recommend?", "required": True},
+            {"key": "why", "kind": "short_text", "text": "Why?"},
+            {"key": "plan", "kind": "single", "text": "Plan?", "choices": ["Free", "Pro"]},
+        ]
+    )
+    answer(survey, {"nps": 10, "why": '=HYPERLINK("http://x")', "plan": "Pro"})
+    answer(survey, {"nps": 9})
+    answer(survey, {"nps": 3, "why": "Too slow", "plan": "Free"})
+    answer(survey, {"nps": 7})
+    return survey
+
+
+def test_results_page_shows_nps_and_texts_with_sentiment(client, staff_member, answered_survey):
+    Feedback.objects.filter(text="Too slow").update(sentiment_label="negative")
+    client.force_login(staff_member)
+    page = client.get(reverse("surveys:results", args=[answered_survey.pk]))
+    assert page.status_code == 200
+    [nps] = [s for s in page.context["summaries"] if s["key"] == "nps"]
+    # 2 promoters, 1 passive, 1 detractor of 4 → 50 − 25 = 25.
+    assert nps["nps"]["score"] == 25.0
+    body = page.content.decode()
+    assert "+25" in body
+    assert "Too slow" in body and 'class="sentiment negative"' in body
+    assert 'id="results-data"' in body and "survey_results.js" in body
+
+
+def test_results_show_the_invitation_response_rate(client, staff_member, answered_survey):
+    invitations = [InvitationFactory(survey=answered_survey) for _ in range(4)]
+    answer(answered_survey, {"nps": 8}, invitation=invitations[0])
+    InvitationFactory(survey=answered_survey, status=Invitation.Status.PENDING)
+    client.force_login(staff_member)
+    page = client.get(reverse("surveys:results", args=[answered_survey.pk]))
+    assert page.context["invitations"]["invited"] == 4
+    assert page.context["response_rate"] == 25.0
+
+
+def test_csv_export_has_one_row_per_response_and_archived_columns(
+    client, staff_member, answered_survey
+):
+    plan = answered_survey.questions.get(key="plan")
+    services.update_question(question=plan, choices=["Free", "Pro", "Team"])
+    answer(answered_survey, {"nps": 10, "plan_v2": "Team"})
+    client.force_login(staff_member)
+    page = client.get(reverse("surveys:export_csv", args=[answered_survey.pk]))
+    assert page.status_code == 200 and page.streaming
+    text = b"".join(page.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][5:] == ["nps", "why", "plan (archived)", "plan_v2"]
+    assert len(rows) == 6
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["nps"] == "10" and first["plan (archived)"] == "Pro"
+    assert first["why"].startswith("'=")  # formulas are neutralised
+    last = dict(zip(rows[0], rows[5], strict=True))
+    assert last["plan_v2"] == "Team" and last["plan (archived)"] == ""
+
+
+def test_xlsx_export(client, manager, answered_survey):
+    client.force_login(manager)
+    page = client.get(reverse("surveys:export_xlsx", args=[answered_survey.pk]))
+    assert page.status_code == 200
+    sheet = load_workbook(io.BytesIO(page.content)).active
+    values = list(sheet.values)
+    assert values[0][5:] == ("nps", "why", "plan")
+    assert len(values) == 5
+    assert [r[5] for r in values[1:]] == [10, 9, 3, 7]

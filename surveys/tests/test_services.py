@@ -1,0 +1,392 @@
+import datetime as dt
+import threading
+import uuid
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from feedback.models import Feedback
+from surveys import services
+from surveys.models import Answer, Invitation, Question, Response, Survey
+from surveys.tests.factories import CustomerFactory, InvitationFactory, ProductFactory, make_survey
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(survey, answers, **kwargs):
+    kwargs.setdefault("channel", "link")
+    return services.submit_response(survey=survey, answers=answers, **kwargs)
+
+
+def error_dict(exc_info):
+    return exc_info.value.message_dict
+
+
+# --- answering ----------------------------------------------------------------------------
+
+
+def test_promoter_answers_without_the_follow_up():
+    survey = make_survey()
+    response, created = submit(survey, {"nps": 9})
+    assert created
+    assert [(a.question.key, a.number) for a in response.answers.all()] == [("nps", 9.0)]
+
+
+def test_hidden_required_question_is_not_required_and_its_answer_is_dropped():
+    survey = make_survey()
+    response, _ = submit(survey, {"nps": "10", "why": "stale text from before"})
+    assert list(response.answers.values_list("question__key", flat=True)) == ["nps"]
+    assert not Feedback.objects.exists()
+
+
+def test_visible_required_question_must_be_answered():
+    survey = make_survey()
+    with pytest.raises(ValidationError) as exc:
+        submit(survey, {"nps": 3})
+    assert error_dict(exc) == {"why": ["This question requires an answer."]}
+    assert not Response.objects.exists()
+
+
+def test_wrong_types_and_unknown_keys_are_reported_per_question():
+    survey = make_survey()
+    with pytest.raises(ValidationError) as exc:
+        submit(survey, {"nps": 11, "colour": "red"})
+    errors = error_dict(exc)
+    assert "whole number from 0 to 10" in errors["nps"][0]
+    assert errors["colour"] == ["This is not a question of this survey."]
+    assert not Response.objects.exists()
+
+
+def test_end_if_skips_the_rest_of_the_survey():
+    survey = make_survey(
+        questions=[
+            {
+                "key": "customer",
+                "kind": "yes_no",
+                "text": "Are you a customer?",
+                "required": True,
+                "end_if": {"op": "eq", "value": "no"},
+            },
+            {"key": "csat", "kind": "csat", "text": "How satisfied?", "required": True},
+        ]
+    )
+    response, _ = submit(survey, {"customer": "no", "csat": 4})
+    assert list(response.answers.values_list("question__key", flat=True)) == ["customer"]
+    with pytest.raises(ValidationError) as exc:
+        submit(survey, {"customer": "yes"})
+    assert "csat" in error_dict(exc)
+
+
+def test_text_answer_becomes_feedback_with_the_first_score_as_rating():
+    product = ProductFactory()
+    customer = CustomerFactory()
+    survey = make_survey(product=product)
+    response, _ = submit(survey, {"nps": 3, "why": "Checkout was slow"}, customer=customer)
+    answer = response.answers.get(question__key="why")
+    feedback = answer.feedback
+    assert feedback.channel == Feedback.Channel.SURVEY
+    assert feedback.source == f"survey:{survey.slug}"
+    assert feedback.external_id == f"{response.pk}:why"
+    assert feedback.text == "Checkout was slow"
+    assert feedback.customer == customer and feedback.product == product
+    assert (feedback.rating, feedback.rating_min, feedback.rating_max) == (3, 0, 10)
+    assert feedback.received_at == response.submitted_at
+
+
+def test_choice_answers_are_stored_with_other_text():
+    survey = make_survey(
+        questions=[
+            {
+                "key": "ch",
+                "kind": "multiple",
+                "text": "Which?",
+                "choices": ["Web", "App"],
+                "allow_other": True,
+            },
+            {"key": "one", "kind": "single", "text": "Pick", "choices": ["X", "Y"]},
+        ]
+    )
+    response, _ = submit(survey, {"ch": ["App", "Phone"], "one": "Y"})
+    answers = {a.question.key: a for a in response.answers.all()}
+    assert answers["ch"].choices == ["App", "Other"] and answers["ch"].text == "Phone"
+    assert answers["one"].choices == ["Y"]
+
+
+# --- lifecycle, window and quota -----------------------------------------------------------
+
+
+def test_draft_and_closed_surveys_refuse_responses():
+    for status in (Survey.Status.DRAFT, Survey.Status.CLOSED):
+        survey = make_survey(status=status)
+        with pytest.raises(services.SurveyClosed) as exc:
+            submit(survey, {"nps": 9})
+        assert exc.value.code == "closed"
+    assert not Response.objects.exists()
+
+
+def test_survey_refuses_responses_outside_its_window():
+    now = timezone.now()
+    later = make_survey(opens_at=now + dt.timedelta(days=1))
+    with pytest.raises(services.SurveyClosed):
+        submit(later, {"nps": 9})
+    ended = make_survey(closes_at=now + dt.timedelta(days=1))
+    Survey.objects.filter(pk=ended.pk).update(
+        opens_at=now - dt.timedelta(days=3), closes_at=now - dt.timedelta(seconds=1)
+    )
+    with pytest.raises(services.SurveyClosed):
+        submit(ended, {"nps": 9})
+
+
+def test_quota_refuses_the_response_after_the_last_one():
+    survey = make_survey(response_quota=2)
+    submit(survey, {"nps": 9})
+    submit(survey, {"nps": 8})
+    with pytest.raises(services.QuotaReached) as exc:
+        submit(survey, {"nps": 7})
+    assert exc.value.code == "quota"
+    assert survey.responses.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submissions_never_exceed_the_quota(postgres_required):
+    survey = make_survey(response_quota=3)
+    barrier = threading.Barrier(6)
+    outcomes = []
+
+    def answer():
+        try:
+            barrier.wait()
+            submit(survey, {"nps": 9})
+            outcomes.append("stored")
+        except services.QuotaReached:
+            outcomes.append("quota")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=answer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["quota"] * 3 + ["stored"] * 3
+    assert Response.objects.filter(survey=survey).count() == 3
+
+
+def test_same_client_uuid_stores_one_response_even_after_closing():
+    survey = make_survey()
+    key = uuid.uuid4()
+    first, created = submit(survey, {"nps": 3, "why": "slow"}, client_uuid=key, channel="kiosk")
+    again, created_again = submit(survey, {"nps": 10}, client_uuid=str(key), channel="kiosk")
+    assert created and not created_again and again.pk == first.pk
+    services.close_survey(survey=survey)
+    after_close, created_after = submit(survey, {"nps": 3, "why": "slow"}, client_uuid=key)
+    assert after_close.pk == first.pk and not created_after
+    assert Response.objects.count() == 1 and Feedback.objects.count() == 1
+
+
+def test_invalid_client_uuid_and_future_submitted_at_are_refused():
+    survey = make_survey()
+    with pytest.raises(ValidationError) as exc:
+        submit(survey, {"nps": 9}, client_uuid="not-a-uuid")
+    assert "client_uuid" in error_dict(exc)
+    with pytest.raises(ValidationError) as exc:
+        submit(survey, {"nps": 9}, submitted_at=timezone.now() + dt.timedelta(hours=1))
+    assert "submitted_at" in error_dict(exc)
+
+
+# --- invitations ------------------------------------------------------------------------
+
+
+def test_invitation_is_marked_answered_and_cannot_be_used_twice():
+    survey = make_survey()
+    invitation = InvitationFactory(survey=survey)
+    response, _ = submit(survey, {"nps": 9}, invitation=invitation, channel="email")
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.ANSWERED and invitation.answered_at
+    assert response.customer == invitation.customer and response.invitation == invitation
+    with pytest.raises(services.InvitationUsed) as exc:
+        submit(survey, {"nps": 5, "why": "x"}, invitation=invitation, channel="email")
+    assert exc.value.code == "invitation_used"
+    assert Response.objects.count() == 1
+
+
+def test_invitation_of_another_survey_is_refused():
+    survey, other = make_survey(), make_survey(title="Other")
+    invitation = InvitationFactory(survey=other)
+    with pytest.raises(ValidationError):
+        submit(survey, {"nps": 9}, invitation=invitation)
+    assert not Response.objects.exists()
+
+
+# --- builder ------------------------------------------------------------------------------
+
+
+def test_create_survey_gets_a_short_unique_slug():
+    a = services.create_survey(title="Onboarding feedback 2026")
+    b = services.create_survey(title="Onboarding feedback 2026")
+    assert a.slug != b.slug and a.slug.startswith("onboarding-feedback")
+    assert len(a.slug) <= 27 and a.status == Survey.Status.DRAFT
+
+
+def test_closing_date_must_follow_opening_date():
+    now = timezone.now()
+    with pytest.raises(ValidationError) as exc:
+        services.create_survey(title="T", opens_at=now, closes_at=now - dt.timedelta(hours=1))
+    assert "closes_at" in error_dict(exc)
+
+
+def test_open_needs_a_question_and_close_reopen_track_times():
+    survey = services.create_survey(title="Empty")
+    with pytest.raises(ValidationError, match="at least one question"):
+        services.open_survey(survey=survey)
+    services.add_question(survey=survey, kind="csat", text="Happy?")
+    survey = services.open_survey(survey=survey)
+    assert survey.status == "open" and survey.opened_at
+    survey = services.close_survey(survey=survey)
+    assert survey.status == "closed" and survey.closed_at
+    survey = services.open_survey(survey=survey)
+    assert survey.status == "open" and survey.closed_at is None
+
+
+def test_logic_referring_to_a_later_or_missing_question_is_refused_on_save():
+    survey = services.create_survey(title="Logic")
+    with pytest.raises(ValidationError) as exc:
+        services.add_question(
+            survey=survey,
+            kind="short_text",
+            text="Why?",
+            show_if={"question": "nps", "op": "lte", "value": 6},
+        )
+    assert "missing" in error_dict(exc)["show_if"][0]
+    services.add_question(survey=survey, kind="nps", text="Recommend?", key="nps")
+    with pytest.raises(ValidationError) as exc:
+        services.add_question(
+            survey=survey,
+            kind="short_text",
+            text="Why?",
+            position=0,
+            show_if={"question": "nps", "op": "lte", "value": 6},
+        )
+    assert "comes later" in error_dict(exc)["show_if"][0]
+    why = services.add_question(
+        survey=survey,
+        kind="short_text",
+        text="Why?",
+        show_if={"question": "nps", "op": "lte", "value": 6},
+    )
+    with pytest.raises(ValidationError):
+        services.move_question(question=why, offset=-1)
+
+
+def test_editing_an_answered_question_versions_it_and_keeps_old_answers():
+    survey = make_survey(
+        questions=[
+            {"key": "plan", "kind": "single", "text": "Your plan?", "choices": ["Free", "Pro"]},
+            {
+                "key": "upgrade",
+                "kind": "yes_no",
+                "text": "Upgrade?",
+                "show_if": {"question": "plan", "op": "eq", "value": "Free"},
+            },
+        ]
+    )
+    old_response, _ = submit(survey, {"plan": "Free", "upgrade": "yes"})
+    plan = survey.questions.get(key="plan")
+
+    typo = services.update_question(question=plan, text="Your plan")
+    assert typo.pk == plan.pk and typo.text == "Your plan"
+
+    new = services.update_question(question=plan, choices=["Free", "Pro", "Team"])
+    plan.refresh_from_db()
+    assert new.pk != plan.pk and new.key == "plan_v2" and new.position == plan.position
+    assert plan.archived_at and plan.replaced_by == new
+    assert list(survey.questions.current().values_list("key", flat=True)) == ["plan_v2", "upgrade"]
+    assert survey.questions.get(key="upgrade").show_if["question"] == "plan_v2"
+    old_answer = old_response.answers.get(question__key="plan")
+    assert old_answer.question == plan and old_answer.choices == ["Free"]
+    response, _ = submit(survey, {"plan_v2": "Team"})
+    assert response.answers.get().question == new
+
+
+def test_editing_an_unanswered_question_changes_it_in_place():
+    survey = make_survey(questions=[{"key": "c", "kind": "csat", "text": "Happy?"}])
+    question = survey.questions.get()
+    edited = services.update_question(question=question, kind="ces")
+    assert edited.pk == question.pk and edited.kind == "ces"
+
+
+def test_deleting_an_answered_question_archives_it():
+    survey = make_survey(
+        questions=[
+            {"key": "c", "kind": "csat", "text": "Happy?"},
+            {"key": "d", "kind": "short_text", "text": "More?"},
+        ]
+    )
+    submit(survey, {"c": 4})
+    services.delete_question(question=survey.questions.get(key="c"))
+    services.delete_question(question=survey.questions.get(key="d"))
+    assert Question.objects.filter(key="c", archived_at__isnull=False).exists()
+    assert not Question.objects.filter(key="d").exists()
+    assert Answer.objects.count() == 1
+
+
+def test_question_used_by_a_rule_cannot_be_deleted():
+    survey = make_survey()
+    with pytest.raises(ValidationError, match="why"):
+        services.delete_question(question=survey.questions.get(key="nps"))
+
+
+def test_duplicate_and_move_question():
+    survey = make_survey(
+        questions=[
+            {"key": "a", "kind": "csat", "text": "A"},
+            {"key": "b", "kind": "ces", "text": "B"},
+        ]
+    )
+    copy = services.duplicate_question(question=survey.questions.get(key="a"))
+    assert copy.key == "a_copy"
+    assert list(survey.questions.current().values_list("key", flat=True)) == ["a", "a_copy", "b"]
+    services.move_question(question=survey.questions.get(key="b"), offset=-1)
+    assert list(survey.questions.current().values_list("key", flat=True)) == ["a", "b", "a_copy"]
+
+
+def test_choice_question_needs_two_choices():
+    survey = services.create_survey(title="Choices")
+    with pytest.raises(ValidationError) as exc:
+        services.add_question(survey=survey, kind="single", text="Pick", choices=["Only"])
+    assert "choices" in error_dict(exc)
+
+
+def test_reorder_questions_keeps_rules_after_their_question():
+    survey = make_survey(
+        questions=[
+            {"key": "a", "kind": "csat", "text": "A"},
+            {"key": "b", "kind": "ces", "text": "B"},
+            {
+                "key": "c",
+                "kind": "short_text",
+                "text": "C",
+                "show_if": {"question": "a", "op": "lte", "value": 2},
+            },
+        ]
+    )
+    services.reorder_questions(survey=survey, keys=["b", "a", "c"])
+    assert list(survey.questions.current().values_list("key", flat=True)) == ["b", "a", "c"]
+    with pytest.raises(ValidationError) as exc:
+        services.reorder_questions(survey=survey, keys=["c", "b", "a"])
+    assert "comes later" in error_dict(exc)["order"][0]
+    with pytest.raises(ValidationError):
+        services.reorder_questions(survey=survey, keys=["a", "b"])
+    assert list(survey.questions.current().values_list("key", flat=True)) == ["b", "a", "c"]
+
+
+def test_survey_with_responses_cannot_be_deleted():
+    survey = make_survey()
+    submit(survey, {"nps": 9})
+    with pytest.raises(ValidationError, match="close it instead"):
+        services.delete_survey(survey=survey)
+    empty = make_survey(title="Empty", status=Survey.Status.DRAFT)
+    services.delete_survey(survey=empty)
+    assert not Survey.objects.filter(pk=empty.pk).exists()

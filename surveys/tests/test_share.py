@@ -1,0 +1,115 @@
+"""Share page: public link, QR code (PNG, SVG), embed snippet, and which pages may be framed."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import segno
+from django.urls import reverse
+
+from surveys.tests.factories import make_survey
+
+pytestmark = pytest.mark.django_db
+
+BASE = "https://feedback.example.com"
+
+
+@pytest.fixture(autouse=True)
+def _base_url(settings):
+    settings.SITE_URL = BASE
+
+
+@pytest.fixture
+def survey():
+    return make_survey(title='Café "quick" survey <3')
+
+
+def public_url(survey):
+    return BASE + reverse("surveys:respond", args=[survey.slug])
+
+
+def test_share_page_roles(client, survey, outsider, staff_member):
+    url = reverse("surveys:share", args=[survey.pk])
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
+    client.force_login(outsider)
+    assert client.get(url).status_code == 403
+    client.force_login(staff_member)
+    assert client.get(url).status_code == 200
+
+
+def test_share_page_shows_link_qr_and_an_escaped_embed_snippet(client, survey, staff_member):
+    client.force_login(staff_member)
+    page = client.get(reverse("surveys:share", args=[survey.pk]))
+    content = page.content.decode()
+    assert f'value="{public_url(survey)}"' in content
+    assert reverse("surveys:qr_png", args=[survey.pk]) + "?download=1" in content
+    assert reverse("surveys:qr_svg", args=[survey.pk]) + "?download=1" in content
+    snippet = page.context["embed_snippet"]
+    embed = BASE + reverse("surveys:embed", args=[survey.slug])
+    assert snippet.startswith(f'<iframe src="{embed}" title="Café &quot;quick&quot; survey &lt;3"')
+    # Shown as text in the page: escaped once more, so no live iframe or markup.
+    assert "<iframe" not in content
+    assert "&lt;iframe" in content
+
+
+def test_qr_png_encodes_the_public_link(client, survey, staff_member):
+    client.force_login(staff_member)
+    image = client.get(reverse("surveys:qr_png", args=[survey.pk]), {"download": "1"})
+
+    assert image.status_code == 200
+    assert image["Content-Type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert image["Content-Disposition"] == f'attachment; filename="survey-{survey.slug}-qr.png"'
+    assert "max-age=3600" in image["Cache-Control"] and "private" in image["Cache-Control"]
+    expected = io.BytesIO()
+    segno.make(public_url(survey), error="m", micro=False).save(
+        expected, kind="png", scale=12, border=4
+    )
+    assert image.content == expected.getvalue()
+
+
+def test_qr_svg_and_revalidation_by_etag(client, survey, staff_member):
+    client.force_login(staff_member)
+    url = reverse("surveys:qr_svg", args=[survey.pk])
+    image = client.get(url)
+    assert image.status_code == 200
+    assert image["Content-Type"] == "image/svg+xml"
+    assert image["Content-Disposition"].startswith("inline;")
+    assert b"<svg" in image.content
+    again = client.get(url, headers={"If-None-Match": image["ETag"]})
+    assert again.status_code == 304 and again.content == b""
+
+
+def test_qr_codes_need_a_survey_role(client, survey, outsider):
+    for name in ("surveys:qr_png", "surveys:qr_svg"):
+        url = reverse(name, args=[survey.pk])
+        assert client.get(url).status_code == 302
+        client.force_login(outsider)
+        assert client.get(url).status_code == 403
+        client.logout()
+
+
+def test_only_the_embed_route_may_be_framed(client, survey, staff_member):
+    embed = client.get(reverse("surveys:embed", args=[survey.slug]))
+    assert embed.status_code == 200
+    assert "X-Frame-Options" not in embed.headers
+
+    assert client.get(reverse("surveys:respond", args=[survey.slug]))["X-Frame-Options"] == "DENY"
+    client.force_login(staff_member)
+    for url in (
+        reverse("surveys:share", args=[survey.pk]),
+        reverse("surveys:kiosk", args=[survey.pk]),
+        reverse("surveys:invitations", args=[survey.pk]),
+    ):
+        assert client.get(url)["X-Frame-Options"] == "DENY", url
+
+
+def test_without_a_configured_address_links_follow_the_request(
+    client, settings, survey, staff_member
+):
+    settings.SITE_URL = ""
+    client.force_login(staff_member)
+    page = client.get(reverse("surveys:share", args=[survey.pk]))
+    assert page.context["public_url"] == f"http://testserver/s/{survey.slug}/"

@@ -1,0 +1,397 @@
+import uuid
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from feedback.models import Feedback
+from surveys.models import Question, Response, Survey
+from surveys.tests.factories import make_survey
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def respond_url(survey):
+    return reverse("surveys:respond", args=[survey.slug])
+
+
+def form_data(**answers):
+    data = {"client_uuid": str(uuid.uuid4()), "started_at": ""}
+    data.update({f"q_{k}": v for k, v in answers.items()})
+    return data
+
+
+# --- public answering ---------------------------------------------------------------------
+
+
+def test_respondent_sees_the_questions_and_the_logic_without_login(client):
+    survey = make_survey()
+    page = client.get(respond_url(survey))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "How likely are you to recommend us?" in body
+    assert 'id="survey-logic"' in body and "survey_form.js" in body
+    assert "<script>" not in body
+
+
+def test_respondent_submits_and_is_thanked(client):
+    survey = make_survey()
+    page = client.post(respond_url(survey), form_data(nps="4", why="Too slow"))
+    assert page.status_code == 302
+    assert page["Location"] == reverse("surveys:thanks", args=[survey.slug])
+    response = Response.objects.get()
+    assert response.channel == "link"
+    assert Feedback.objects.get().text == "Too slow"
+    assert client.get(page["Location"]).status_code == 200
+
+
+def test_errors_are_shown_per_question_and_answers_kept(client):
+    survey = make_survey()
+    page = client.post(respond_url(survey), form_data(nps="3"))
+    assert page.status_code == 400
+    body = page.content.decode()
+    assert "This question requires an answer." in body
+    assert 'value="3" checked' in body
+    assert not Response.objects.exists()
+
+
+def test_repeated_post_of_the_same_form_stores_one_response(client):
+    survey = make_survey()
+    data = form_data(nps="9")
+    assert client.post(respond_url(survey), data).status_code == 302
+    assert client.post(respond_url(survey), data).status_code == 302
+    assert Response.objects.count() == 1
+
+
+def test_honeypot_gets_thanks_and_stores_nothing(client):
+    survey = make_survey()
+    page = client.post(respond_url(survey), {**form_data(nps="9"), "website": "spam.example"})
+    assert page.status_code == 302
+    assert not Response.objects.exists()
+
+
+def test_rate_limit_answers_429_with_answers_kept(client, settings):
+    settings.FEEDBACK_FORM_RATE = "2/m"
+    survey = make_survey()
+    for _ in range(2):
+        assert client.post(respond_url(survey), form_data(nps="9")).status_code == 302
+    page = client.post(respond_url(survey), form_data(nps="8"))
+    assert page.status_code == 429
+    assert 'value="8" checked' in page.content.decode()
+    assert Response.objects.count() == 2
+
+
+def test_csrf_is_enforced_on_the_public_form():
+    from django.test import Client
+
+    survey = make_survey()
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(respond_url(survey), form_data(nps="9")).status_code == 403
+    assert not Response.objects.exists()
+
+
+def test_closed_survey_shows_a_clear_page(client):
+    survey = make_survey(status=Survey.Status.CLOSED)
+    page = client.get(respond_url(survey))
+    assert page.status_code == 410
+    assert "This survey is closed." in page.content.decode()
+    page = client.post(respond_url(survey), form_data(nps="9"))
+    assert page.status_code == 410
+    assert not Response.objects.exists()
+
+
+def test_quota_reached_shows_a_clear_page(client):
+    survey = make_survey(response_quota=1)
+    client.post(respond_url(survey), form_data(nps="9"))
+    page = client.get(respond_url(survey))
+    assert page.status_code == 410
+    assert "all the responses it needs" in page.content.decode()
+
+
+def test_draft_survey_is_not_found_publicly(client):
+    survey = make_survey(status=Survey.Status.DRAFT)
+    assert client.get(respond_url(survey)).status_code == 404
+
+
+def test_embed_is_frameable_and_uses_the_embed_channel(client):
+    survey = make_survey()
+    url = reverse("surveys:embed", args=[survey.slug])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "X-Frame-Options" not in page.headers
+    assert "site-header" not in page.content.decode()
+    page = client.post(url, form_data(nps="10"))
+    assert page["Location"].endswith("?embed=1")
+    assert Response.objects.get().channel == "embed"
+    assert client.get(respond_url(survey)).headers.get("X-Frame-Options") == "DENY"
+
+
+def test_choice_other_and_multiple_answers_from_the_form(client):
+    survey = make_survey(
+        questions=[
+            {
+                "key": "how",
+                "kind": "single",
+                "text": "How?",
+                "choices": ["Web", "App"],
+                "allow_other": True,
+            },
+            {
+                "key": "what",
+                "kind": "multiple",
+                "text": "What?",
+                "choices": ["A", "B"],
+                "allow_other": True,
+            },
+        ]
+    )
+    data = form_data(how="Other", what=["A", "Other"])
+    data["q_how__other"] = "Phone"
+    data["q_what__other"] = "C"
+    assert client.post(respond_url(survey), data).status_code == 302
+    answers = {a.question.key: a for a in Response.objects.get().answers.all()}
+    assert (answers["how"].choices, answers["how"].text) == (["Other"], "Phone")
+    assert (answers["what"].choices, answers["what"].text) == (["A", "Other"], "C")
+
+
+# --- access per role ----------------------------------------------------------------------
+
+STAFF_PAGES = ["surveys:list"]
+
+
+def survey_pages(survey):
+    q = survey.questions.first()
+    return {
+        "list": reverse("surveys:list"),
+        "detail": reverse("surveys:detail", args=[survey.pk]),
+        "preview": reverse("surveys:preview", args=[survey.pk]),
+        "results": reverse("surveys:results", args=[survey.pk]),
+        "csv": reverse("surveys:export_csv", args=[survey.pk]),
+        "xlsx": reverse("surveys:export_xlsx", args=[survey.pk]),
+        "new": reverse("surveys:new"),
+        "question_new": reverse("surveys:question_new", args=[survey.pk]),
+        "question_edit": reverse("surveys:question_edit", args=[survey.pk, q.pk]),
+    }
+
+
+READ_PAGES = ["list", "detail", "preview", "results", "csv", "xlsx"]
+EDIT_PAGES = ["new", "question_new", "question_edit"]
+
+
+def test_anonymous_visitors_are_sent_to_login(client):
+    survey = make_survey()
+    for name, url in survey_pages(survey).items():
+        page = client.get(url)
+        assert page.status_code == 302, name
+        assert page["Location"].startswith(reverse("login")), name
+
+
+def test_outsiders_get_403_or_404(client, outsider):
+    survey = make_survey()
+    client.force_login(outsider)
+    for name, url in survey_pages(survey).items():
+        assert client.get(url).status_code in (403, 404), name
+
+
+def test_staff_read_but_cannot_edit(client, staff_member):
+    survey = make_survey()
+    client.force_login(staff_member)
+    pages = survey_pages(survey)
+    for name in READ_PAGES:
+        assert client.get(pages[name]).status_code == 200, name
+    for name in EDIT_PAGES:
+        assert client.get(pages[name]).status_code == 403, name
+    body = client.get(pages["detail"]).content.decode()
+    assert "Save settings" not in body and "Close survey" not in body
+    assert client.post(pages["detail"], {"title": "Hacked"}).status_code == 403
+    assert client.post(reverse("surveys:close", args=[survey.pk])).status_code == 403
+    q = survey.questions.first()
+    for action in ("delete", "duplicate", "up", "down"):
+        url = reverse(f"surveys:question_{action}", args=[survey.pk, q.pk])
+        assert client.post(url).status_code == 403, action
+    survey.refresh_from_db()
+    assert survey.title != "Hacked" and survey.status == "open"
+    assert survey.questions.count() == 2
+
+
+def test_manager_sees_every_page(client, manager):
+    survey = make_survey()
+    client.force_login(manager)
+    for name, url in survey_pages(survey).items():
+        assert client.get(url).status_code == 200, name
+
+
+def test_survey_list_query_count_does_not_grow(client, manager, django_assert_max_num_queries):
+    for n in range(5):
+        make_survey(title=f"Survey {n}")
+    client.force_login(manager)
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("surveys:list")).status_code == 200
+
+
+# --- builder ------------------------------------------------------------------------------
+
+
+def test_manager_builds_a_survey_with_logic_and_opens_it(client, manager):
+    client.force_login(manager)
+    page = client.post(reverse("surveys:new"), {"title": "Onboarding", "audience": "external"})
+    survey = Survey.objects.get()
+    assert page["Location"] == reverse("surveys:detail", args=[survey.pk])
+    assert survey.created_by == manager
+    add = reverse("surveys:question_new", args=[survey.pk])
+    assert (
+        client.post(
+            add, {"kind": "nps", "text": "Recommend?", "required": "on", "key": "nps"}
+        ).status_code
+        == 302
+    )
+    page = client.post(
+        add,
+        {
+            "kind": "long_text",
+            "text": "Why?",
+            "show_if_question": "nps",
+            "show_if_op": "lte",
+            "show_if_value": "6",
+        },
+    )
+    assert page.status_code == 302
+    assert survey.questions.get(kind="long_text").show_if == {
+        "question": "nps",
+        "op": "lte",
+        "value": 6,
+    }
+    client.post(reverse("surveys:open", args=[survey.pk]))
+    survey.refresh_from_db()
+    assert survey.status == "open"
+
+
+def test_logic_with_a_wrong_value_shows_a_form_error(client, manager):
+    survey = make_survey(status=Survey.Status.DRAFT)
+    client.force_login(manager)
+    page = client.post(
+        reverse("surveys:question_new", args=[survey.pk]),
+        {
+            "kind": "short_text",
+            "text": "Why?",
+            "show_if_question": "nps",
+            "show_if_op": "lte",
+            "show_if_value": "12",
+        },
+    )
+    assert page.status_code == 400
+    assert "from 0 to 10" in page.content.decode()
+    assert survey.questions.count() == 2
+
+
+def test_choice_question_without_choices_shows_a_form_error(client, manager):
+    survey = make_survey(status=Survey.Status.DRAFT)
+    client.force_login(manager)
+    page = client.post(
+        reverse("surveys:question_new", args=[survey.pk]),
+        {"kind": "single", "text": "Pick", "choices": "Only one"},
+    )
+    assert page.status_code == 400
+    assert "at least two choices" in page.content.decode()
+
+
+def test_opening_an_empty_survey_shows_a_message(client, manager):
+    client.force_login(manager)
+    client.post(reverse("surveys:new"), {"title": "Empty", "audience": "external"})
+    survey = Survey.objects.get()
+    page = client.post(reverse("surveys:open", args=[survey.pk]), follow=True)
+    assert "Add at least one question" in page.content.decode()
+    survey.refresh_from_db()
+    assert survey.status == "draft"
+
+
+def test_move_buttons_reorder_without_javascript(client, manager):
+    survey = make_survey(
+        questions=[
+            {"key": "a", "kind": "csat", "text": "A"},
+            {"key": "b", "kind": "ces", "text": "B"},
+        ]
+    )
+    client.force_login(manager)
+    b = survey.questions.get(key="b")
+    page = client.post(reverse("surveys:question_up", args=[survey.pk, b.pk]))
+    assert page.status_code == 302
+    assert list(survey.questions.current().values_list("key", flat=True)) == ["b", "a"]
+
+
+def test_editing_answered_question_kind_from_the_page_creates_a_version(client, manager):
+    survey = make_survey(questions=[{"key": "sat", "kind": "csat", "text": "Satisfied?"}])
+    client.post(respond_url(survey), form_data(sat="4"))
+    client.force_login(manager)
+    q = survey.questions.get()
+    page = client.post(
+        reverse("surveys:question_edit", args=[survey.pk, q.pk]),
+        {"kind": "stars", "text": "Stars?"},
+        follow=True,
+    )
+    assert "new version" in page.content.decode()
+    assert Question.objects.filter(key="sat", archived_at__isnull=False).exists()
+    assert survey.questions.current().get().key == "sat_v2"
+
+
+def test_preview_checks_answers_without_storing(client, staff_member):
+    survey = make_survey()
+    client.force_login(staff_member)
+    url = reverse("surveys:preview", args=[survey.pk])
+    page = client.post(url, {"q_nps": "2"})
+    assert "This question requires an answer." in page.content.decode()
+    page = client.post(url, {"q_nps": "9"})
+    assert "would be accepted" in page.content.decode()
+    assert not Response.objects.exists()
+
+
+def test_staff_cannot_reach_a_survey_that_does_not_exist(client, staff_member):
+    client.force_login(staff_member)
+    assert client.get(reverse("surveys:detail", args=[99999])).status_code == 404
+
+
+def test_survey_not_open_yet_says_so(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    survey = make_survey(opens_at=timezone.now() + dt.timedelta(days=2))
+    page = client.get(respond_url(survey))
+    assert page.status_code == 200
+    assert "not open yet" in page.content.decode()
+    assert 'id="survey-form"' not in page.content.decode()
+
+
+def test_question_text_and_answers_are_escaped(client):
+    xss = "<script>alert(1)</script>"
+    survey = make_survey(
+        title=xss,
+        questions=[
+            {"key": "t", "kind": "short_text", "text": xss, "required": True},
+            {"key": "n", "kind": "nps", "text": "Score?", "required": True},
+        ],
+    )
+    page = client.post(respond_url(survey), form_data(t=xss))
+    body = page.content.decode()
+    assert page.status_code == 400
+    assert xss not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_results_page_queries_do_not_grow_with_responses(
+    client, staff_member, django_assert_max_num_queries
+):
+    survey = make_survey()
+    for n in range(20):
+        client.post(
+            respond_url(survey), form_data(nps=str(n % 11), why="late" if n % 11 <= 6 else "")
+        )
+    client.force_login(staff_member)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("surveys:results", args=[survey.pk])).status_code == 200
