@@ -2,11 +2,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from feedback import api as feedback_api
-from feedback import review_import_api
+from feedback import channels_api, review_import_api
 
 urlpatterns = [
     path("feedback/", feedback_api.FeedbackListCreateView.as_view(), name="feedback-list"),
     path("feedback/<int:pk>/", feedback_api.FeedbackDetailView.as_view(), name="feedback-detail"),
+    path("feedback/bulk/", feedback_api.FeedbackBulkCreateView.as_view(), name="feedback-bulk"),
     path(
         "review-imports/",
         review_import_api.ReviewImportListCreateView.as_view(),
@@ -16,6 +17,32 @@ urlpatterns = [
         "review-imports/<int:pk>/",
         review_import_api.ReviewImportDetailView.as_view(),
         name="review-import-detail",
+    ),
+    path("focus-groups/", channels_api.FocusGroupListCreateView.as_view(), name="focus-group-list"),
+    path(
+        "focus-groups/<int:pk>/",
+        channels_api.FocusGroupDetailView.as_view(),
+        name="focus-group-detail",
+    ),
+    path(
+        "focus-groups/<int:pk>/entries/",
+        channels_api.FocusGroupEntryListCreateView.as_view(),
+        name="focus-group-entries",
+    ),
+    path("interviews/", channels_api.InterviewListCreateView.as_view(), name="interview-list"),
+    path(
+        "interviews/<int:pk>/", channels_api.InterviewDetailView.as_view(), name="interview-detail"
+    ),
+    path(
+        "interviews/<int:pk>/highlights/",
+        channels_api.HighlightListCreateView.as_view(),
+        name="interview-highlights",
+    ),
+    path("review-sources/", channels_api.ReviewSourceListView.as_view(), name="review-source-list"),
+    path(
+        "review-sources/<int:pk>/",
+        channels_api.ReviewSourceDetailView.as_view(),
+        name="review-source-detail",
     ),
     path("", include("surveys.api_urls")),
     path("", include("insights.api_urls")),

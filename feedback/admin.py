@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from .models import Customer, Feedback, Product, ReviewImport, Tag
+from . import focus_groups, interviews
+from .models import (
+    Customer,
+    Feedback,
+    FocusGroup,
+    Interview,
+    Product,
+    ReviewImport,
+    ReviewSource,
+    Tag,
+)
 from .review_import import delete_review_import
 from .selectors import triage_users
 from .services import update_feedback_triage
@@ -8,7 +18,15 @@ from .services import update_feedback_triage
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "department", "account", "tier", "annual_value", "consent_contact"]
+    list_display = [
+        "name",
+        "kind",
+        "department",
+        "account",
+        "tier",
+        "annual_value",
+        "consent_contact",
+    ]
     list_filter = ["kind", "tier", "consent_contact", "consent_research"]
     search_fields = ["name", "email", "account", "department"]
 
@@ -31,18 +49,51 @@ class FeedbackAdmin(admin.ModelAdmin):
     """Feedback arrives through its channels; here staff may only triage it."""
 
     list_display = [
-        "id", "received_at", "channel", "short_text", "product", "customer", "status",
-        "sentiment_label", "sentiment_score",
+        "id",
+        "received_at",
+        "channel",
+        "short_text",
+        "product",
+        "customer",
+        "status",
+        "sentiment_label",
+        "sentiment_score",
     ]
-    list_filter = ["channel", "status", "sentiment_label", "product", "customer__kind", "received_at"]
+    list_filter = [
+        "channel",
+        "status",
+        "sentiment_label",
+        "product",
+        "customer__kind",
+        "received_at",
+    ]
     search_fields = ["text", "external_id", "source", "customer__name", "submitter_email"]
     date_hierarchy = "received_at"
     list_select_related = ["product", "customer"]
     fields = [
-        "text", "channel", "source", "external_id", "received_at", "created_at", "customer",
-        "product", "submitter_name", "submitter_email", "consent", "consent_text", "rating",
-        "rating_min", "rating_max", "rating_normalised", "tag_names", "status", "assignee",
-        "sentiment_score", "sentiment_label", "sentiment_model", "analysed_at",
+        "text",
+        "channel",
+        "source",
+        "external_id",
+        "received_at",
+        "created_at",
+        "customer",
+        "product",
+        "submitter_name",
+        "submitter_email",
+        "consent",
+        "consent_text",
+        "rating",
+        "rating_min",
+        "rating_max",
+        "rating_normalised",
+        "tag_names",
+        "status",
+        "assignee",
+        "sentiment_score",
+        "sentiment_label",
+        "sentiment_model",
+        "analysed_at",
     ]
     readonly_fields = [f for f in fields if f not in ("status", "assignee")]
     show_full_result_count = False
@@ -74,8 +125,16 @@ class ReviewImportAdmin(admin.ModelAdmin):
     """Imports start on their own pages; here they can be looked at and deleted."""
 
     list_display = [
-        "id", "created_at", "original_name", "source", "status", "rows_total", "rows_imported",
-        "rows_duplicate", "rows_skipped", "uploaded_by",
+        "id",
+        "created_at",
+        "original_name",
+        "source",
+        "status",
+        "rows_total",
+        "rows_imported",
+        "rows_duplicate",
+        "rows_skipped",
+        "uploaded_by",
     ]
     list_filter = ["status", "source", "file_format"]
     search_fields = ["original_name", "source", "uploaded_by__username"]
@@ -94,3 +153,59 @@ class ReviewImportAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for review_import in queryset:
             delete_review_import(review_import=review_import)
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Made and changed on their own pages, through their services; looked at here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FocusGroup)
+class FocusGroupAdmin(_ReadOnlyAdmin):
+    list_display = ["topic", "scheduled_at", "product", "moderator", "status"]
+    list_filter = ["status", "product"]
+    search_fields = ["topic", "agenda", "notes"]
+    list_select_related = ["product", "moderator"]
+
+    def delete_model(self, request, obj):
+        focus_groups.delete_focus_group(focus_group=obj)
+
+    def delete_queryset(self, request, queryset):
+        for focus_group in queryset:
+            focus_groups.delete_focus_group(focus_group=focus_group)
+
+
+@admin.register(Interview)
+class InterviewAdmin(_ReadOnlyAdmin):
+    list_display = ["customer", "conducted_at", "interviewer", "product"]
+    list_filter = ["product"]
+    search_fields = ["customer__name", "notes", "transcript"]
+    list_select_related = ["customer", "interviewer", "product"]
+
+    def delete_model(self, request, obj):
+        interviews.delete_interview(interview=obj)
+
+    def delete_queryset(self, request, queryset):
+        for interview in queryset:
+            interviews.delete_interview(interview=interview)
+
+
+@admin.register(ReviewSource)
+class ReviewSourceAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "kind",
+        "active",
+        "last_success_at",
+        "consecutive_failures",
+        "next_poll_at",
+        "items_imported",
+    ]
+    list_filter = ["kind", "active"]
+    search_fields = ["name", "slug", "url"]

@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 
 from .models import Customer, Feedback, Product
+from .search import search_feedback
 
 
 class FeedbackFilter(django_filters.FilterSet):
@@ -33,6 +34,7 @@ class FeedbackFilter(django_filters.FilterSet):
         label="Received before",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    customer = django_filters.NumberFilter(field_name="customer_id", label="Customer id")
     tag = django_filters.CharFilter(field_name="tags__name", label="Tag", distinct=True)
     assignee = django_filters.CharFilter(field_name="assignee__username", label="Assignee")
     analysed = django_filters.BooleanFilter(
@@ -44,15 +46,7 @@ class FeedbackFilter(django_filters.FilterSet):
         fields = []
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(text__icontains=value)
-            | Q(customer__name__icontains=value)
-            | Q(submitter_name__icontains=value)
-            | Q(source__icontains=value)
-        )
+        return search_feedback(queryset, value)
 
     def filter_customer_kind(self, queryset, name, value):
         if value == Customer.Kind.EXTERNAL:

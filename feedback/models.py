@@ -320,3 +320,233 @@ class ReviewImportError(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+# --- Research sessions: focus groups and interviews ------------------------------------
+
+
+class FocusGroup(models.Model):
+    """A moderated group session; what participants say is entered as it happens."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        HELD = "held", "Held"
+
+    topic = models.CharField(max_length=200)
+    scheduled_at = models.DateTimeField("date and time")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="focus_groups"
+    )
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="focus_groups_moderated",
+    )
+    participants = models.ManyToManyField(
+        Customer, blank=True, related_name="focus_groups", help_text="Internal or external."
+    )
+    agenda = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PLANNED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-scheduled_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.topic
+
+    @property
+    def feedback_source(self) -> str:
+        return f"focus-group-{self.pk}"
+
+
+class FocusGroupEntry(models.Model):
+    """A finding or a quote noted during a session; its words are stored as feedback."""
+
+    class Kind(models.TextChoices):
+        FINDING = "finding", "Finding"
+        QUOTE = "quote", "Quote"
+
+    focus_group = models.ForeignKey(FocusGroup, on_delete=models.CASCADE, related_name="entries")
+    feedback = models.OneToOneField(
+        Feedback, on_delete=models.CASCADE, related_name="focus_group_entry"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.FINDING)
+    participant = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="focus_group_entries",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["focus_group", "created_at", "id"]
+        verbose_name_plural = "focus group entries"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} in {self.focus_group}"
+
+
+class Interview(models.Model):
+    """One customer interview: its guide, notes and transcript."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="interviews")
+    interviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="interviews_conducted",
+    )
+    conducted_at = models.DateTimeField("date and time")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="interviews"
+    )
+    guide_questions = models.TextField(blank=True, help_text="One question per line.")
+    notes = models.TextField(blank=True)
+    transcript = models.TextField(blank=True)
+    transcript_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-conducted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Interview with {self.customer} on {self.conducted_at:%Y-%m-%d}"
+
+    @property
+    def feedback_source(self) -> str:
+        return f"interview-{self.pk}"
+
+    @property
+    def guide_question_list(self) -> list[str]:
+        return [line.strip() for line in self.guide_questions.splitlines() if line.strip()]
+
+
+class InterviewHighlight(models.Model):
+    """An excerpt of the transcript kept as feedback; offsets index the stored transcript."""
+
+    interview = models.ForeignKey(Interview, on_delete=models.CASCADE, related_name="highlights")
+    feedback = models.OneToOneField(
+        Feedback, on_delete=models.CASCADE, related_name="interview_highlight"
+    )
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["interview", "start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")), name="interview_highlight_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Highlight {self.start}–{self.end} of {self.interview}"
+
+
+# --- Review sources polled on a schedule ------------------------------------------------
+
+
+class ReviewSource(models.Model):
+    """A JSON or RSS/Atom feed of reviews, polled every ``interval_minutes``."""
+
+    class Kind(models.TextChoices):
+        JSON_FEED = "json_feed", "JSON (JSON Feed 1.1 or an array of objects)"
+        RSS_ATOM = "rss_atom", "RSS or Atom"
+
+    name = models.CharField(max_length=120)
+    # The feedback's ``source``: with the item id it keeps re-polls from importing twice.
+    slug = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    url = models.URLField("feed URL", max_length=1000)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="review_sources"
+    )
+    # JSON only: item field -> dotted path in the item, e.g. {"text": "review.body"}.
+    field_mapping = models.JSONField(default=dict, blank=True)
+    rating_min = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+    rating_max = models.DecimalField(max_digits=6, decimal_places=2, default=5)
+    interval_minutes = models.PositiveIntegerField(default=60)
+    active = models.BooleanField(default=True)
+
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    items_imported = models.PositiveIntegerField(default=0)
+    # Set while a worker polls the source: the per-source lock (stale after a while).
+    polling_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(interval_minutes__gte=1), name="review_source_interval_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating_max__gt=models.F("rating_min")),
+                name="review_source_rating_scale",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_failing(self) -> bool:
+        return self.consecutive_failures > 0
+
+
+# --- The inbox: saved views and internal notes ------------------------------------------
+
+
+class SavedView(models.Model):
+    """A named inbox filter (its query string), owned by one user."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_inbox_views"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["owner", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], name="saved_view_name_unique_per_owner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FeedbackNote(models.Model):
+    """An internal note by staff on a feedback; never shown to the customer."""
+
+    feedback = models.ForeignKey(Feedback, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["feedback", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Note on {self.feedback}"

@@ -1,0 +1,210 @@
+"""Forms of the focus group, interview, review source and inbox pages."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.conf import settings
+
+from .models import Customer, Feedback, FocusGroup, FocusGroupEntry, ReviewSource
+from .review_feeds import MAPPABLE_FIELDS
+from .selectors import active_products, research_users, triage_users
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+TAGS_HELP = "Comma-separated, e.g. pricing, onboarding"
+
+
+def split_tags(value: str) -> list[str]:
+    return [t.strip() for t in (value or "").split(",") if t.strip()]
+
+
+class ServiceErrorsMixin:
+    def add_service_errors(self, error) -> None:
+        if hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        else:
+            self.add_error(None, error.messages)
+
+
+class FocusGroupForm(ServiceErrorsMixin, forms.Form):
+    topic = forms.CharField(max_length=200)
+    scheduled_at = forms.DateTimeField(label="Date and time", widget=DATETIME_WIDGET)
+    product = forms.ModelChoiceField(queryset=active_products(), required=False)
+    moderator = forms.ModelChoiceField(queryset=research_users())
+    participants = forms.ModelMultipleChoiceField(
+        queryset=Customer.objects.order_by("name"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Customers taking part, internal or external.",
+    )
+    agenda = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    status = forms.ChoiceField(choices=FocusGroup.Status.choices, initial=FocusGroup.Status.PLANNED)
+
+
+class FocusGroupEntryForm(ServiceErrorsMixin, forms.Form):
+    text = forms.CharField(
+        label="Finding or quote",
+        widget=forms.Textarea(attrs={"rows": 3, "autofocus": True}),
+        max_length=settings.FEEDBACK_TEXT_MAX_LENGTH,
+    )
+    kind = forms.ChoiceField(
+        choices=FocusGroupEntry.Kind.choices, initial=FocusGroupEntry.Kind.FINDING
+    )
+    participant = forms.ModelChoiceField(
+        queryset=Customer.objects.none(), required=False, empty_label="(the group / unknown)"
+    )
+    tags = forms.CharField(required=False, max_length=500, help_text=TAGS_HELP)
+
+    def __init__(self, *args, focus_group: FocusGroup, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["participant"].queryset = focus_group.participants.order_by("name")
+
+    def clean_tags(self):
+        return split_tags(self.cleaned_data["tags"])
+
+
+class InterviewForm(ServiceErrorsMixin, forms.Form):
+    customer = forms.ModelChoiceField(queryset=Customer.objects.order_by("name"))
+    interviewer = forms.ModelChoiceField(queryset=research_users())
+    conducted_at = forms.DateTimeField(label="Date and time", widget=DATETIME_WIDGET)
+    product = forms.ModelChoiceField(queryset=active_products(), required=False)
+    guide_questions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), required=False, help_text="One question per line."
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    transcript = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 10}),
+        required=False,
+        help_text="Paste the transcript, or upload it below.",
+    )
+    transcript_file = forms.FileField(
+        required=False,
+        label="Transcript file",
+        help_text="A .txt or .md file (UTF-8 or Latin-1); replaces the pasted text.",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".txt,.md,.markdown,text/plain,text/markdown"}
+        ),
+    )
+
+
+class HighlightForm(ServiceErrorsMixin, forms.Form):
+    excerpt = forms.CharField(
+        label="Excerpt",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=settings.FEEDBACK_TEXT_MAX_LENGTH,
+        strip=False,
+        help_text="Select text in the transcript, or paste a passage of it here.",
+    )
+    start = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    tags = forms.CharField(required=False, max_length=500, help_text=TAGS_HELP)
+
+    def clean_tags(self):
+        return split_tags(self.cleaned_data["tags"])
+
+
+class ReviewSourceForm(ServiceErrorsMixin, forms.ModelForm):
+    url = forms.URLField(label="Feed URL", max_length=1000, assume_scheme="https")
+    interval_minutes = forms.IntegerField(
+        label="Interval (minutes)",
+        min_value=1,
+        max_value=7 * 24 * 60,
+        initial=60,
+        help_text="How often to fetch the feed. After failures the wait doubles, up to a day.",
+    )
+    field_mapping = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=(
+            "JSON only, optional: where each field is in an item, as a JSON object of "
+            'dotted paths, e.g. {"text": "review.body", "rating": "stars"}. Fields: '
+            + ", ".join(MAPPABLE_FIELDS)
+            + "."
+        ),
+    )
+
+    class Meta:
+        model = ReviewSource
+        fields = [
+            "name",
+            "kind",
+            "url",
+            "product",
+            "interval_minutes",
+            "rating_min",
+            "rating_max",
+            "field_mapping",
+            "active",
+        ]
+        help_texts = {
+            "rating_min": "The lowest rating on the feed's scale.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = active_products()
+        if self.instance.pk and self.instance.field_mapping:
+            self.initial["field_mapping"] = json.dumps(self.instance.field_mapping)
+
+    def clean_field_mapping(self):
+        raw = self.cleaned_data["field_mapping"].strip()
+        if not raw:
+            return {}
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise forms.ValidationError('Enter a JSON object, e.g. {"text": "body"}.') from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError('Enter a JSON object, e.g. {"text": "body"}.')
+        return value
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label="Internal note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+    )
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=80, label="Save these filters as")
+    query = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "view_%s")
+        super().__init__(*args, **kwargs)
+
+
+class BulkTriageForm(forms.Form):
+    ids = forms.TypedMultipleChoiceField(coerce=int, choices=(), label="Selected feedback")
+    status = forms.ChoiceField(
+        choices=[("", "(keep status)"), *Feedback.Status.choices],
+        required=False,
+        label="Set status",
+    )
+    assignee = forms.ChoiceField(required=False, label="Set assignee")
+    add_tag = forms.CharField(required=False, max_length=60, label="Add tag")
+    next = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
+
+    UNASSIGN = "-"
+
+    def __init__(self, *args, **kwargs):
+        # Its fields share names with the inbox filters on the same page: distinct ids.
+        kwargs.setdefault("auto_id", "bulk_%s")
+        super().__init__(*args, **kwargs)
+        # Ids are checked by the service (it must lock them anyway); accept any integer here.
+        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+        self.fields["assignee"].choices = [
+            ("", "(keep assignee)"),
+            (self.UNASSIGN, "(nobody)"),
+            *[(str(u.pk), u.get_username()) for u in triage_users()],
+        ]
+
+    def clean_assignee(self):
+        value = self.cleaned_data["assignee"]
+        if value == "":
+            return ...
+        if value == self.UNASSIGN:
+            return None
+        return triage_users().get(pk=int(value))

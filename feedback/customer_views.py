@@ -1,0 +1,54 @@
+"""Customer pages: find a customer, then see everything they told us on every channel."""
+
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from accounts.decorators import permission_required
+
+from .selectors import (
+    customer_feedback,
+    customer_focus_groups,
+    customer_interviews,
+    customer_list,
+    customer_survey_invitations,
+    customer_survey_responses,
+    get_customer_for_user,
+)
+
+PAGE_SIZE = 50
+FEEDBACK_PAGE_SIZE = 25
+VIEW = "feedback.view_customer"
+
+
+@permission_required(VIEW)
+def customers(request):
+    search = request.GET.get("q", "")[:200]
+    page = Paginator(customer_list(search), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "feedback/customer_list.html",
+        {"page": page, "search": search, "query": urlencode({"q": search}) if search else ""},
+    )
+
+
+@permission_required(VIEW)
+def customer_detail(request, pk: int):
+    customer = get_customer_for_user(request.user, pk)
+    feedback_page = Paginator(customer_feedback(customer), FEEDBACK_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "feedback/customer_detail.html",
+        {
+            "customer": customer,
+            "page": feedback_page,
+            "responses": customer_survey_responses(customer)[:50],
+            "invitations": customer_survey_invitations(customer)[:50],
+            "focus_groups": customer_focus_groups(customer),
+            "interviews": customer_interviews(customer),
+            "can_triage": request.user.has_perm("feedback.triage_feedback"),
+        },
+    )

@@ -1,0 +1,200 @@
+"""The inbox: every channel in one list, search, saved views, bulk triage, notes."""
+
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.decorators import permission_required
+
+from . import inbox as inbox_services
+from . import services
+from .channel_forms import BulkTriageForm, NoteForm, SavedViewForm
+from .filters import FeedbackFilter
+from .forms import TriageForm
+from .models import Feedback
+from .selectors import feedback_list, feedback_notes, get_feedback_for_user, saved_views_of
+
+INBOX_PAGE_SIZE = 25
+TRIAGE = "feedback.triage_feedback"
+
+
+@permission_required(TRIAGE)
+def inbox(request):
+    feedback_filter = FeedbackFilter(request.GET, queryset=feedback_list())
+    paginator = Paginator(feedback_filter.qs, INBOX_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "feedback/inbox.html",
+        {
+            "filter": feedback_filter,
+            "page": page,
+            "query": query.urlencode(),
+            "saved_views": saved_views_of(request.user),
+            "view_form": SavedViewForm(initial={"query": query.urlencode()}),
+            "bulk_form": BulkTriageForm(),
+        },
+    )
+
+
+def _back_to_inbox(request, next_url: str):
+    if (
+        next_url
+        and url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        and next_url.startswith(reverse("feedback:inbox"))
+    ):
+        return redirect(next_url)
+    return redirect("feedback:inbox")
+
+
+@permission_required(TRIAGE)
+@require_POST
+def inbox_bulk(request):
+    form = BulkTriageForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label + ': ' if label else ''}{' '.join(errors)}")
+        return _back_to_inbox(request, request.POST.get("next", ""))
+    data = form.cleaned_data
+    try:
+        count = inbox_services.bulk_update_triage(
+            user=request.user,
+            feedback_ids=data["ids"],
+            status=data["status"] or None,
+            assignee=data["assignee"],
+            add_tags=[data["add_tag"]] if data["add_tag"].strip() else [],
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{count} feedback updated.")
+    return _back_to_inbox(request, data["next"])
+
+
+@permission_required(TRIAGE)
+@require_POST
+def saved_view_create(request):
+    form = SavedViewForm(request.POST)
+    if form.is_valid():
+        try:
+            view = inbox_services.save_view(
+                owner=request.user, name=form.cleaned_data["name"], query=form.cleaned_data["query"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"View “{view.name}” saved.")
+            return redirect(
+                f"{reverse('feedback:inbox')}?{view.query}" if view.query else "feedback:inbox"
+            )
+    else:
+        messages.error(request, "Give the view a name (at most 80 characters).")
+    query = form.data.get("query", "")
+    return redirect(f"{reverse('feedback:inbox')}?{query}" if query else "feedback:inbox")
+
+
+@permission_required(TRIAGE)
+@require_POST
+def saved_view_delete(request, pk: int):
+    if inbox_services.delete_view(owner=request.user, view_id=pk):
+        messages.success(request, "View deleted.")
+    else:
+        messages.error(request, "That view does not exist or is not yours.")
+    return redirect("feedback:inbox")
+
+
+@permission_required(TRIAGE)
+@require_http_methods(["GET", "POST"])
+def feedback_detail(request, pk: int):
+    feedback = get_feedback_for_user(request.user, pk)
+    initial = {
+        "status": feedback.status,
+        "assignee": feedback.assignee,
+        "tags": ", ".join(t.name for t in feedback.tags.all()),
+    }
+    status = 200
+    if request.method == "POST":
+        form = TriageForm(request.POST, initial=initial)
+        if form.is_valid():
+            try:
+                services.update_feedback_triage(
+                    feedback=feedback,
+                    status=form.cleaned_data["status"],
+                    assignee=form.cleaned_data["assignee"],
+                    tags=form.cleaned_data["tags"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, "Feedback updated.")
+                return redirect("feedback:detail", pk=feedback.pk)
+    else:
+        form = TriageForm(initial=initial)
+    return _render_detail(request, feedback, form=form, note_form=NoteForm(), status=status)
+
+
+def _render_detail(request, feedback, *, form, note_form, status=200):
+    return render(
+        request,
+        "feedback/detail.html",
+        {
+            "feedback": feedback,
+            "form": form,
+            "note_form": note_form,
+            "notes": feedback_notes(feedback),
+            "origin": _origin(feedback),
+            "sentiment_choices": Feedback.Sentiment.choices,
+        },
+        status=status,
+    )
+
+
+def _origin(feedback: Feedback):
+    """The focus group or interview this feedback was noted in, as (label, url)."""
+    try:
+        if feedback.channel == Feedback.Channel.FOCUS_GROUP:
+            entry = feedback.focus_group_entry
+            url = reverse("feedback:focus_group_detail", args=[entry.focus_group_id])
+            return (f"Focus group: {entry.focus_group}", url)
+        if feedback.channel == Feedback.Channel.INTERVIEW:
+            highlight = feedback.interview_highlight
+            url = reverse("feedback:interview_detail", args=[highlight.interview_id])
+            return (str(highlight.interview), url)
+    except ObjectDoesNotExist:  # stored through the API or an import, not in a session
+        pass
+    return None
+
+
+@permission_required(TRIAGE)
+@require_POST
+def feedback_note_add(request, pk: int):
+    feedback = get_feedback_for_user(request.user, pk)
+    note_form = NoteForm(request.POST)
+    if note_form.is_valid():
+        try:
+            inbox_services.add_note(
+                feedback=feedback, author=request.user, text=note_form.cleaned_data["text"]
+            )
+        except ValidationError as exc:
+            note_form.add_error("text", exc.messages)
+        else:
+            messages.success(request, "Note added.")
+            return redirect(f"{reverse('feedback:detail', args=[feedback.pk])}#notes")
+    initial = {
+        "status": feedback.status,
+        "assignee": feedback.assignee,
+        "tags": ", ".join(t.name for t in feedback.tags.all()),
+    }
+    return _render_detail(
+        request, feedback, form=TriageForm(initial=initial), note_form=note_form, status=400
+    )
