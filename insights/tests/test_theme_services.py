@@ -1,0 +1,336 @@
+"""Themes on the database: discovery, incremental assignment, rules, curation, rollup."""
+
+import datetime as dt
+import json
+import random
+from io import StringIO
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+from django.utils import timezone
+
+from feedback.tests.factories import FeedbackFactory, ProductFactory
+from insights import services, theme_services
+from insights.models import DailyThemeStat, FeedbackTheme, KeywordRule, Theme, ThemeModel
+from insights.tasks import apply_keyword_rules_task
+
+from .theme_corpus import planted_corpus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _model_dir(settings, tmp_path):
+    settings.SENTIMENT_MODEL_DIR = tmp_path / "models"
+
+
+def _seed(n_per_topic=30, *, seed=0, analysed=True):
+    texts, labels = planted_corpus(n_per_topic, seed=seed)
+    now = timezone.now()
+    product = ProductFactory()
+    rows = []
+    for index, text in enumerate(texts):
+        rows.append(
+            FeedbackFactory(
+                text=text,
+                received_at=now - dt.timedelta(days=index % 5, hours=1),
+                product=product if index % 2 else None,
+                analysed_at=now if analysed else None,
+                sentiment_label="negative" if index % 3 == 0 else "positive",
+                sentiment_score=-0.5 if index % 3 == 0 else 0.5,
+            )
+        )
+    return rows, labels
+
+
+def _theme_for(word: str) -> Theme:
+    return next(t for t in Theme.objects.all() if word in " ".join(t.top_terms))
+
+
+def test_first_discovery_creates_active_themes_and_assigns_the_sample():
+    rows, _ = _seed()
+
+    model = theme_services.discover_themes(k=5)
+
+    assert model.is_active and model.n_themes == 5
+    assert Theme.objects.filter(status=Theme.Status.ACTIVE).count() == 5
+    assert all(len(theme.quotes) == 3 for theme in Theme.objects.all())
+    themed = FeedbackTheme.objects.values("feedback").distinct().count()
+    assert themed >= 0.9 * len(rows)
+    assert DailyThemeStat.objects.exists()
+
+
+def test_discovery_with_too_little_feedback_says_so():
+    _seed(5)  # 25 texts
+
+    with pytest.raises(theme_services.ThemeDiscoveryError, match="at least 50"):
+        theme_services.discover_themes()
+    assert not ThemeModel.objects.exists()
+
+
+def test_new_feedback_is_assigned_by_the_analysis_batch_without_rediscovery():
+    _seed()
+    theme_services.discover_themes(k=5)
+    delivery = (
+        _theme_for("parcel") if any("parcel" in t.top_terms for t in Theme.objects.all()) else None
+    )
+    new = FeedbackFactory(
+        text="The courier left my parcel at the wrong address, tracking was useless"
+    )
+
+    services.analyse_pending_batch()
+
+    links = FeedbackTheme.objects.filter(feedback=new)
+    assert links.exists()
+    best = links.order_by("-score").first()
+    assert best.source == FeedbackTheme.Source.MODEL
+    assert {"courier", "parcel", "tracking", "delivery", "package", "shipping"} & set(
+        best.theme.top_terms
+    )
+    if delivery is not None:
+        assert best.theme == delivery
+    assert ThemeModel.objects.count() == 1
+
+
+def test_a_keyword_rule_always_applies_to_new_and_existing_feedback(
+    django_capture_on_commit_callbacks,
+):
+    rows, _ = _seed()
+    theme_services.discover_themes(k=5)
+    billing = (
+        _theme_for("invoice")
+        if any("invoice" in t.top_terms for t in Theme.objects.all())
+        else Theme.objects.first()
+    )
+    old = FeedbackFactory(text="Where is the voucher I was promised?", analysed_at=timezone.now())
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        theme_services.add_keyword_rule(theme=billing, keywords="voucher, gift card")
+    assert len(callbacks) == 1  # the re-application is queued after commit
+    apply_keyword_rules_task(billing.pk)  # what the worker runs
+
+    assert (
+        FeedbackTheme.objects.get(feedback=old, theme=billing).source == FeedbackTheme.Source.RULE
+    )
+    new = FeedbackFactory(text="My GIFT CARD was not accepted")
+    services.analyse_pending_batch()
+    link = FeedbackTheme.objects.get(feedback=new, theme=billing)
+    assert (link.source, link.score) == (FeedbackTheme.Source.RULE, 1.0)
+    # Whole words only: "vouchers" matches no rule.
+    other = FeedbackFactory(text="vouchersss everywhere")
+    services.analyse_pending_batch()
+    assert not FeedbackTheme.objects.filter(feedback=other, theme=billing).exists()
+
+
+def test_curation_survives_rediscovery():
+    _seed()
+    theme_services.discover_themes(k=5)
+    renamed = (
+        _theme_for("invoice")
+        if any("invoice" in t.top_terms for t in Theme.objects.all())
+        else Theme.objects.all()[0]
+    )
+    theme_services.rename_theme(theme=renamed, name="Billing & refunds")
+    pinned = Theme.objects.exclude(pk=renamed.pk).first()
+    theme_services.set_pinned(theme=pinned, pinned=True)
+    source, target = Theme.objects.exclude(pk__in=[renamed.pk, pinned.pk])[:2]
+    theme_services.merge_themes(source=source, target=target)
+    before = set(Theme.objects.values_list("pk", flat=True))
+    # New feedback arrives, with a topic the codebook does not have yet.
+    for index in range(40):
+        FeedbackFactory(
+            text=random.Random(index).choice(
+                [
+                    "The hotel room was dirty",
+                    "Dirty towels in the hotel room",
+                    "Hotel room smelled, dirty sheets",
+                ]
+            )
+            + f" number {index}",
+            analysed_at=timezone.now(),
+        )
+
+    theme_services.discover_themes(k=6, random_state=1)
+
+    renamed.refresh_from_db()
+    pinned.refresh_from_db()
+    source.refresh_from_db()
+    assert renamed.name == "Billing & refunds" and renamed.curated
+    assert pinned.pinned
+    assert source.status == Theme.Status.MERGED and source.merged_into == target
+    assert before <= set(Theme.objects.values_list("pk", flat=True))  # nothing deleted
+    proposed = Theme.objects.filter(status=Theme.Status.PROPOSED)
+    assert any(
+        "hotel" in " ".join(t.top_terms) or "dirty" in " ".join(t.top_terms) for t in proposed
+    )
+    assert ThemeModel.objects.active().get().version == 2
+    # Every surviving theme now lives in the active space.
+    assert (
+        not Theme.objects.exclude(status=Theme.Status.MERGED)
+        .exclude(space_model__version=2)
+        .exists()
+    )
+
+
+def test_merge_moves_links_and_keeps_the_higher_score():
+    a = Theme.objects.create(name="A", slug="a")
+    b = Theme.objects.create(name="B", slug="b")
+    shared, only_a = FeedbackFactory(), FeedbackFactory()
+    FeedbackTheme.objects.create(feedback=shared, theme=a, score=0.9, source="model")
+    FeedbackTheme.objects.create(feedback=shared, theme=b, score=0.4, source="model")
+    FeedbackTheme.objects.create(feedback=only_a, theme=a, score=0.5, source="model")
+    KeywordRule.objects.create(theme=a, keywords="late")
+
+    theme_services.merge_themes(source=a, target=b)
+
+    assert dict(FeedbackTheme.objects.values_list("feedback_id", "score")) == {
+        shared.pk: 0.9,
+        only_a.pk: 0.5,
+    }
+    assert set(FeedbackTheme.objects.values_list("theme_id", flat=True)) == {b.pk}
+    assert KeywordRule.objects.get().theme == b
+    with pytest.raises(ValidationError):
+        theme_services.merge_themes(source=b, target=b)
+
+
+def test_split_by_keywords_moves_the_matching_members_to_a_new_curated_theme():
+    parent = Theme.objects.create(name="Payments", slug="payments")
+    refund = FeedbackFactory(text="Still waiting for my refund")
+    invoice = FeedbackFactory(text="The invoice total is wrong")
+    for row in (refund, invoice):
+        FeedbackTheme.objects.create(feedback=row, theme=parent, score=0.5, source="model")
+
+    [child] = theme_services.split_theme(theme=parent, keywords=["refund"], name="Refunds")
+
+    assert child.parent == parent and child.curated
+    assert FeedbackTheme.objects.get(feedback=refund).theme == child
+    assert FeedbackTheme.objects.get(feedback=invoice).theme == parent
+    assert child.keyword_rules.get().keywords == "refund"
+    with pytest.raises(ValidationError):
+        theme_services.split_theme(theme=parent, keywords=["nothing-matches"], name="X")
+
+
+def test_split_by_clustering_makes_two_children_and_archives_the_parent():
+    _seed()
+    theme_services.discover_themes(k=2)
+    theme = Theme.objects.annotate(n=Count("feedback_links")).order_by("-n").first()
+
+    children = theme_services.split_theme(theme=theme)
+
+    theme.refresh_from_db()
+    assert len(children) == 2 and theme.status == Theme.Status.ARCHIVED
+    assert not FeedbackTheme.objects.filter(theme=theme).exists()
+
+
+def test_rename_refuses_an_empty_or_duplicate_name():
+    a = Theme.objects.create(name="Delivery", slug="delivery")
+    b = Theme.objects.create(name="Billing", slug="billing")
+
+    with pytest.raises(ValidationError):
+        theme_services.rename_theme(theme=a, name="  ")
+    with pytest.raises(ValidationError):
+        theme_services.rename_theme(theme=a, name="billing")
+    theme_services.rename_theme(theme=b, name="Invoices")
+    assert Theme.objects.get(pk=b.pk).slug == "invoices"
+
+
+def test_theme_rollup_equals_a_direct_count_of_links():
+    _seed()
+    theme_services.discover_themes(k=5)
+
+    theme_services.refresh_daily_theme_stats(days=None)
+
+    for theme in Theme.objects.all():
+        direct = FeedbackTheme.objects.filter(theme=theme)
+        stats = DailyThemeStat.objects.filter(theme=theme)
+        assert sum(s.feedback_count for s in stats) == direct.count()
+        assert (
+            sum(s.negative_count for s in stats)
+            == direct.filter(feedback__sentiment_label="negative").count()
+        )
+    # NULL products do not duplicate rows: one row per key.
+    keys = list(
+        DailyThemeStat.objects.values_list("day", "theme", "channel", "product", "customer_kind")
+    )
+    assert len(keys) == len(set(keys))
+
+
+def test_dirty_days_recount_the_theme_rollup():
+    _seed()
+    theme_services.discover_themes(k=5)
+    DailyThemeStat.objects.all().delete()
+    FeedbackFactory(text="The courier lost my parcel")
+
+    services.analyse_all_pending()
+
+    assert DailyThemeStat.objects.exists()
+
+
+def test_theme_benchmark_prints_one_json_line(tmp_path):
+    texts, labels = planted_corpus(20)
+    path = tmp_path / "labelled.csv"
+    import csv
+
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(zip(texts, labels, strict=True))
+    out = StringIO()
+
+    call_command("theme_benchmark", "--input", str(path), "--k", "5", stdout=out)
+
+    result = json.loads(out.getvalue().strip())
+    assert list(result)[:4] == ["n_themes", "nmi", "ari", "seconds"]
+    assert result["n_themes"] == 5 and result["nmi"] >= 0.7
+
+
+def test_theme_benchmark_explains_unusable_input(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("body\nhello\n")
+
+    with pytest.raises(CommandError, match="missing column"):
+        call_command("theme_benchmark", "--input", str(path))
+    small = tmp_path / "small.csv"
+    small.write_text("text,label\nhello,a\nworld,b\n")
+    with pytest.raises(CommandError, match="at least 50"):
+        call_command("theme_benchmark", "--input", str(small))
+
+
+def test_discover_themes_command_reports_the_new_model_and_refuses_too_little_data():
+    out = StringIO()
+    with pytest.raises(CommandError, match="at least 50"):
+        call_command("discover_themes", stdout=out)
+    _seed()
+
+    call_command("discover_themes", "--k", "5", stdout=out)
+
+    assert "Theme model v1: 5 themes over 150 feedback" in out.getvalue()
+
+
+def test_keyword_rules_never_override_a_manual_link():
+    theme = Theme.objects.create(name="Refunds", slug="refunds")
+    KeywordRule.objects.create(theme=theme, keywords="refund")
+    feedback = FeedbackFactory(text="Where is my refund?")
+    theme_services.set_manual_theme(feedback=feedback, theme=theme)
+
+    theme_services.apply_keyword_rules_everywhere(theme_id=theme.pk)
+    theme_services.assign_themes([feedback.pk])
+
+    link = FeedbackTheme.objects.get(feedback=feedback, theme=theme)
+    assert link.source == FeedbackTheme.Source.MANUAL
+
+
+def test_assignment_without_a_readable_space_still_applies_keyword_rules(settings, tmp_path):
+    _seed()
+    model = theme_services.discover_themes(k=5)
+    (tmp_path / "models" / model.artifact).unlink()
+    theme_services._loaded.clear()
+    theme = Theme.objects.first()
+    KeywordRule.objects.create(theme=theme, keywords="xylophone")
+    feedback = FeedbackFactory(text="A xylophone arrived instead of my order")
+
+    services.analyse_pending_batch()
+
+    assert FeedbackTheme.objects.get(feedback=feedback).source == FeedbackTheme.Source.RULE

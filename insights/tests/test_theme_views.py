@@ -1,0 +1,130 @@
+"""Codebook pages: who may read, who may curate, and what bad input gets."""
+
+import pytest
+from django.urls import reverse
+
+from feedback.tests.factories import FeedbackFactory
+from insights.models import FeedbackTheme, KeywordRule, Theme
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def delivery():
+    theme = Theme.objects.create(
+        name="Delivery <late>", slug="delivery", top_terms=["courier", "late"]
+    )
+    quote = FeedbackFactory(text="The courier was <b>late</b> again")
+    FeedbackTheme.objects.create(feedback=quote, theme=theme, score=0.8, source="model")
+    theme.quotes = [quote.pk]
+    theme.save()
+    return theme
+
+
+@pytest.mark.parametrize("name", ["insights:themes"])
+def test_anonymous_visitors_are_sent_to_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+@pytest.mark.parametrize("actor", ["outsider", "staff_member"])
+def test_users_without_insights_permission_get_403(client, request, actor, delivery):
+    client.force_login(request.getfixturevalue(actor))
+    assert client.get(reverse("insights:themes")).status_code == 403
+    assert client.get(reverse("insights:theme_detail", args=[delivery.pk])).status_code == 403
+    response = client.post(reverse("insights:theme_rename", args=[delivery.pk]), {"name": "X"})
+    assert response.status_code == 403
+    assert Theme.objects.get(pk=delivery.pk).name == "Delivery <late>"
+
+
+def test_manager_sees_the_codebook_and_the_theme_page_escaped(
+    client, manager, delivery, django_assert_max_num_queries
+):
+    client.force_login(manager)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("insights:themes"))
+    assert response.status_code == 200
+    assert "Delivery &lt;late&gt;" in response.content.decode()
+
+    page = client.get(reverse("insights:theme_detail", args=[delivery.pk])).content.decode()
+    assert "The courier was &lt;b&gt;late&lt;/b&gt; again" in page
+    assert f"?theme={delivery.pk}" in page
+    assert "Rename" in page  # managers curate
+
+
+def test_manager_renames_pins_and_archives(client, manager, delivery):
+    client.force_login(manager)
+
+    client.post(reverse("insights:theme_rename", args=[delivery.pk]), {"name": "Late deliveries"})
+    client.post(reverse("insights:theme_pin", args=[delivery.pk]), {"pinned": "on"})
+    response = client.post(
+        reverse("insights:theme_status", args=[delivery.pk]), {"status": "archived"}
+    )
+
+    assert response.status_code == 302
+    delivery.refresh_from_db()
+    assert (delivery.name, delivery.pinned, delivery.status, delivery.curated) == (
+        "Late deliveries",
+        True,
+        "archived",
+        True,
+    )
+
+
+def test_blank_rename_re_renders_with_a_field_error(client, manager, delivery):
+    client.force_login(manager)
+
+    response = client.post(reverse("insights:theme_rename", args=[delivery.pk]), {"name": ""})
+
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
+
+
+def test_merge_into_itself_is_not_offered_and_refused(client, manager, delivery):
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("insights:theme_merge", args=[delivery.pk]), {"target": delivery.pk}
+    )
+
+    assert response.status_code == 400
+    assert Theme.objects.get(pk=delivery.pk).status == "active"
+
+
+def test_manager_adds_and_removes_a_keyword_rule(
+    client, manager, delivery, django_capture_on_commit_callbacks
+):
+    client.force_login(manager)
+
+    with django_capture_on_commit_callbacks():
+        client.post(
+            reverse("insights:theme_rule_add", args=[delivery.pk]), {"keywords": "parcel, courier"}
+        )
+    rule = KeywordRule.objects.get()
+    assert rule.keywords == "parcel, courier" and rule.created_by == manager
+    bad = client.post(reverse("insights:theme_rule_add", args=[delivery.pk]), {"keywords": " , "})
+    assert bad.status_code == 400
+
+    with django_capture_on_commit_callbacks():
+        client.post(reverse("insights:theme_rule_delete", args=[delivery.pk, rule.pk]))
+    assert not KeywordRule.objects.exists()
+
+
+def test_get_on_an_action_is_refused(client, manager, delivery):
+    client.force_login(manager)
+    assert client.get(reverse("insights:theme_rename", args=[delivery.pk])).status_code == 405
+
+
+def test_inbox_and_api_filter_by_theme_with_the_count_the_codebook_shows(
+    client, manager, delivery
+):
+    FeedbackFactory(text="Unrelated praise")
+    other = FeedbackFactory(text="Also about delivery")
+    FeedbackTheme.objects.create(feedback=other, theme=delivery, score=0.5, source="rule")
+    client.force_login(manager)
+    page = client.get(reverse("feedback:inbox"), {"theme": delivery.pk})
+    assert page.status_code == 200
+    shown = {f.pk for f in page.context["page"].object_list}
+    assert shown == set(delivery.feedback_links.values_list("feedback_id", flat=True))
+    api = client.get("/api/v1/feedback/", {"theme": delivery.pk})
+    assert api.json()["count"] == 2

@@ -1,0 +1,89 @@
+"""Theme reads for the codebook pages: volumes and sentiment come from the theme rollup."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from feedback.models import Feedback
+
+from .models import DailyThemeStat, FeedbackTheme, KeywordRule, Theme, ThemeModel
+
+CODEBOOK_DAYS = 90
+
+
+def codebook(*, days: int = CODEBOOK_DAYS, include_hidden: bool = False) -> list[dict]:
+    """Every theme with its volume, share of themed feedback, mean sentiment and negative
+    share over the last ``days`` days (from :class:`DailyThemeStat`), pinned first."""
+    since = timezone.now().astimezone(dt.UTC).date() - dt.timedelta(days=days - 1)
+    totals = {
+        row["theme_id"]: row
+        for row in DailyThemeStat.objects.filter(day__gte=since)
+        .values("theme_id")
+        .annotate(
+            volume=Sum("feedback_count"),
+            analysed=Sum("analysed_count"),
+            negative=Sum("negative_count"),
+            sentiment=Sum("sentiment_sum"),
+        )
+        .order_by()
+    }
+    themes = Theme.objects.annotate(rule_count=Count("keyword_rules"))
+    if not include_hidden:
+        themes = themes.exclude(status=Theme.Status.MERGED)
+    all_volume = sum(row["volume"] or 0 for row in totals.values()) or 0
+    rows = []
+    for theme in themes:
+        total = totals.get(theme.pk, {})
+        volume = total.get("volume") or 0
+        analysed = total.get("analysed") or 0
+        rows.append(
+            {
+                "theme": theme,
+                "volume": volume,
+                "share": (volume / all_volume) if all_volume else None,
+                "sentiment": (total.get("sentiment") / analysed) if analysed else None,
+                "negative_share": (total.get("negative") / analysed) if analysed else None,
+            }
+        )
+    status_order = {"active": 0, "proposed": 1, "archived": 2, "merged": 3}
+    rows.sort(
+        key=lambda row: (not row["theme"].pinned, status_order[row["theme"].status], -row["volume"])
+    )
+    return rows
+
+
+def theme_detail(theme: Theme) -> dict:
+    quotes_by_id = {
+        item.pk: item
+        for item in Feedback.objects.filter(pk__in=theme.quotes or []).only(
+            "id", "text", "received_at", "sentiment_label", "channel"
+        )
+    }
+    quotes = [quotes_by_id[pk] for pk in theme.quotes or [] if pk in quotes_by_id]
+    counts = FeedbackTheme.objects.filter(theme=theme).aggregate(
+        total=Count("id"),
+        by_model=Count("id", filter=Q(source=FeedbackTheme.Source.MODEL)),
+        by_rule=Count("id", filter=Q(source=FeedbackTheme.Source.RULE)),
+        manual=Count("id", filter=Q(source=FeedbackTheme.Source.MANUAL)),
+    )
+    recent = (
+        FeedbackTheme.objects.filter(theme=theme)
+        .select_related("feedback")
+        .order_by("-feedback__received_at", "-feedback_id")[:10]
+    )
+    return {
+        "quotes": quotes,
+        "counts": counts,
+        "recent": recent,
+        "rules": KeywordRule.objects.filter(theme=theme).select_related("created_by"),
+        "children": theme.children.all(),
+        "merged_from": theme.merged_from.all(),
+        "merge_targets": Theme.objects.exclude(pk=theme.pk).exclude(status=Theme.Status.MERGED),
+    }
+
+
+def active_theme_model() -> ThemeModel | None:
+    return ThemeModel.objects.active().first()

@@ -1,0 +1,675 @@
+"""Theme writes: discover, assign new feedback incrementally, keep the theme rollup, and
+the codebook operations managers use (rename, merge, split, pin, archive, keyword rules)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, Q, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils.text import slugify
+
+from feedback.models import Feedback
+
+from .analysis import themes as analysis
+from .models import DailyThemeStat, FeedbackTheme, KeywordRule, Theme, ThemeModel
+from .scoring import model_dir
+
+logger = logging.getLogger(__name__)
+
+# Discovery reads the newest analysed feedback, at most this many rows.
+DISCOVERY_SAMPLE = 20_000
+# Cosine between a discovered cluster and an existing theme from which they are the same.
+MATCH_SIMILARITY = 0.6
+# Members used to re-express an existing theme in a new space.
+MEMBERS_FOR_CENTROID = 300
+RULE_SCORE = 1.0
+MANUAL_SCORE = 1.0
+REAPPLY_BATCH = 2_000
+_THEME_STATS_LOCK_ID = 7_304_212
+
+
+class ThemeDiscoveryError(Exception):
+    """Discovery cannot run (too little feedback); the message says why."""
+
+
+# --- the active space, loaded once per process --------------------------------------------
+
+_lock = threading.Lock()
+_loaded: dict[tuple, analysis.ThemeSpace | None] = {}
+
+
+def space_for(model: ThemeModel) -> analysis.ThemeSpace | None:
+    """The fitted space of ``model``, loaded once per process; None (logged once) when its
+    file cannot be read — assignment then applies keyword rules only, and never stops."""
+    # Keyed by more than the version: a recreated database starts at version 1 again.
+    key = (model.pk, model.version, model.artifact, model.trained_at)
+    with _lock:
+        if key not in _loaded:
+            try:
+                space = analysis.load(model_dir() / model.artifact)
+            except Exception:
+                logger.exception("cannot load theme space v%s; keyword rules only", model.version)
+                space = None
+            _loaded.clear()
+            _loaded[key] = space
+        return _loaded[key]
+
+
+# --- discovery -----------------------------------------------------------------------------
+
+
+def discover_themes(
+    *, k: int | None = None, sample_size: int = DISCOVERY_SAMPLE, random_state: int = 0
+) -> ThemeModel:
+    """Discover themes in the newest analysed feedback and save them as a new theme model.
+
+    Existing themes are matched to the new clusters by centroid similarity: a matched
+    theme that no manager curated takes the cluster's terms and quotes; a curated one keeps
+    everything a manager set. Unmatched clusters become new themes — *active* on the first
+    run, *proposed* afterwards, for a manager to accept or archive. No theme is renamed if
+    curated, and none is deleted. The sample is then assigned with the new centroids.
+
+    Raises :class:`ThemeDiscoveryError` when there are fewer than
+    :data:`analysis.MIN_TEXTS` texts, ``ValueError`` for an impossible ``k``.
+    """
+    rows = list(
+        Feedback.objects.filter(analysed_at__isnull=False)
+        .exclude(text="")
+        .order_by("-received_at", "-id")
+        .values_list("id", "text", "received_at")[:sample_size]
+    )
+    if len(rows) < analysis.MIN_TEXTS:
+        raise ThemeDiscoveryError(
+            f"Theme discovery needs at least {analysis.MIN_TEXTS} analysed feedback texts; "
+            f"there are {len(rows)}."
+        )
+    ids = [row[0] for row in rows]
+    texts = [row[1] for row in rows]
+    try:
+        found = analysis.discover(texts, k=k, random_state=random_state)
+    except analysis.TooFewTextsError as exc:
+        raise ThemeDiscoveryError(str(exc)) from exc
+    version = (ThemeModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+    artifact = f"themes-v{version}.joblib"
+    analysis.dump(found.space, model_dir() / artifact)
+
+    existing = list(Theme.objects.exclude(status=Theme.Status.MERGED))
+    existing_centroids = _re_express(found.space, existing)
+    comparable = [theme for theme in existing if existing_centroids.get(theme.pk) is not None]
+    matched = analysis.match_themes(
+        np.asarray([existing_centroids[t.pk] for t in comparable], dtype=np.float32).reshape(
+            len(comparable), found.space.dimensions
+        ),
+        np.asarray([t.centroid for t in found.themes], dtype=np.float32),
+        min_similarity=MATCH_SIMILARITY,
+    )
+    first_run = not existing
+    with transaction.atomic():
+        model = ThemeModel.objects.create(
+            version=version,
+            pipeline=analysis.PIPELINE_NAME,
+            artifact=artifact,
+            training_size=len(texts),
+            n_themes=found.k,
+            metrics={
+                "k": found.k,
+                "chosen_by": found.chosen_by,
+                "silhouette": {str(key): round(value, 4) for key, value in found.scores.items()},
+                "seconds": round(found.seconds, 2),
+                "matched": len(matched),
+                "new": found.k - len(matched),
+            },
+        )
+        ThemeModel.objects.active().exclude(pk=model.pk).update(is_active=False)
+        model.is_active = True
+        model.save(update_fields=["is_active"])
+        by_cluster: dict[int, Theme] = {}
+        for theme in existing:
+            # Every surviving theme now lives in the new space.
+            theme.centroid = existing_centroids.get(theme.pk) or []
+            theme.space_model = model
+        for cluster, discovered in enumerate(found.themes):
+            quotes = [ids[i] for i in discovered.quotes]
+            if cluster in matched:
+                theme = comparable[matched[cluster]]
+                if not theme.curated:
+                    theme.top_terms = discovered.top_terms
+                    theme.name = discovered.name
+                    theme.quotes = quotes
+                    theme.centroid = discovered.centroid
+            else:
+                theme = Theme(
+                    name=discovered.name,
+                    slug=_unique_slug(discovered.name),
+                    top_terms=discovered.top_terms,
+                    status=Theme.Status.ACTIVE if first_run else Theme.Status.PROPOSED,
+                    created_by_model=model,
+                    centroid=discovered.centroid,
+                    space_model=model,
+                    quotes=quotes,
+                )
+                theme.save()
+            by_cluster[cluster] = theme
+        for theme in existing:
+            theme.save(
+                update_fields=[
+                    "centroid",
+                    "space_model",
+                    "top_terms",
+                    "name",
+                    "quotes",
+                    "updated_at",
+                ]
+            )
+    # Re-assign the sample in batches: the model's links follow the new centroids.
+    for start in range(0, len(ids), REAPPLY_BATCH):
+        with transaction.atomic():
+            assign_themes(ids[start : start + REAPPLY_BATCH])
+    refresh_daily_theme_stats(days={row[2].astimezone(dt.UTC).date() for row in rows})
+    return model
+
+
+def _re_express(
+    space: analysis.ThemeSpace, themes: Sequence[Theme]
+) -> dict[int, list[float] | None]:
+    """Each theme's centroid in ``space``, from its strongest members (or its terms)."""
+    result: dict[int, list[float] | None] = {}
+    for theme in themes:
+        texts = list(
+            Feedback.objects.filter(themes__theme=theme)
+            .order_by("-themes__score", "-id")
+            .values_list("text", flat=True)[:MEMBERS_FOR_CENTROID]
+        )
+        if not texts and theme.top_terms:
+            texts = [" ".join(theme.top_terms)]
+        if not texts:
+            texts = [keyword for rule in theme.keyword_rules.all() for keyword in rule.keyword_list]
+        result[theme.pk] = analysis.centroid_of(space, texts)
+    return result
+
+
+def _unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
+    base = slugify(name)[:120] or "theme"
+    slug, n = base, 2
+    taken = Theme.objects.exclude(pk=exclude_pk) if exclude_pk else Theme.objects.all()
+    while taken.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+# --- incremental assignment ---------------------------------------------------------------
+
+
+def _keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
+    words = [re.escape(keyword.lower()) for keyword in keywords if keyword.strip()]
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)", re.IGNORECASE)
+
+
+def _rule_patterns() -> list[tuple[int, re.Pattern]]:
+    patterns: dict[int, list[str]] = {}
+    for rule in KeywordRule.objects.filter(
+        theme__status__in=[Theme.Status.ACTIVE, Theme.Status.PROPOSED]
+    ):
+        patterns.setdefault(rule.theme_id, []).extend(rule.keyword_list)
+    compiled = []
+    for theme_id, words in patterns.items():
+        pattern = _keyword_pattern(words)
+        if pattern is not None:
+            compiled.append((theme_id, pattern))
+    return compiled
+
+
+def assign_themes(feedback_ids: Sequence[int], *, texts: Sequence[str] | None = None) -> int:
+    """(Re)assign themes to these feedback rows; return how many links were written.
+
+    Model links come from the active theme space (cosine to each assignable theme's
+    centroid above the threshold, at most three); keyword rules always apply; manual links
+    are never touched. ``texts``, when given, are the rows' texts in the same order (the
+    analysis batch has them already). Called inside the analysis batch's transaction, so a
+    batch's sentiment and themes are committed together.
+    """
+    if not feedback_ids:
+        return 0
+    if texts is None:
+        by_id = dict(Feedback.objects.filter(pk__in=feedback_ids).values_list("id", "text"))
+        rows = [(pk, by_id[pk]) for pk in feedback_ids if pk in by_id]
+    else:
+        rows = list(zip(feedback_ids, texts, strict=True))
+    if not rows:
+        return 0
+    links: dict[tuple[int, int], tuple[float, str]] = {}
+    model = ThemeModel.objects.active().first()
+    space = space_for(model) if model else None
+    if space is not None:
+        themes = [
+            (theme_id, centroid)
+            for theme_id, centroid in Theme.objects.assignable()
+            .filter(space_model=model)
+            .values_list("id", "centroid")
+            if centroid
+        ]
+        if themes:
+            centroids = np.asarray([centroid for _, centroid in themes], dtype=np.float32)
+            assigned = analysis.assign(space, centroids, [text for _, text in rows])
+            for (feedback_id, _), pairs in zip(rows, assigned, strict=True):
+                for index, score in pairs:
+                    links[(feedback_id, themes[index][0])] = (score, FeedbackTheme.Source.MODEL)
+    for theme_id, pattern in _rule_patterns():
+        for feedback_id, text in rows:
+            if pattern.search(text or ""):
+                links[(feedback_id, theme_id)] = (RULE_SCORE, FeedbackTheme.Source.RULE)
+    _delete_unmanual_links([row[0] for row in rows])
+    _insert_links([(f, t, score, source) for (f, t), (score, source) in links.items()])
+    return len(links)
+
+
+def _delete_unmanual_links(feedback_ids: list[int]) -> None:
+    # Raw SQL: resolving a 500-id IN lookup through the ORM cost more than the DELETE.
+    meta = FeedbackTheme._meta
+    table = connection.ops.quote_name(meta.db_table)
+    column = connection.ops.quote_name(meta.get_field("feedback").column)
+    source = connection.ops.quote_name(meta.get_field("source").column)
+    chunk = 5000 if connection.vendor == "postgresql" else 900
+    with connection.cursor() as cursor:
+        for start in range(0, len(feedback_ids), chunk):
+            part = feedback_ids[start : start + chunk]
+            cursor.execute(
+                f"DELETE FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(part))}) "
+                f"AND {source} <> %s",
+                [*part, FeedbackTheme.Source.MANUAL.value],
+            )
+
+
+def _insert_links(values: list[tuple[int, int, float, str]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING in multi-row statements: a manual link on the same
+    theme wins. bulk_create() spent most of its time building model instances."""
+    if not values:
+        return
+    meta = FeedbackTheme._meta
+    table = connection.ops.quote_name(meta.db_table)
+    columns = ", ".join(
+        connection.ops.quote_name(meta.get_field(name).column)
+        for name in ("feedback", "theme", "score", "source")
+    )
+    # SQLite builds may cap a statement at 999 parameters.
+    chunk = 2000 if connection.vendor == "postgresql" else 240
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), chunk):
+            part = values[start : start + chunk]
+            placeholders = ", ".join(["(%s, %s, %s, %s)"] * len(part))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {placeholders} ON CONFLICT DO NOTHING",
+                [value for row in part for value in row],
+            )
+
+
+def apply_keyword_rules(
+    *, theme_id: int | None = None, after_id: int = 0, limit: int = REAPPLY_BATCH
+) -> int:
+    """Apply the keyword rules (of one theme, or all) to existing feedback after
+    ``after_id``, at most ``limit`` rows; return the last id done (0 when finished)."""
+    query = Feedback.objects.filter(pk__gt=after_id).order_by("pk")
+    ids = list(query.values_list("pk", flat=True)[:limit])
+    if not ids:
+        return 0
+    rows = list(Feedback.objects.filter(pk__in=ids).values_list("id", "text"))
+    patterns = [(t, p) for t, p in _rule_patterns() if theme_id is None or t == theme_id]
+    with transaction.atomic():
+        for rule_theme, pattern in patterns:
+            matching = [feedback_id for feedback_id, text in rows if pattern.search(text or "")]
+            if not matching:
+                continue
+            # A rule turns the model's link into a rule link; a manual link stays manual.
+            FeedbackTheme.objects.filter(
+                theme_id=rule_theme, feedback_id__in=matching, source=FeedbackTheme.Source.MODEL
+            ).update(source=FeedbackTheme.Source.RULE, score=RULE_SCORE)
+            FeedbackTheme.objects.bulk_create(
+                [
+                    FeedbackTheme(
+                        feedback_id=feedback_id,
+                        theme_id=rule_theme,
+                        score=RULE_SCORE,
+                        source=FeedbackTheme.Source.RULE,
+                    )
+                    for feedback_id in matching
+                ],
+                batch_size=2000,
+                ignore_conflicts=True,
+            )
+    return ids[-1]
+
+
+def apply_keyword_rules_everywhere(*, theme_id: int | None = None) -> int:
+    """Walk all feedback in batches; return how many batches were applied."""
+    after, scanned = 0, 0
+    while True:
+        last = apply_keyword_rules(theme_id=theme_id, after_id=after)
+        if not last:
+            break
+        scanned += 1
+        after = last
+    days = _days_with_theme(theme_id) if theme_id else None
+    refresh_daily_theme_stats(days=days)
+    return scanned
+
+
+def _days_with_theme(theme_id: int) -> list[dt.date]:
+    return list(
+        Feedback.objects.filter(themes__theme_id=theme_id)
+        .annotate(day=TruncDate("received_at", tzinfo=dt.UTC))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+
+
+# --- the theme rollup ----------------------------------------------------------------------
+
+
+def refresh_daily_theme_stats(*, days: Iterable[dt.date] | None = None) -> int:
+    """Recount :class:`DailyThemeStat` for the given UTC days (all when None)."""
+    links = FeedbackTheme.objects.exclude(theme__status=Theme.Status.MERGED)
+    if days is not None:
+        days = sorted(set(days))
+        if not days:
+            return 0
+        day_filter = Q()
+        for day in days:
+            start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+            day_filter |= Q(
+                feedback__received_at__gte=start,
+                feedback__received_at__lt=start + dt.timedelta(days=1),
+            )
+        links = links.filter(day_filter)
+    grouped = (
+        links.annotate(
+            day=TruncDate("feedback__received_at", tzinfo=dt.UTC),
+            channel=F("feedback__channel"),
+            product_id_=F("feedback__product_id"),
+            kind=Coalesce(F("feedback__customer__kind"), Value("external")),
+        )
+        .values("day", "theme_id", "channel", "product_id_", "kind")
+        .annotate(
+            feedback_count=Count("id"),
+            analysed_count=Count("id", filter=Q(feedback__analysed_at__isnull=False)),
+            negative_count=Count("id", filter=Q(feedback__sentiment_label="negative")),
+            sentiment_sum=Coalesce(Sum("feedback__sentiment_score"), 0.0),
+        )
+        .order_by()
+    )
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_THEME_STATS_LOCK_ID])
+        stats = [
+            DailyThemeStat(
+                day=row["day"],
+                theme_id=row["theme_id"],
+                channel=row["channel"],
+                product_id=row["product_id_"],
+                customer_kind=row["kind"],
+                feedback_count=row["feedback_count"],
+                analysed_count=row["analysed_count"],
+                negative_count=row["negative_count"],
+                sentiment_sum=row["sentiment_sum"],
+            )
+            for row in grouped
+        ]
+        existing = DailyThemeStat.objects.all()
+        if days is not None:
+            existing = existing.filter(day__in=days)
+        existing.delete()
+        DailyThemeStat.objects.bulk_create(stats, batch_size=2000)
+    return len(stats)
+
+
+# --- codebook --------------------------------------------------------------------------------
+
+
+def _validated_name(name: str, *, exclude_pk: int | None = None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": ["Give the theme a name."]})
+    if len(name) > 120:
+        raise ValidationError({"name": ["At most 120 characters."]})
+    clash = Theme.objects.filter(name__iexact=name).exclude(status=Theme.Status.MERGED)
+    if exclude_pk:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ValidationError({"name": [f'A theme named "{name}" already exists.']})
+    return name
+
+
+def rename_theme(*, theme: Theme, name: str) -> Theme:
+    """Rename ``theme``; it becomes curated, so re-discovery keeps the name."""
+    theme.name = _validated_name(name, exclude_pk=theme.pk)
+    theme.slug = _unique_slug(theme.name, exclude_pk=theme.pk)
+    theme.curated = True
+    theme.save(update_fields=["name", "slug", "curated", "updated_at"])
+    return theme
+
+
+def set_pinned(*, theme: Theme, pinned: bool) -> Theme:
+    theme.pinned = pinned
+    theme.curated = True
+    theme.save(update_fields=["pinned", "curated", "updated_at"])
+    return theme
+
+
+def set_status(*, theme: Theme, status: str) -> Theme:
+    """Accept a proposed theme (active), archive one, or restore an archived one."""
+    if status not in (Theme.Status.ACTIVE, Theme.Status.ARCHIVED):
+        raise ValidationError({"status": ["Choose active or archived."]})
+    if theme.status == Theme.Status.MERGED:
+        raise ValidationError({"status": ["A merged theme cannot change status."]})
+    theme.status = status
+    theme.curated = True
+    theme.save(update_fields=["status", "curated", "updated_at"])
+    return theme
+
+
+def merge_themes(*, source: Theme, target: Theme) -> Theme:
+    """Move every link of ``source`` to ``target`` (keeping the higher score per feedback),
+    move its keyword rules, mark ``source`` merged. Returns ``target``."""
+    if source.pk == target.pk:
+        raise ValidationError({"target": ["Choose another theme to merge into."]})
+    if Theme.Status.MERGED in (source.status, target.status):
+        raise ValidationError({"target": ["A merged theme cannot be merged again."]})
+    with transaction.atomic():
+        links = list(FeedbackTheme.objects.filter(theme=source))
+        current = {
+            link.feedback_id: link
+            for link in FeedbackTheme.objects.filter(
+                theme=target, feedback_id__in=[link.feedback_id for link in links]
+            )
+        }
+        to_update = []
+        for link in links:
+            kept = current.get(link.feedback_id)
+            if kept is None:
+                continue
+            if link.score > kept.score:
+                kept.score = link.score
+                to_update.append(kept)
+        FeedbackTheme.objects.bulk_update(to_update, ["score"], batch_size=1000)
+        FeedbackTheme.objects.filter(theme=source, feedback_id__in=list(current)).delete()
+        FeedbackTheme.objects.filter(theme=source).update(theme=target)
+        KeywordRule.objects.filter(theme=source).update(theme=target)
+        source.status = Theme.Status.MERGED
+        source.merged_into = target
+        source.curated = True
+        source.save(update_fields=["status", "merged_into", "curated", "updated_at"])
+        target.curated = True
+        target.save(update_fields=["curated", "updated_at"])
+        days = _days_with_theme(target.pk)
+        DailyThemeStat.objects.filter(theme=source).delete()
+    refresh_daily_theme_stats(days=days)
+    return target
+
+
+def split_theme(*, theme: Theme, keywords: Sequence[str] = (), name: str = "") -> list[Theme]:
+    """Split ``theme``: members mentioning ``keywords`` move to a new theme named ``name``
+    (with a keyword rule), or, without keywords, its members are re-clustered into two.
+
+    Returns the new theme(s). Raises ``ValidationError`` when nothing would move.
+    """
+    keywords = [k.strip() for k in keywords if k.strip()]
+    members = list(
+        FeedbackTheme.objects.filter(theme=theme).values_list(
+            "feedback_id", "feedback__text", "score"
+        )
+    )
+    if keywords:
+        name = _validated_name(name or ", ".join(keywords))
+        pattern = _keyword_pattern(keywords)
+        moving = [fid for fid, text, _ in members if pattern.search(text or "")]
+        if not moving:
+            raise ValidationError(
+                {"keywords": ["No feedback of this theme mentions these keywords."]}
+            )
+        with transaction.atomic():
+            child = Theme.objects.create(
+                name=name,
+                slug=_unique_slug(name),
+                top_terms=keywords,
+                parent=theme,
+                status=Theme.Status.ACTIVE,
+                curated=True,
+                space_model=theme.space_model,
+                centroid=[],
+            )
+            KeywordRule.objects.create(theme=child, keywords=", ".join(keywords))
+            FeedbackTheme.objects.filter(theme=theme, feedback_id__in=moving).update(theme=child)
+            FeedbackTheme.objects.filter(theme=child).update(source=FeedbackTheme.Source.RULE)
+            theme.curated = True
+            theme.save(update_fields=["curated", "updated_at"])
+            _refresh_quotes(child)
+        refresh_daily_theme_stats(days=_days_with_theme(child.pk))
+        return [child]
+    model = theme.space_model
+    space = space_for(model) if model else None
+    if space is None or len(members) < 4:
+        raise ValidationError(
+            {"keywords": ["Give keywords: this theme has too few members to split by clustering."]}
+        )
+    texts = [text for _, text, _ in members]
+    vectors = space.transform(texts)
+    labels = analysis.split_vectors(vectors)
+    children = []
+    with transaction.atomic():
+        for part in (0, 1):
+            indices = np.flatnonzero(labels == part)
+            part_texts = [texts[i] for i in indices]
+            terms = _terms_of(space, part_texts)
+            child_name = (
+                _validated_name(f"{theme.name} — {analysis.theme_name(terms, words=2)}"[:120])
+                if terms
+                else _validated_name(f"{theme.name} ({part + 1})")
+            )
+            centroid = analysis.centroid_of(space, part_texts) or []
+            child = Theme.objects.create(
+                name=child_name,
+                slug=_unique_slug(child_name),
+                top_terms=terms,
+                parent=theme,
+                status=Theme.Status.ACTIVE,
+                curated=True,
+                space_model=model,
+                centroid=centroid,
+            )
+            FeedbackTheme.objects.filter(
+                theme=theme, feedback_id__in=[members[i][0] for i in indices]
+            ).update(theme=child)
+            _refresh_quotes(child)
+            children.append(child)
+        theme.status = Theme.Status.ARCHIVED
+        theme.curated = True
+        theme.save(update_fields=["status", "curated", "updated_at"])
+        DailyThemeStat.objects.filter(theme=theme).delete()
+    for child in children:
+        refresh_daily_theme_stats(days=_days_with_theme(child.pk))
+    return children
+
+
+def _terms_of(space: analysis.ThemeSpace, texts: Sequence[str]) -> list[str]:
+    matrix = space.words.transform([analysis.clean(text) for text in texts])
+    weights = np.asarray(matrix.mean(axis=0)).ravel()
+    vocabulary = space.words.get_feature_names_out()
+    return [
+        str(vocabulary[i]) for i in np.argsort(-weights)[: analysis.TOP_TERMS] if weights[i] > 0
+    ]
+
+
+def _refresh_quotes(theme: Theme) -> None:
+    theme.quotes = list(
+        FeedbackTheme.objects.filter(theme=theme)
+        .order_by("-score", "-feedback_id")
+        .values_list("feedback_id", flat=True)[: analysis.QUOTES_PER_THEME]
+    )
+    theme.save(update_fields=["quotes", "updated_at"])
+
+
+def add_keyword_rule(*, theme: Theme, keywords: str, by=None) -> KeywordRule:
+    """Add a rule and re-apply the theme's rules to existing feedback in the background."""
+    words = [word.strip() for word in (keywords or "").split(",") if word.strip()]
+    if not words:
+        raise ValidationError({"keywords": ["Give at least one keyword or phrase."]})
+    if any(len(word) < 2 for word in words):
+        raise ValidationError({"keywords": ["Keywords need at least two characters."]})
+    joined = ", ".join(words)
+    if len(joined) > 500:
+        raise ValidationError({"keywords": ["At most 500 characters."]})
+    if theme.status == Theme.Status.MERGED:
+        raise ValidationError({"keywords": ["Add rules to the theme this one was merged into."]})
+    with transaction.atomic():
+        rule = KeywordRule.objects.create(theme=theme, keywords=joined, created_by=by)
+        theme.curated = True
+        theme.save(update_fields=["curated", "updated_at"])
+        transaction.on_commit(lambda: _enqueue_rules(theme.pk))
+    return rule
+
+
+def delete_keyword_rule(*, rule: KeywordRule) -> None:
+    """Remove a rule and the links only rules made for its theme; the next assignment or
+    re-application restores links other rules still justify."""
+    theme = rule.theme
+    with transaction.atomic():
+        rule.delete()
+        FeedbackTheme.objects.filter(theme=theme, source=FeedbackTheme.Source.RULE).delete()
+        transaction.on_commit(lambda: _enqueue_rules(theme.pk))
+
+
+def _enqueue_rules(theme_id: int) -> None:
+    from .tasks import apply_keyword_rules_task
+
+    try:
+        apply_keyword_rules_task.apply_async(args=[theme_id], retry=False)
+    except Exception:
+        # The broker is down: apply now, in this process, rather than lose the rule.
+        logger.warning("apply_keyword_rules_task not delivered; applying in process")
+        apply_keyword_rules_everywhere(theme_id=theme_id)
+
+
+def set_manual_theme(*, feedback: Feedback, theme: Theme) -> FeedbackTheme:
+    link, _ = FeedbackTheme.objects.update_or_create(
+        feedback=feedback,
+        theme=theme,
+        defaults={"score": MANUAL_SCORE, "source": FeedbackTheme.Source.MANUAL},
+    )
+    return link
+
+
+def request_discovery() -> None:
+    """Queue a discovery run on the training queue (a manager's "discover now")."""
+    from .tasks import discover_themes_task
+
+    transaction.on_commit(lambda: discover_themes_task.apply_async(retry=False))

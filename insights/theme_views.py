@@ -1,0 +1,176 @@
+"""Codebook pages: managers read themes with feedback.view_insights and curate them with
+insights.change_theme."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import permission_required
+
+from . import theme_forms, theme_selectors, theme_services
+from .models import KeywordRule, Theme
+
+CURATE = "insights.change_theme"
+
+
+@permission_required("feedback.view_insights")
+def themes(request):
+    show_hidden = request.GET.get("show") == "all"
+    return render(
+        request,
+        "insights/themes.html",
+        {
+            "rows": theme_selectors.codebook(include_hidden=show_hidden),
+            "show_hidden": show_hidden,
+            "model": theme_selectors.active_theme_model(),
+            "days": theme_selectors.CODEBOOK_DAYS,
+            "can_curate": request.user.has_perm(CURATE),
+        },
+    )
+
+
+def _detail(request, theme: Theme, *, status: int = 200, **forms):
+    context = {
+        "theme": theme,
+        "can_curate": request.user.has_perm(CURATE),
+        "rename_form": forms.get("rename_form")
+        or theme_forms.RenameThemeForm(initial={"name": theme.name}),
+        "merge_form": forms.get("merge_form") or theme_forms.MergeThemeForm(theme=theme),
+        "split_form": forms.get("split_form") or theme_forms.SplitThemeForm(),
+        "rule_form": forms.get("rule_form") or theme_forms.KeywordRuleForm(),
+        **theme_selectors.theme_detail(theme),
+    }
+    return render(request, "insights/theme_detail.html", context, status=status)
+
+
+@permission_required("feedback.view_insights")
+def theme_detail(request, pk: int):
+    return _detail(request, get_object_or_404(Theme, pk=pk))
+
+
+def _apply(request, theme: Theme, form, form_name: str, action, success: str):
+    """Validate ``form``, run ``action(cleaned_data)``; errors re-render the page (400)."""
+    if form.is_valid():
+        try:
+            action(form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, success)
+            return redirect("insights:theme_detail", pk=theme.pk)
+    return _detail(request, theme, status=400, **{form_name: form})
+
+
+@permission_required(CURATE)
+@require_POST
+def theme_rename(request, pk: int):
+    theme = get_object_or_404(Theme, pk=pk)
+    form = theme_forms.RenameThemeForm(request.POST)
+    return _apply(
+        request,
+        theme,
+        form,
+        "rename_form",
+        lambda data: theme_services.rename_theme(theme=theme, name=data["name"]),
+        "Theme renamed. Re-discovery keeps this name.",
+    )
+
+
+@permission_required(CURATE)
+@require_POST
+def theme_merge(request, pk: int):
+    theme = get_object_or_404(Theme, pk=pk)
+    form = theme_forms.MergeThemeForm(request.POST, theme=theme)
+    if form.is_valid():
+        try:
+            target = theme_services.merge_themes(source=theme, target=form.cleaned_data["target"])
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, f"“{theme.name}” merged into “{target.name}”.")
+            return redirect("insights:theme_detail", pk=target.pk)
+    return _detail(request, theme, status=400, merge_form=form)
+
+
+@permission_required(CURATE)
+@require_POST
+def theme_split(request, pk: int):
+    theme = get_object_or_404(Theme, pk=pk)
+    form = theme_forms.SplitThemeForm(request.POST)
+    return _apply(
+        request,
+        theme,
+        form,
+        "split_form",
+        lambda data: theme_services.split_theme(
+            theme=theme, keywords=data["keywords"].split(","), name=data["name"]
+        ),
+        "Theme split.",
+    )
+
+
+@permission_required(CURATE)
+@require_POST
+def theme_status(request, pk: int):
+    theme = get_object_or_404(Theme, pk=pk)
+    form = theme_forms.StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose active or archived.")
+        return redirect("insights:theme_detail", pk=theme.pk)
+    try:
+        theme_services.set_status(theme=theme, status=form.cleaned_data["status"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Theme is {theme.get_status_display().lower()}.")
+    return redirect("insights:theme_detail", pk=theme.pk)
+
+
+@permission_required(CURATE)
+@require_POST
+def theme_pin(request, pk: int):
+    theme = get_object_or_404(Theme, pk=pk)
+    form = theme_forms.PinForm(request.POST)
+    form.is_valid()
+    theme_services.set_pinned(theme=theme, pinned=form.cleaned_data.get("pinned", False))
+    messages.success(request, "Theme pinned." if theme.pinned else "Theme unpinned.")
+    return redirect("insights:theme_detail", pk=theme.pk)
+
+
+@permission_required(CURATE)
+@require_POST
+def theme_rule_add(request, pk: int):
+    theme = get_object_or_404(Theme, pk=pk)
+    form = theme_forms.KeywordRuleForm(request.POST)
+    return _apply(
+        request,
+        theme,
+        form,
+        "rule_form",
+        lambda data: theme_services.add_keyword_rule(
+            theme=theme, keywords=data["keywords"], by=request.user
+        ),
+        "Keyword rule added; existing feedback is being re-checked in the background.",
+    )
+
+
+@permission_required(CURATE)
+@require_POST
+def theme_rule_delete(request, pk: int, rule_pk: int):
+    rule = get_object_or_404(KeywordRule, pk=rule_pk, theme_id=pk)
+    theme_services.delete_keyword_rule(rule=rule)
+    messages.success(request, "Keyword rule removed.")
+    return redirect("insights:theme_detail", pk=pk)
+
+
+@permission_required(CURATE)
+@require_POST
+def themes_discover(request):
+    theme_services.request_discovery()
+    messages.success(
+        request,
+        "Theme discovery started. New themes appear as proposed; curated themes are kept.",
+    )
+    return redirect("insights:themes")
