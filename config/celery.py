@@ -1,4 +1,12 @@
-"""The Celery app and the whole beat schedule, in one place."""
+"""The Celery app and the whole default beat schedule, in one place.
+
+The schedule runs from the database (django-celery-beat, editable in the admin under
+"Periodic tasks"). ``DEFAULT_BEAT_SCHEDULE`` below is what a new installation starts
+with: when beat starts, entries missing from the database are created from it, and
+entries already there are left exactly as an admin edited them (disabled, re-timed,
+re-queued). Tasks are named by string, so an entry whose task is not deployed yet does
+not break the import; beat logs it and the worker rejects it.
+"""
 
 import os
 
@@ -11,27 +19,71 @@ app = Celery("focusloop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {
+DEFAULT_BEAT_SCHEDULE = {
     # Analyse whatever the after-commit trigger missed: rows stored while the broker or
-    # the worker was down, or whose trigger was debounced away.
+    # the worker was down, or whose trigger was debounced away. Also recounts the
+    # rollup days that analysis marked dirty.
     "sweep-unanalysed-feedback": {
         "task": "insights.tasks.sweep_unanalysed_feedback_task",
         "schedule": 60.0,
     },
-    # Re-count the last three days of the dashboard rollup (late arrivals, back-dated imports).
+    # Re-count the last three days of the dashboard rollup (late arrivals, back-dated
+    # imports, survey answers whose day was not marked dirty).
     "refresh-recent-daily-stats": {
         "task": "insights.tasks.refresh_recent_daily_stats_task",
         "schedule": crontab(minute="*/10"),
+    },
+    # Evaluate the managers' alert rules and the built-ins: sentiment drop, emerging
+    # themes, and follow-ups for detractor comments. A still-true condition updates its
+    # open alert instead of raising a new one.
+    "evaluate-alerts": {
+        "task": "insights.tasks.evaluate_alerts_task",
+        "schedule": crontab(minute="*/5"),
     },
     # Learn from ratings and staff corrections; activates the new model only if it scores
     # better than the active one on held-out feedback. Runs on the "training" queue.
     "train-sentiment-model": {
         "task": "insights.tasks.train_sentiment_model_task",
         "schedule": crontab(hour=2, minute=30),
+        "options": {"queue": "training"},
     },
     # After a model change, bring rows scored by an older model up to date, batch by batch.
     "rescore-outdated-feedback": {
         "task": "insights.tasks.rescore_outdated_feedback_task",
         "schedule": crontab(minute="*/5"),
     },
+    # Re-discover themes over recent feedback; proposes new themes, never renames or
+    # deletes the ones managers curated. Runs on the "training" queue.
+    "discover-themes": {
+        "task": "insights.tasks.discover_themes_task",
+        "schedule": crontab(hour=3, minute=15),
+        "options": {"queue": "training"},
+    },
+    # Forecast volume, sentiment and NPS 8 weeks ahead (overall, busiest products and
+    # themes) and backtest each forecast against a seasonal-naive one. Weekly data, so
+    # nightly is plenty.
+    "refresh-forecasts": {
+        "task": "insights.tasks.refresh_forecasts_task",
+        "schedule": crontab(hour=4, minute=0),
+    },
+    # Fetch new reviews from the connected review sources whose polling interval is due;
+    # each source is fetched by its own task, and a failing one backs off up to a day.
+    "poll-review-sources": {
+        "task": "feedback.tasks.poll_due_review_sources_task",
+        "schedule": 60.0,
+    },
+    # Survey invitations whose send message was lost (broker down at the commit) are
+    # queued again.
+    "requeue-stale-invitations": {
+        "task": "surveys.tasks.requeue_stale_invitations_task",
+        "schedule": crontab(minute="*/10"),
+    },
+    # Forget API Idempotency-Key records older than a day.
+    "purge-idempotency-records": {
+        "task": "surveys.tasks.purge_expired_idempotency_records_task",
+        "schedule": crontab(hour=5, minute=0),
+    },
 }
+
+# Read by Celery's own file scheduler too (``celery beat -S celery.beat:PersistentScheduler``).
+app.conf.beat_schedule = DEFAULT_BEAT_SCHEDULE

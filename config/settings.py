@@ -212,7 +212,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Model training is slow and memory-hungry: its own queue, so analysis never waits behind it.
-CELERY_TASK_ROUTES = {"insights.tasks.train_sentiment_model_task": {"queue": "training"}}
+# Model fitting runs on its own queue, so a long training never delays analysis.
+CELERY_TASK_ROUTES = {
+    "insights.tasks.train_sentiment_model_task": {"queue": "training"},
+    "insights.tasks.discover_themes_task": {"queue": "training"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
@@ -255,6 +259,10 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "FocusLoop <focusloop@localhost>")
+# Public address of the site (e.g. https://feedback.example.com) for links that leave it:
+# invitation emails, QR codes, embed snippets, alert emails. Empty: the address of the
+# request where there is one, else http://127.0.0.1:8000.
+SITE_URL = env_str("SITE_URL", "")
 
 # --- Security --------------------------------------------------------------------------
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
@@ -306,10 +314,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"; each choice set gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "FeedbackStatusEnum": "feedback.models.Feedback.Status",
+        "FocusGroupStatusEnum": "feedback.models.FocusGroup.Status",
+        "ReviewImportStatusEnum": "feedback.models.ReviewImport.Status",
+    },
 }
 
 # --- FocusLoop -------------------------------------------------------------------------
 FEEDBACK_TEXT_MAX_LENGTH = env_int("FEEDBACK_TEXT_MAX_LENGTH", 5000)
+# Each web process remembers API keys it has seen for this long (0: look up every request);
+# a revoked key stops working everywhere within this time.
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 10)
 # Public form: at most this many submissions per client IP and minute.
 FEEDBACK_FORM_RATE = env_str("FEEDBACK_FORM_RATE", "10/m")
 # When the cache is unreachable the form stays open rather than refusing customers.
@@ -332,8 +349,37 @@ SENTIMENT_MODEL_DIR = Path(env_str("SENTIMENT_MODEL_DIR", str(VAR_DIR / "models"
 REVIEW_IMPORT_MAX_BYTES = env_int("REVIEW_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 REVIEW_IMPORT_DIR = Path(env_str("REVIEW_IMPORT_DIR", str(VAR_DIR / "imports")))
 REVIEW_IMPORT_TASK_SECONDS = env_int("REVIEW_IMPORT_TASK_SECONDS", 180)
+# Survey invitations: days a link works after its latest email; reminders at most, and
+# the least days between two emails to the same customer.
+SURVEY_INVITATION_TOKEN_DAYS = env_int("SURVEY_INVITATION_TOKEN_DAYS", 60)
+SURVEY_REMINDER_MAX = env_int("SURVEY_REMINDER_MAX", 2)
+SURVEY_REMINDER_MIN_DAYS = env_float("SURVEY_REMINDER_MIN_DAYS", 3)
+# Interviews: largest transcript upload; staff notes on feedback: longest note.
+INTERVIEW_TRANSCRIPT_MAX_BYTES = env_int("INTERVIEW_TRANSCRIPT_MAX_BYTES", 1024 * 1024)
+FEEDBACK_NOTE_MAX_LENGTH = env_int("FEEDBACK_NOTE_MAX_LENGTH", 5000)
+# Review feeds: fetch timeout and size cap, longest back-off after failures, and whether a
+# feed may live on a private or loopback address (off: a feed URL cannot reach inside).
+REVIEW_SOURCE_TIMEOUT_SECONDS = env_float("REVIEW_SOURCE_TIMEOUT_SECONDS", 15)
+REVIEW_SOURCE_MAX_BYTES = env_int("REVIEW_SOURCE_MAX_BYTES", 5 * 1024 * 1024)
+REVIEW_SOURCE_MAX_BACKOFF_MINUTES = env_int("REVIEW_SOURCE_MAX_BACKOFF_MINUTES", 24 * 60)
+REVIEW_SOURCE_ALLOW_PRIVATE_HOSTS = env_bool("REVIEW_SOURCE_ALLOW_PRIVATE_HOSTS", False)
+
 # Fail services loudly in tests instead of skipping (set by CI).
 FOCUSLOOP_REQUIRE_SERVICES = env_bool("FOCUSLOOP_REQUIRE_SERVICES", False)
+
+# --- Insights monitoring: statistics, alerts, forecasts, beat -----------------------------
+# A change between two periods is called significant when its two-sided p-value is below this.
+INSIGHTS_SIGNIFICANCE_ALPHA = env_float("INSIGHTS_SIGNIFICANCE_ALPHA", 0.05)
+# Emerging themes: family-wise false-alarm rate over all themes tested in one evaluation.
+INSIGHTS_EMERGING_ALPHA = env_float("INSIGHTS_EMERGING_ALPHA", 0.01)
+# Who is emailed about built-in alerts (sentiment drop, emerging theme, detractor comment).
+INSIGHTS_ALERT_EMAILS = env_list("INSIGHTS_ALERT_EMAILS", [])
+# Forecasts: weeks ahead, and weeks of history read (two years lets the yearly season in).
+INSIGHTS_FORECAST_HORIZON = env_int("INSIGHTS_FORECAST_HORIZON", 8)
+INSIGHTS_FORECAST_HISTORY_WEEKS = env_int("INSIGHTS_FORECAST_HISTORY_WEEKS", 104)
+# The beat schedule lives in the database (editable in the admin); config/celery.py holds
+# the defaults; insights/beat.py seeds missing entries at beat start, never overwriting edits.
+CELERY_BEAT_SCHEDULER = "insights.beat:DefaultsKeepingScheduler"
 
 LOGGING = {
     "version": 1,

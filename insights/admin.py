@@ -1,11 +1,18 @@
 from django.contrib import admin
 
-from .models import DailyFeedbackStat
+from .models import Alert, AlertRule, AnalysisRun, DailyFeedbackStat, Forecast, ProductOwner
 
 
 @admin.register(DailyFeedbackStat)
 class DailyFeedbackStatAdmin(admin.ModelAdmin):
-    list_display = ["day", "channel", "product", "customer_kind", "feedback_count", "analysed_count"]
+    list_display = [
+        "day",
+        "channel",
+        "product",
+        "customer_kind",
+        "feedback_count",
+        "analysed_count",
+    ]
     list_filter = ["channel", "customer_kind", "product"]
     date_hierarchy = "day"
 
@@ -14,3 +21,48 @@ class DailyFeedbackStatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AnalysisRun)
+class AnalysisRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "started_at", "finished_at", "rows"]
+    list_filter = ["kind", "status"]
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Forecast)
+class ForecastAdmin(admin.ModelAdmin):
+    list_display = ["metric", "scope_key", "method", "generated_at", "horizon"]
+    list_filter = ["metric", "scope"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "metric", "condition", "threshold", "window_days", "active"]
+    list_filter = ["metric", "condition", "active"]
+    filter_horizontal = ["notify_users"]
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "status", "created_at", "last_seen_at", "times_seen"]
+    list_filter = ["kind", "status"]
+    readonly_fields = ["fingerprint", "evidence", "created_at", "last_seen_at", "times_seen"]
+    raw_id_fields = ["feedback"]
+
+
+@admin.register(ProductOwner)
+class ProductOwnerAdmin(admin.ModelAdmin):
+    list_display = ["product", "owner"]

@@ -81,7 +81,9 @@ def weekly_series(*, weeks: int = 52, today: dt.date | None = None) -> list[dict
             {
                 "week": week.isoformat(),
                 "volume": (row or {}).get("volume") or 0,
-                "average_sentiment": round(row["sentiment_sum"] / analysed, 4) if analysed else None,
+                "average_sentiment": round(row["sentiment_sum"] / analysed, 4)
+                if analysed
+                else None,
             }
         )
     return series
@@ -104,3 +106,166 @@ def labelled_feedback_counts() -> dict[str, int]:
         "rated": Feedback.objects.filter(rating_normalised__isnull=False).count(),
         "corrected": SentimentCorrection.objects.count(),
     }
+
+
+# --- Rollup totals and weekly metric series (alerts, forecasts, control charts) --------
+
+ROLLUP_SUMS = [
+    "feedback_count",
+    "analysed_count",
+    "sentiment_sum",
+    "sentiment_sq_sum",
+    "negative_count",
+    "nps_promoters",
+    "nps_passives",
+    "nps_detractors",
+    "csat_count",
+    "csat_sum",
+    "csat_sq_sum",
+    "csat_satisfied",
+    "ces_count",
+    "ces_sum",
+    "ces_sq_sum",
+]
+
+
+def _rollup_rows(*, product_id=None, channel: str = "", customer_kind: str = ""):
+    rows = DailyFeedbackStat.objects.all()
+    if product_id is not None:
+        rows = rows.filter(product_id=product_id)
+    if channel:
+        rows = rows.filter(channel=channel)
+    if customer_kind:
+        rows = rows.filter(customer_kind=customer_kind)
+    return rows
+
+
+def rollup_totals(
+    *, start: dt.date, end: dt.date, product_id=None, channel: str = "", customer_kind: str = ""
+) -> dict[str, float]:
+    """Sums of the rollup counters for UTC days ``start`` ≤ day < ``end``."""
+    totals = (
+        _rollup_rows(product_id=product_id, channel=channel, customer_kind=customer_kind)
+        .filter(day__gte=start, day__lt=end)
+        .aggregate(**{name: Sum(name) for name in ROLLUP_SUMS})
+    )
+    return {name: value or 0 for name, value in totals.items()}
+
+
+def weekly_rollup_totals(
+    *, weeks: int, today: dt.date | None = None, product_id=None, include_current: bool = False
+) -> list[tuple[dt.date, dict]]:
+    """Rollup sums per ISO week (Monday), oldest first, ``weeks`` weeks long. Without
+    ``include_current`` the series ends with the last complete week."""
+    today = today or timezone.now().astimezone(dt.UTC).date()
+    this_monday = today - dt.timedelta(days=today.weekday())
+    last_monday = this_monday if include_current else this_monday - dt.timedelta(weeks=1)
+    first_monday = last_monday - dt.timedelta(weeks=weeks - 1)
+    rows = (
+        _rollup_rows(product_id=product_id)
+        .filter(day__gte=first_monday, day__lt=last_monday + dt.timedelta(weeks=1))
+        .annotate(week=TruncWeek("day"))
+        .values("week")
+        .annotate(**{name: Sum(name) for name in ROLLUP_SUMS})
+        .order_by("week")
+    )
+    by_week = {}
+    for row in rows:
+        week = row.pop("week")
+        by_week[week.date() if isinstance(week, dt.datetime) else week] = row
+    empty = dict.fromkeys(ROLLUP_SUMS, 0)
+    return [
+        (week, {**empty, **{k: v or 0 for k, v in by_week.get(week, {}).items()}})
+        for week in (first_monday + dt.timedelta(weeks=n) for n in range(weeks))
+    ]
+
+
+def active_product_ids(*, since: dt.date, limit: int = 20) -> list[int]:
+    """Products with the most feedback since ``since`` (the ones worth a forecast)."""
+    rows = (
+        DailyFeedbackStat.objects.filter(day__gte=since, product_id__isnull=False)
+        .values("product_id")
+        .annotate(volume=Sum("feedback_count"))
+        .order_by("-volume", "product_id")[:limit]
+    )
+    return [row["product_id"] for row in rows]
+
+
+def weekly_theme_periods(*, weeks: int, today: dt.date | None = None) -> dict[int, list[dict]]:
+    """Per theme: feedback and negative counts per ISO week, oldest first, ending with the
+    current (partial) week. Empty when the theme rollup does not exist yet."""
+    from .models import themes as theme_models
+
+    daily = getattr(theme_models, "DailyThemeStat", None)
+    if daily is None:
+        return {}
+    today = today or timezone.now().astimezone(dt.UTC).date()
+    this_monday = today - dt.timedelta(days=today.weekday())
+    first_monday = this_monday - dt.timedelta(weeks=weeks - 1)
+    rows = (
+        daily.objects.filter(day__gte=first_monday, day__lte=today)
+        .annotate(week=TruncWeek("day"))
+        .values("theme_id", "week")
+        .annotate(count=Sum("feedback_count"), negative=Sum("negative_count"))
+        .order_by()
+    )
+    index = {first_monday + dt.timedelta(weeks=n): n for n in range(weeks)}
+    series: dict[int, list[dict]] = {}
+    for row in rows:
+        week = row["week"].date() if isinstance(row["week"], dt.datetime) else row["week"]
+        periods = series.setdefault(
+            row["theme_id"], [{"count": 0, "negative": 0} for _ in range(weeks)]
+        )
+        periods[index[week]] = {"count": row["count"] or 0, "negative": row["negative"] or 0}
+    return series
+
+
+def feedback_volume_by_week(*, weeks: int, today: dt.date | None = None) -> list[int]:
+    """All feedback per ISO week ending with the current one (the exposure for themes)."""
+    totals = weekly_rollup_totals(weeks=weeks, today=today, include_current=True)
+    return [sums["feedback_count"] for _, sums in totals]
+
+
+# --- Monitoring pages -------------------------------------------------------------------
+
+
+def alerts_for_page(*, status: str = "unresolved"):
+    from .models import Alert
+
+    alerts = Alert.objects.select_related(
+        "rule", "product", "theme", "feedback", "acknowledged_by", "resolved_by"
+    )
+    if status == "unresolved":
+        alerts = alerts.unresolved()
+    elif status in Alert.Status.values:
+        alerts = alerts.filter(status=status)
+    return alerts.order_by("-last_seen_at", "-id")
+
+
+def alert_rules():
+    from .models import AlertRule
+
+    return AlertRule.objects.select_related("product", "created_by").prefetch_related(
+        "notify_users"
+    )
+
+
+def product_owners():
+    from .models import ProductOwner
+
+    return ProductOwner.objects.select_related("product", "owner")
+
+
+def analysis_runs(*, kind: str = "", limit: int = 100):
+    from .models import AnalysisRun
+
+    runs = AnalysisRun.objects.all()
+    if kind:
+        runs = runs.filter(kind=kind)
+    return runs.order_by("-started_at", "-id")[:limit]
+
+
+def forecasts():
+    from .models import Forecast
+
+    return Forecast.objects.select_related("product", "theme").order_by("metric", "scope_key")

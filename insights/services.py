@@ -8,12 +8,13 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, Sum, Value
+from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from feedback.models import Feedback
 
+from . import theme_services
 from .models import DailyFeedbackStat, DirtyRollupDay
 from .scoring import Scorer, active_scorer
 
@@ -48,6 +49,7 @@ def score_claimed_batch(candidates, *, scorer: Scorer, batch_size: int) -> int:
         if not rows:
             return 0
         write_scores(rows, scorer)
+        theme_services.assign_themes([row.pk for row in rows], texts=[row.text for row in rows])
         mark_days_dirty({timezone.localtime(row.received_at, dt.UTC).date() for row in rows})
     return len(rows)
 
@@ -77,19 +79,41 @@ def write_scores(rows: list[Feedback], scorer: Scorer) -> None:
         row.positive_excerpt_score = result.positive.score if result.positive else None
         row.negative_excerpt = result.negative.text if result.negative else ""
         row.negative_excerpt_score = result.negative.score if result.negative else None
-    # One parameterised UPDATE per row: bulk_update() builds a CASE WHEN per row and field,
-    # which took most of the worker's CPU.
+    # bulk_update() builds a CASE WHEN per row and field, which took most of the worker's
+    # CPU. PostgreSQL gets one UPDATE … FROM (VALUES …) for the batch; elsewhere one
+    # parameterised UPDATE per row.
     fields = [Feedback._meta.get_field(name) for name in SCORE_FIELDS]
-    table = connection.ops.quote_name(Feedback._meta.db_table)
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    values = [
+        [row.pk] + [f.get_db_prep_value(getattr(row, f.attname), connection) for f in fields]
+        for row in rows
+    ]
+    qn = connection.ops.quote_name
+    table = qn(Feedback._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET {assignments} WHERE id = %s",
-            [
-                [f.get_db_prep_value(getattr(row, f.attname), connection) for f in fields] + [row.pk]
-                for row in rows
-            ],
-        )
+        if connection.vendor == "postgresql":
+            from psycopg2.extras import execute_values
+
+            columns = ", ".join(["id"] + [qn(f.column) for f in fields])
+            assignments = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in fields)
+            template = (
+                "("
+                + ", ".join(["%s::bigint"] + [f"%s::{f.cast_db_type(connection)}" for f in fields])
+                + ")"
+            )
+            execute_values(
+                cursor.cursor,
+                f"UPDATE {table} AS t SET {assignments} FROM (VALUES %s) AS v({columns}) "
+                "WHERE t.id = v.id",
+                values,
+                template=template,
+                page_size=len(values) or 1,
+            )
+        else:
+            assignments = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE id = %s",
+                [row_values[1:] + row_values[:1] for row_values in values],
+            )
 
 
 def analyse_all_pending(*, max_batches: int | None = None, refresh_rollups: bool = True) -> int:
@@ -129,23 +153,59 @@ def refresh_dirty_days() -> int:
             return 0
         DirtyRollupDay.objects.filter(day__in=days).delete()
     refresh_daily_stats(days=days)
+    theme_services.refresh_daily_theme_stats(days=days)
     return len(days)
 
 
-def refresh_daily_stats(*, days: Iterable[dt.date] | None = None) -> int:
-    """Recount the rollup for the given UTC days (all days when None); return row count."""
-    feedback = Feedback.objects.all()
+_ROLLUP_COUNTERS = [
+    "feedback_count",
+    "analysed_count",
+    "sentiment_sum",
+    "sentiment_sq_sum",
+    "negative_count",
+    "neutral_count",
+    "positive_count",
+    "rating_count",
+    "rating_sum",
+    "nps_promoters",
+    "nps_passives",
+    "nps_detractors",
+    "csat_count",
+    "csat_sum",
+    "csat_sq_sum",
+    "csat_satisfied",
+    "ces_count",
+    "ces_sum",
+    "ces_sq_sum",
+]
+
+
+def _utc_day_filter(field: str, days: list[dt.date] | None, since: dt.date | None) -> Q:
+    condition = Q()
+    if since is not None:
+        condition &= Q(**{f"{field}__gte": dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)})
     if days is not None:
-        days = sorted(set(days))
-        if not days:
-            return 0
         day_filter = Q()
         for day in days:
             start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-            day_filter |= Q(received_at__gte=start, received_at__lt=start + dt.timedelta(days=1))
-        feedback = feedback.filter(day_filter)
-    grouped = (
-        feedback.annotate(
+            day_filter |= Q(
+                **{f"{field}__gte": start, f"{field}__lt": start + dt.timedelta(days=1)}
+            )
+        condition &= day_filter
+    return condition
+
+
+def _square(field: str):
+    """``field²`` in SQL; values too small to square are counted as 0 (PostgreSQL raises on
+    float underflow instead of rounding to zero, and such values add nothing anyway)."""
+    tiny = Q(**{f"{field}__gt": -1e-150, f"{field}__lt": 1e-150})
+    return Case(When(tiny, then=Value(0.0)), default=F(field) * F(field), output_field=FloatField())
+
+
+def _feedback_counts(days, since):
+    return (
+        Feedback.objects.filter(_utc_day_filter("received_at", days, since))
+        .annotate(
             day=TruncDate("received_at", tzinfo=dt.UTC),
             kind=Coalesce(F("customer__kind"), Value("external")),
         )
@@ -154,6 +214,7 @@ def refresh_daily_stats(*, days: Iterable[dt.date] | None = None) -> int:
             feedback_count=Count("id"),
             analysed_count=Count("id", filter=Q(analysed_at__isnull=False)),
             sentiment_sum=Coalesce(Sum("sentiment_score"), 0.0),
+            sentiment_sq_sum=Coalesce(Sum(_square("sentiment_score")), 0.0),
             negative_count=Count("id", filter=Q(sentiment_label="negative")),
             neutral_count=Count("id", filter=Q(sentiment_label="neutral")),
             positive_count=Count("id", filter=Q(sentiment_label="positive")),
@@ -162,31 +223,87 @@ def refresh_daily_stats(*, days: Iterable[dt.date] | None = None) -> int:
         )
         .order_by()
     )
+
+
+def _survey_score_counts(days, since):
+    """NPS / CSAT / CES answers per submission day, survey product and respondent kind."""
+    from surveys.models import Answer, Question
+
+    nps, csat, ces = Question.Kind.NPS, Question.Kind.CSAT, Question.Kind.CES
+    is_nps, is_csat, is_ces = Q(question__kind=nps), Q(question__kind=csat), Q(question__kind=ces)
+    square = _square("number")
+    return (
+        Answer.objects.filter(
+            _utc_day_filter("response__submitted_at", days, since),
+            question__kind__in=[nps, csat, ces],
+            number__isnull=False,
+        )
+        .annotate(
+            day=TruncDate("response__submitted_at", tzinfo=dt.UTC),
+            kind=Coalesce(F("response__customer__kind"), F("response__survey__audience")),
+            survey_product_id=F("response__survey__product_id"),
+        )
+        .values("day", "survey_product_id", "kind")
+        .annotate(
+            nps_promoters=Count("id", filter=is_nps & Q(number__gte=9)),
+            nps_passives=Count("id", filter=is_nps & Q(number__gte=7, number__lt=9)),
+            nps_detractors=Count("id", filter=is_nps & Q(number__lt=7)),
+            csat_count=Count("id", filter=is_csat),
+            csat_sum=Coalesce(Sum("number", filter=is_csat), 0.0),
+            csat_sq_sum=Coalesce(Sum(square, filter=is_csat), 0.0),
+            csat_satisfied=Count("id", filter=is_csat & Q(number__gte=4)),
+            ces_count=Count("id", filter=is_ces),
+            ces_sum=Coalesce(Sum("number", filter=is_ces), 0.0),
+            ces_sq_sum=Coalesce(Sum(square, filter=is_ces), 0.0),
+        )
+        .order_by()
+    )
+
+
+def refresh_daily_stats(
+    *, days: Iterable[dt.date] | None = None, since: dt.date | None = None
+) -> int:
+    """Recount the rollup for the given UTC days, or every day from ``since``, or all days
+    when both are None; return the number of rollup rows written.
+
+    Feedback and survey scores (NPS, CSAT, CES answers, counted under channel ``survey``)
+    are merged into one row per day × channel × product × customer kind. Runs in one
+    transaction: readers see the old rows or the new ones, never a half-written day.
+    """
+    if days is not None:
+        days = sorted(set(days))
+        if not days:
+            return 0
     with transaction.atomic():
         # Count inside the lock: a refresh that started earlier cannot overwrite newer counts.
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ROLLUP_LOCK_ID])
+        merged: dict[tuple, dict] = {}
+        for row in _feedback_counts(days, since):
+            key = (row["day"], row["channel"], row["product_id"], row["kind"])
+            merged[key] = row
+        for row in _survey_score_counts(days, since):
+            key = (row["day"], Feedback.Channel.SURVEY, row["survey_product_id"], row["kind"])
+            target = merged.setdefault(key, {})
+            for name, value in row.items():
+                if name not in ("day", "survey_product_id", "kind"):
+                    target[name] = value
         stats = [
             DailyFeedbackStat(
-                day=row["day"],
-                channel=row["channel"],
-                product_id=row["product_id"],
-                customer_kind=row["kind"],
-                feedback_count=row["feedback_count"],
-                analysed_count=row["analysed_count"],
-                sentiment_sum=row["sentiment_sum"],
-                negative_count=row["negative_count"],
-                neutral_count=row["neutral_count"],
-                positive_count=row["positive_count"],
-                rating_count=row["rating_count"],
-                rating_sum=row["rating_sum"],
+                day=day,
+                channel=channel,
+                product_id=product_id,
+                customer_kind=kind,
+                **{name: counts.get(name) or 0 for name in _ROLLUP_COUNTERS},
             )
-            for row in grouped
+            for (day, channel, product_id, kind), counts in merged.items()
         ]
         existing = DailyFeedbackStat.objects.all()
         if days is not None:
             existing = existing.filter(day__in=days)
+        if since is not None:
+            existing = existing.filter(day__gte=since)
         existing.delete()
         DailyFeedbackStat.objects.bulk_create(stats, batch_size=2000)
     return len(stats)
@@ -195,3 +312,21 @@ def refresh_daily_stats(*, days: Iterable[dt.date] | None = None) -> int:
 def refresh_recent_daily_stats(*, days_back: int = 3) -> int:
     today = timezone.now().astimezone(dt.UTC).date()
     return refresh_daily_stats(days=[today - dt.timedelta(days=n) for n in range(days_back)])
+
+
+def rebuild_rollups(*, since: dt.date | None = None) -> dict[str, int]:
+    """Recount every rollup (feedback and survey scores, and the theme rollup) from
+    ``since`` on, or from the beginning; return the rows written per rollup."""
+    rows = refresh_daily_stats(since=since)
+    theme_rows = 0
+    try:
+        from . import theme_services
+    except ImportError:  # the theme engine is optional
+        theme_services = None
+    if theme_services is not None and hasattr(theme_services, "refresh_daily_theme_stats"):
+        days = None
+        if since is not None:
+            today = timezone.now().astimezone(dt.UTC).date()
+            days = [since + dt.timedelta(days=n) for n in range((today - since).days + 1)]
+        theme_rows = theme_services.refresh_daily_theme_stats(days=days) or 0
+    return {"daily_feedback_stats": rows, "daily_theme_stats": theme_rows}

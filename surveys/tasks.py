@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from . import distribution
+from . import distribution, idempotency
 
 # Transport failures are retried after 1, 2, 4, 8, 16 minutes (then left failed, shown on
 # the invitations page with a "send again" button).
@@ -68,3 +68,9 @@ def send_reminders_task(self, items: list[list[int]]) -> dict:
 def requeue_stale_invitations_task() -> int:
     """Beat sweep: invitations whose send message was lost are queued again."""
     return distribution.requeue_stale_pending()
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def purge_expired_idempotency_records_task() -> int:
+    """Forget Idempotency-Key records past their time (clients are told keys hold 24 h)."""
+    return idempotency.purge_expired()

@@ -13,6 +13,10 @@ one linear model:
   rating written in the text (``4/5``, ``9 out of 10``), and dense scores — compound,
   pos/neg/neu shares, summed and extreme valences, and the compound of the first, last,
   weakest and strongest clause, so the model learns how much the clause after "but" counts;
+* when the optional embedding model is installed (:mod:`.embeddings`), the text's static
+  all-MiniLM-L6-v2 embedding (mean of distilled word-piece vectors, 256 dims, unit length,
+  so it weighs like one of the L2-normalised TF-IDF blocks); without it the pipeline keeps
+  to the features above, and the artifact records which feature blocks it was trained on;
 * a multinomial logistic regression with balanced class weights (feedback is mostly
   positive; macro-F1 counts the rare neutral class as much as the others).
 
@@ -25,6 +29,7 @@ Artifacts written by :func:`dump` are pickles: load only files this product wrot
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import pickle
@@ -47,15 +52,18 @@ from sklearn.metrics import accuracy_score, f1_score
 from threadpoolctl import threadpool_limits
 from vaderSentiment.vaderSentiment import NEGATE, SentimentIntensityAnalyzer, SentiText
 
+from . import embeddings as embedding_models
 from . import sentiment
 from .sentiment import SentimentResult
+
+logger = logging.getLogger(__name__)
 
 LABELS = ("negative", "neutral", "positive")
 PIPELINE_NAME = "tfidf-lexicon-lr"
 
 ARTIFACT_FORMAT = "focusloop-sentiment-model"
 # Bump when the pickled classes or the features change: older files are then refused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Packages whose pickles or behaviour the artifact depends on; compared major.minor.
 _VERSIONED_PACKAGES = ("scikit-learn", "numpy", "scipy", "vaderSentiment", "joblib")
 
@@ -258,7 +266,10 @@ def _lexicon_view(text: str) -> tuple[str, list[float]]:
 class _Features:
     """Turns texts into the sparse matrix the classifier sees."""
 
-    def __init__(self, *, min_df: int):
+    def __init__(self, *, min_df: int, embedder: embedding_models.StaticEmbedder | None = None):
+        # Only the key is pickled; the table (30k × 256) is the installation's cached one.
+        self.embedding_key = embedder.key if embedder is not None else None
+        self._embedder = embedder
         common = {"sublinear_tf": True, "dtype": np.float32}
         self.words = TfidfVectorizer(
             preprocessor=_negation_marked,
@@ -286,6 +297,7 @@ class _Features:
             self._fit_block("chars", texts),
             self._fit_block("lexicon", pseudo),
             sp.csr_matrix(dense),
+            self._embedding_block(texts),
         ]
         return sp.hstack(blocks, format="csr")
 
@@ -296,8 +308,38 @@ class _Features:
             self._block("chars", texts),
             self._block("lexicon", pseudo),
             sp.csr_matrix(dense),
+            self._embedding_block(texts),
         ]
         return sp.hstack(blocks, format="csr")
+
+    @property
+    def names(self) -> list[str]:
+        """The feature blocks in use, in column order."""
+        names = [name for name in ("words", "chars", "lexicon") if getattr(self, name) is not None]
+        names.append("lexicon_scores")
+        if self.embedding_key is not None:
+            names.append("static_embeddings")
+        return names
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_embedder"] = None
+        return state
+
+    def embedder(self) -> embedding_models.StaticEmbedder | None:
+        """The static embedder this pipeline was trained with (loaded on first use);
+        raises ``EmbeddingModelUnavailable`` when it is no longer installed."""
+        if self.embedding_key is None:
+            return None
+        if self._embedder is None:
+            self._embedder = embedding_models.static_embedder(key=self.embedding_key)
+        return self._embedder
+
+    def _embedding_block(self, texts: Sequence[str]) -> sp.csr_matrix:
+        embedder = self.embedder()
+        if embedder is None:
+            return sp.csr_matrix((len(texts), 0), dtype=np.float32)
+        return sp.csr_matrix(embedder.encode(texts))
 
     def _fit_block(self, name: str, documents: Sequence[str]) -> sp.csr_matrix:
         vectorizer = getattr(self, name)
@@ -421,6 +463,15 @@ class TrainedSentimentModel(_ClauseScoring):
         self.labels: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
         self.versions = library_versions()
 
+    @property
+    def feature_blocks(self) -> list[str]:
+        return self._features.names
+
+    @property
+    def embedding_model(self) -> str | None:
+        """Key of the static embeddings used (see :func:`embeddings.model_key`), or None."""
+        return self._features.embedding_key
+
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Probabilities, one column per label of ``self.labels``."""
         if not texts:
@@ -449,12 +500,23 @@ def _as_text(value) -> str:
     return "" if value is None else str(value)
 
 
-def train(texts: list[str], labels: list[str], *, random_state: int = 0) -> TrainedSentimentModel:
+def train(
+    texts: list[str],
+    labels: list[str],
+    *,
+    random_state: int = 0,
+    embeddings: bool | None = None,
+) -> TrainedSentimentModel:
     """Fit the product's pipeline on labelled texts.
 
     ``labels`` are values of :data:`LABELS`; at least two distinct labels are needed
     (negative/positive alone gives a binary model). Raises ``ValueError`` on empty input,
     mismatched lengths, unknown labels or a single label. Single-threaded.
+
+    ``embeddings``: None (default) adds the static embeddings when the embedding model is
+    installed and keeps to the other features when it is not; False never uses them; True
+    requires them (``EmbeddingModelUnavailable`` otherwise). The first use on an
+    installation distils the static table (about a minute, then cached).
     """
     texts = [_as_text(t) for t in texts]
     labels = list(labels)
@@ -467,7 +529,16 @@ def train(texts: list[str], labels: list[str], *, random_state: int = 0) -> Trai
         raise ValueError(f"unknown labels {unknown}; expected some of {list(LABELS)}")
     if len(set(labels)) < 2:
         raise ValueError(f"need at least two different labels, got only {sorted(set(labels))}")
-    features = _Features(min_df=2 if len(texts) >= _LARGE_TRAINING_SET else 1)
+    embedder = None
+    if embeddings is not False:
+        try:
+            embedder = embedding_models.static_embedder()
+        except embedding_models.EmbeddingModelUnavailable as exc:
+            if embeddings:
+                raise
+            if embedding_models.model_dir() is not None:  # installed but unusable: say so
+                logger.warning("training without embeddings: %s", exc)
+    features = _Features(min_df=2 if len(texts) >= _LARGE_TRAINING_SET else 1, embedder=embedder)
     matrix = features.fit_transform(texts)
     classifier = LogisticRegression(
         C=_C, class_weight="balanced", tol=_TOLERANCE, max_iter=3000, random_state=random_state
@@ -539,6 +610,8 @@ def dump(model: TrainedSentimentModel, path: str | os.PathLike) -> Path:
         "pipeline": PIPELINE_NAME,
         "labels": list(model.labels),
         "n_train": model.n_train,
+        "features": model.feature_blocks,
+        "embedding_model": model.embedding_model,
         "versions": library_versions(),
     }
     temporary = path.with_name(path.name + ".tmp")
@@ -578,6 +651,14 @@ def incompatibilities(header: dict) -> list[str]:
     for package in _VERSIONED_PACKAGES:
         if _major_minor(str(saved.get(package))) != _major_minor(current[package]):
             problems.append(f"{package} {saved.get(package)} (installed {current[package]})")
+    needed = header.get("embedding_model")
+    if needed:
+        directory = embedding_models.model_dir()
+        if directory is None:
+            problems.append(f"embeddings {needed} (the embedding model is not installed)")
+        elif embedding_models.model_key(directory) != needed:
+            installed = embedding_models.model_key(directory)
+            problems.append(f"embeddings {needed} (installed {installed})")
     return problems
 
 
@@ -585,8 +666,9 @@ def load(path: str | os.PathLike) -> TrainedSentimentModel:
     """Read a model written by :func:`dump`.
 
     Raises ``IncompatibleModelError`` when the file is not such an artifact, was written
-    by another format version, or with another major.minor version of scikit-learn, numpy,
-    scipy, vaderSentiment or joblib (retrain instead); ``OSError`` when it cannot be read.
+    by another format version, with another major.minor version of scikit-learn, numpy,
+    scipy, vaderSentiment or joblib, or with embeddings that are not installed here (retrain
+    instead); ``OSError`` when it cannot be read.
     """
     with open(path, "rb") as handle:
         header = _read_header(handle, path)
@@ -598,4 +680,8 @@ def load(path: str | os.PathLike) -> TrainedSentimentModel:
         model = joblib.load(handle)
     if not isinstance(model, TrainedSentimentModel):
         raise IncompatibleModelError(f"{path} does not hold a TrainedSentimentModel")
+    try:
+        model._features.embedder()  # fail here, not on the first batch to score
+    except embedding_models.EmbeddingModelUnavailable as exc:
+        raise IncompatibleModelError(f"{path} cannot be loaded: {exc}") from exc
     return model

@@ -5,10 +5,16 @@ from django.db import models
 
 
 class DailyFeedbackStat(models.Model):
-    """Feedback counted per day, channel, product and customer kind.
+    """Feedback and survey scores counted per UTC day, channel, product and customer kind.
 
     The dashboard reads these rows, never the raw feedback. They are recomputed for the
     days a batch of analysis touched and for the recent days on a schedule.
+
+    Survey scores (NPS, CSAT, CES answers) are counted under channel ``survey`` on the day
+    the response was submitted, with the survey's product and the respondent's customer
+    kind (the survey's audience when the respondent is anonymous). Sums of squares are kept
+    beside the sums so means get confidence intervals and control limits without raw rows.
+    There is no segment dimension yet: customer segments are a placeholder.
     """
 
     day = models.DateField()
@@ -25,6 +31,20 @@ class DailyFeedbackStat(models.Model):
     positive_count = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)
     rating_sum = models.FloatField(default=0)
+    sentiment_sq_sum = models.FloatField(default=0)
+    # NPS answers (0–10): promoters 9–10, passives 7–8, detractors 0–6.
+    nps_promoters = models.PositiveIntegerField(default=0)
+    nps_passives = models.PositiveIntegerField(default=0)
+    nps_detractors = models.PositiveIntegerField(default=0)
+    # CSAT answers (1–5); "satisfied" counts the 4s and 5s.
+    csat_count = models.PositiveIntegerField(default=0)
+    csat_sum = models.FloatField(default=0)
+    csat_sq_sum = models.FloatField(default=0)
+    csat_satisfied = models.PositiveIntegerField(default=0)
+    # CES answers (1–7, higher is easier).
+    ces_count = models.PositiveIntegerField(default=0)
+    ces_sum = models.FloatField(default=0)
+    ces_sq_sum = models.FloatField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["day"], name="dailystat_day")]
@@ -52,7 +72,9 @@ class SentimentModel(models.Model):
     training_size = models.PositiveIntegerField(default=0)
     # Held-out scores of this model and of the model that was active when it was trained.
     metrics = models.JSONField(default=dict, blank=True)
-    artifact = models.CharField(max_length=255, blank=True, help_text="joblib file under var/models/")
+    artifact = models.CharField(
+        max_length=255, blank=True, help_text="joblib file under var/models/"
+    )
     is_active = models.BooleanField(default=False)
     activated_at = models.DateTimeField(null=True, blank=True)
     activated_by = models.ForeignKey(
@@ -92,9 +114,14 @@ class SentimentCorrection(models.Model):
     feedback = models.OneToOneField(
         "feedback.Feedback", on_delete=models.CASCADE, related_name="sentiment_correction"
     )
-    label = models.CharField(max_length=10, choices=[
-        ("negative", "Negative"), ("neutral", "Neutral"), ("positive", "Positive"),
-    ])
+    label = models.CharField(
+        max_length=10,
+        choices=[
+            ("negative", "Negative"),
+            ("neutral", "Neutral"),
+            ("positive", "Positive"),
+        ],
+    )
     corrected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

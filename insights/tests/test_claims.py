@@ -32,7 +32,9 @@ def test_concurrent_batches_claim_disjoint_rows(postgres_required, settings, mon
         return real.score_mixed(texts)
 
     monkeypatch.setattr(
-        scoring, "LEXICON", scoring.Scorer(real.name, None, real.score, scoring_that_holds_its_claim)
+        scoring,
+        "LEXICON",
+        scoring.Scorer(real.name, None, real.score, scoring_that_holds_its_claim),
     )
 
     def work():

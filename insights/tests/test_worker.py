@@ -15,12 +15,6 @@ from insights.tasks import sweep_unanalysed_feedback_task
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-
-
-
-
-
-
 @pytest.fixture
 def dead_broker():
     """Point the app at a port where nothing listens, as when Redis is down."""

@@ -390,3 +390,17 @@ def test_survey_with_responses_cannot_be_deleted():
     empty = make_survey(title="Empty", status=Survey.Status.DRAFT)
     services.delete_survey(survey=empty)
     assert not Survey.objects.filter(pk=empty.pk).exists()
+
+
+def test_a_back_dated_response_marks_its_rollup_day_for_a_recount():
+    from insights.models import DirtyRollupDay
+
+    survey = make_survey(questions=[{"key": "nps", "kind": "nps", "text": "Recommend us?"}])
+    Survey.objects.filter(pk=survey.pk).update(opened_at=timezone.now() - dt.timedelta(days=30))
+    survey.refresh_from_db()
+    old = timezone.now() - dt.timedelta(days=10)
+    submit(survey, {"nps": 9}, submitted_at=old)
+    submit(survey, {"nps": 3})
+    assert list(DirtyRollupDay.objects.values_list("day", flat=True)) == [
+        old.astimezone(dt.UTC).date()
+    ]

@@ -15,7 +15,8 @@ class Command(BaseCommand):
         "Train the product's sentiment pipeline on a labelled CSV (columns text,label; labels "
         "negative/neutral/positive) and score a second CSV, or cross-validate one with "
         "--folds. Prints one JSON line: n_train, n_test, accuracy, macro_f1, "
-        "lexicon_macro_f1 (VADER on the same rows), texts_per_s. Touches no database."
+        "lexicon_macro_f1 (VADER on the same rows), texts_per_s, and the feature blocks used. "
+        "Touches no database."
     )
     requires_system_checks = []
 
@@ -26,8 +27,14 @@ class Command(BaseCommand):
             "--folds", type=int, help="Stratified K-fold cross-validation on --train alone."
         )
         parser.add_argument("--random-state", type=int, default=0)
+        parser.add_argument(
+            "--no-embeddings",
+            action="store_true",
+            help="Leave out the static MiniLM embeddings even when they are installed.",
+        )
 
     def handle(self, *args, train, test, folds, random_state, verbosity, **options):
+        self.embeddings = False if options["no_embeddings"] else None
         if (test is None) == (folds is None):
             raise CommandError("Give --test, or --folds K to cross-validate --train alone.")
         train_texts, train_labels = _read_labelled_csv(train)
@@ -46,7 +53,9 @@ class Command(BaseCommand):
     def _train_and_score(self, train_texts, train_labels, test_texts, test_labels, random_state):
         started = time.perf_counter()
         try:
-            model = sentiment_model.train(train_texts, train_labels, random_state=random_state)
+            model = sentiment_model.train(
+                train_texts, train_labels, random_state=random_state, embeddings=self.embeddings
+            )
         except ValueError as exc:
             raise CommandError(f"Cannot train on these rows: {exc}") from exc
         train_seconds = time.perf_counter() - started
@@ -61,6 +70,7 @@ class Command(BaseCommand):
             "macro_f1": round(trained["macro_f1"], 4),
             "lexicon_macro_f1": round(lexicon["macro_f1"], 4),
             "texts_per_s": round(trained["texts_per_s"], 1),
+            "features": "+".join(model.feature_blocks),
             "_train_seconds": train_seconds,
         }
 
@@ -85,7 +95,7 @@ class Command(BaseCommand):
                     random_state,
                 )
             )
-        means = {key: sum(run[key] for run in runs) / folds for key in runs[0]}
+        means = {key: sum(run[key] for run in runs) / folds for key in runs[0] if key != "features"}
         return {
             "n_train": round(means["n_train"], 1),
             "n_test": round(means["n_test"], 1),
@@ -94,6 +104,7 @@ class Command(BaseCommand):
             "lexicon_macro_f1": round(means["lexicon_macro_f1"], 4),
             "texts_per_s": round(means["texts_per_s"], 1),
             "folds": folds,
+            "features": runs[0]["features"],
             "_train_seconds": means["_train_seconds"],
         }
 

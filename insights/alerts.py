@@ -1,0 +1,542 @@
+"""Alerts: rules managers define, built-in detectors, de-duplication, notifications, follow-up.
+
+An alert is identified by a **fingerprint** naming its ongoing condition (``rule:7``,
+``sentiment_drop:product:3``, ``emerging:12:volume``, ``detractor:4711``). While an alert
+with that fingerprint is unresolved, a new detection updates it (last seen, times seen,
+evidence) instead of adding another; a partial unique index makes this hold under races.
+When a rule's or a built-in's condition no longer holds, its open alert is resolved
+automatically ("condition cleared"), so the next occurrence is a new alert. Detractor
+follow-ups are per feedback and are resolved by people only.
+
+Notifications (email, to the rule's recipients, or for built-ins to
+``INSIGHTS_ALERT_EMAILS`` and the product's follow-up owner) go out once, when an alert is
+created, after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from feedback.models import Feedback
+
+from . import selectors
+from .analysis import stats
+from .analysis.emerging import Period, detect_emerging
+from .models import Alert, AlertRule, ProductOwner
+
+logger = logging.getLogger(__name__)
+
+# Detractor follow-ups look this far back, so a missed evaluation catches up.
+DETRACTOR_LOOKBACK = dt.timedelta(days=2)
+# Built-in sentiment drop: the last week against the four weeks before it.
+SENTIMENT_DROP_CURRENT_DAYS = 7
+SENTIMENT_DROP_BASELINE_DAYS = 28
+SENTIMENT_DROP_MIN_ANALYSED = 30
+SENTIMENT_DROP_MIN_DELTA = 0.1
+
+
+@dataclass
+class EvaluationReport:
+    raised: int = 0
+    updated: int = 0
+    cleared: int = 0
+    follow_ups: int = 0
+    checked: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+# --- Raising, updating, clearing ---------------------------------------------------------
+
+
+def raise_alert(
+    *,
+    fingerprint: str,
+    kind: str,
+    title: str,
+    evidence: dict,
+    rule: AlertRule | None = None,
+    product_id: int | None = None,
+    theme_id: int | None = None,
+    feedback: Feedback | None = None,
+    recipients: list[str] | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[Alert, bool]:
+    """Create the alert for ``fingerprint``, or update the unresolved one; return
+    ``(alert, created)``. Sends the notification (after commit) only when created."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        existing = (
+            Alert.objects.select_for_update().unresolved().filter(fingerprint=fingerprint).first()
+        )
+        if existing is not None:
+            existing.last_seen_at = now
+            existing.times_seen += 1
+            existing.evidence = evidence
+            existing.title = title
+            existing.save(update_fields=["last_seen_at", "times_seen", "evidence", "title"])
+            return existing, False
+        try:
+            with transaction.atomic():
+                alert = Alert.objects.create(
+                    fingerprint=fingerprint,
+                    kind=kind,
+                    title=title[:300],
+                    evidence=evidence,
+                    rule=rule,
+                    product_id=product_id,
+                    theme_id=theme_id,
+                    feedback=feedback,
+                    last_seen_at=now,
+                )
+        except IntegrityError:
+            # Another evaluation created it between our read and our insert.
+            alert = Alert.objects.unresolved().get(fingerprint=fingerprint)
+            return alert, False
+        if recipients:
+            transaction.on_commit(lambda: _send_notification(alert.pk, recipients))
+    return alert, True
+
+
+def clear_condition(fingerprint: str, *, now: dt.datetime | None = None) -> int:
+    """Resolve the unresolved alert of a condition that no longer holds."""
+    return (
+        Alert.objects.unresolved()
+        .filter(fingerprint=fingerprint)
+        .update(
+            status=Alert.Status.RESOLVED,
+            resolved_at=now or timezone.now(),
+            resolution_note="Condition cleared.",
+        )
+    )
+
+
+def acknowledge_alert(*, alert: Alert, by) -> Alert:
+    """Someone is on it. Raises ``ValidationError`` for a resolved alert."""
+    if alert.status == Alert.Status.RESOLVED:
+        raise ValidationError("This alert is already resolved.")
+    if alert.status == Alert.Status.OPEN:
+        alert.status = Alert.Status.ACKNOWLEDGED
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = by
+        alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
+    return alert
+
+
+def resolve_alert(*, alert: Alert, by, note: str = "") -> Alert:
+    """Close the alert; the same condition later raises a new one."""
+    if alert.status == Alert.Status.RESOLVED:
+        raise ValidationError("This alert is already resolved.")
+    alert.status = Alert.Status.RESOLVED
+    alert.resolved_at = timezone.now()
+    alert.resolved_by = by
+    alert.resolution_note = note.strip()[:300]
+    alert.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
+    return alert
+
+
+def _send_notification(alert_id: int, recipients: list[str]) -> None:
+    alert = Alert.objects.filter(pk=alert_id).first()
+    if alert is None:
+        return
+    lines = [alert.title, ""]
+    for key, value in sorted(alert.evidence.items()):
+        if not isinstance(value, dict | list):
+            lines.append(f"{key}: {value}")
+    base = settings.SITE_URL.rstrip("/") or "http://127.0.0.1:8000"
+    lines += ["", f"Open alerts: {base}{reverse('insights:alerts')}"]
+    try:
+        send_mail(
+            subject=f"[FocusLoop] {alert.title}"[:200],
+            message="\n".join(lines),
+            from_email=None,
+            recipient_list=sorted(set(recipients)),
+            fail_silently=False,
+        )
+    except Exception:  # a mail outage must not fail the evaluation; the alert is in the app
+        logger.exception("Could not email alert %s", alert_id)
+
+
+def builtin_recipients() -> list[str]:
+    return list(getattr(settings, "INSIGHTS_ALERT_EMAILS", []))
+
+
+def rule_recipients(rule: AlertRule) -> list[str]:
+    emails = list(rule.notify_emails or [])
+    emails += [u.email for u in rule.notify_users.all() if u.email and u.is_active]
+    return emails
+
+
+# --- Rules ---------------------------------------------------------------------------------
+
+
+def evaluate_rule(rule: AlertRule, *, today: dt.date | None = None) -> str:
+    """Evaluate one rule on the rollup; return "raised", "updated", "cleared" or "quiet".
+
+    The window is the last ``window_days`` UTC days including today, except for volume:
+    a count over a day still in progress would read low, so volume windows end yesterday.
+    """
+    today = today or timezone.now().astimezone(dt.UTC).date()
+    last_day = today - dt.timedelta(days=1) if rule.metric == "volume" else today
+    end = last_day + dt.timedelta(days=1)
+    start = end - dt.timedelta(days=rule.window_days)
+    filters = {
+        "product_id": rule.product_id,
+        "channel": rule.channel,
+        "customer_kind": rule.customer_kind,
+    }
+    current = selectors.rollup_totals(start=start, end=end, **filters)
+    n = stats.metric_sample_size(rule.metric, current)
+    estimate = stats.metric_estimate(rule.metric, current)
+    fingerprint = f"rule:{rule.pk}"
+    evidence = {
+        "metric": rule.metric,
+        "window": f"{start.isoformat()} – {last_day.isoformat()}",
+        "n": n,
+        "value": None if estimate is None else round(estimate.value, 4),
+        "ci_low": None if estimate is None else round(estimate.ci_low, 4),
+        "ci_high": None if estimate is None else round(estimate.ci_high, 4),
+    }
+    firing = False
+    # Volume is itself the sample size: a low count is what a "below" rule watches.
+    enough = n >= rule.min_count or rule.metric == "volume"
+    if estimate is not None and enough:
+        if rule.condition == AlertRule.Condition.ABOVE:
+            firing = estimate.value > rule.threshold
+            evidence["threshold"] = rule.threshold
+        elif rule.condition == AlertRule.Condition.BELOW:
+            firing = estimate.value < rule.threshold
+            evidence["threshold"] = rule.threshold
+        else:
+            previous = selectors.rollup_totals(
+                start=start - dt.timedelta(days=rule.window_days), end=start, **filters
+            )
+            comparison = stats.metric_comparison(
+                rule.metric, previous, current, alpha=settings.INSIGHTS_SIGNIFICANCE_ALPHA
+            )
+            if comparison is not None and (
+                rule.metric == "volume"
+                or stats.metric_sample_size(rule.metric, previous) >= rule.min_count
+            ):
+                firing = comparison.significant
+                evidence.update(
+                    previous_value=round(comparison.previous.value, 4),
+                    difference=round(comparison.difference, 4),
+                    difference_ci=[round(comparison.ci_low, 4), round(comparison.ci_high, 4)],
+                    p_value=round(comparison.p_value, 6),
+                    alpha=comparison.alpha,
+                    test=comparison.test,
+                )
+    if not firing:
+        return "cleared" if clear_condition(fingerprint) else "quiet"
+    label = AlertRule.Metric(rule.metric).label
+    title = f"{rule.name}: {label} {_describe(rule, evidence)}"
+    _, created = raise_alert(
+        fingerprint=fingerprint,
+        kind=Alert.Kind.RULE,
+        title=title,
+        evidence=evidence,
+        rule=rule,
+        product_id=rule.product_id,
+        recipients=rule_recipients(rule),
+    )
+    return "raised" if created else "updated"
+
+
+def _describe(rule: AlertRule, evidence: dict) -> str:
+    value = evidence["value"]
+    if rule.condition == AlertRule.Condition.SIGNIFICANT_CHANGE:
+        direction = "rose" if evidence["difference"] > 0 else "fell"
+        return (
+            f"{direction} from {evidence['previous_value']} to {value} (p = {evidence['p_value']})"
+        )
+    word = "above" if rule.condition == AlertRule.Condition.ABOVE else "below"
+    return f"is {value}, {word} {rule.threshold}"
+
+
+# --- Built-ins -----------------------------------------------------------------------------
+
+
+def evaluate_sentiment_drop(*, today: dt.date | None = None) -> list[str]:
+    """Overall and per product: the last 7 days' average sentiment against the 28 days
+    before, Welch's t-test; alert on a significant drop of at least 0.1."""
+    today = today or timezone.now().astimezone(dt.UTC).date()
+    end = today + dt.timedelta(days=1)
+    split = end - dt.timedelta(days=SENTIMENT_DROP_CURRENT_DAYS)
+    start = split - dt.timedelta(days=SENTIMENT_DROP_BASELINE_DAYS)
+    outcomes = []
+    scopes = [None] + selectors.active_product_ids(since=start)
+    for product_id in scopes:
+        current = selectors.rollup_totals(start=split, end=end, product_id=product_id)
+        baseline = selectors.rollup_totals(start=start, end=split, product_id=product_id)
+        fingerprint = "sentiment_drop:" + (
+            "overall" if product_id is None else f"product:{product_id}"
+        )
+        comparison = None
+        if (
+            min(current["analysed_count"], baseline["analysed_count"])
+            >= SENTIMENT_DROP_MIN_ANALYSED
+        ):
+            comparison = stats.metric_comparison(
+                "average_sentiment", baseline, current, alpha=settings.INSIGHTS_SIGNIFICANCE_ALPHA
+            )
+        dropped = (
+            comparison is not None
+            and comparison.significant
+            and comparison.difference <= -SENTIMENT_DROP_MIN_DELTA
+        )
+        if not dropped:
+            if clear_condition(fingerprint):
+                outcomes.append("cleared")
+            continue
+        scope_name = "overall" if product_id is None else _product_name(product_id)
+        evidence = {
+            "scope": scope_name,
+            "baseline_window": f"{start.isoformat()} – {(split - dt.timedelta(days=1)).isoformat()}",
+            "current_window": f"{split.isoformat()} – {today.isoformat()}",
+            "baseline_mean": round(comparison.previous.value, 4),
+            "current_mean": round(comparison.current.value, 4),
+            "difference": round(comparison.difference, 4),
+            "difference_ci": [round(comparison.ci_low, 4), round(comparison.ci_high, 4)],
+            "p_value": round(comparison.p_value, 6),
+            "test": comparison.test,
+            "n_current": comparison.current.n,
+            "n_baseline": comparison.previous.n,
+        }
+        _, created = raise_alert(
+            fingerprint=fingerprint,
+            kind=Alert.Kind.SENTIMENT_DROP,
+            title=(
+                f"Sentiment dropped ({scope_name}): {evidence['baseline_mean']} → "
+                f"{evidence['current_mean']}"
+            ),
+            evidence=evidence,
+            product_id=product_id,
+            recipients=builtin_recipients(),
+        )
+        outcomes.append("raised" if created else "updated")
+    return outcomes
+
+
+def _product_name(product_id: int) -> str:
+    from feedback.models import Product
+
+    return Product.objects.filter(pk=product_id).values_list("name", flat=True).first() or "?"
+
+
+def evaluate_emerging_themes(*, today: dt.date | None = None) -> list[str]:
+    """Themes whose volume or negative share this week rises significantly against their
+    last six weeks (see :mod:`insights.analysis.emerging`)."""
+    from .analysis.emerging import BASELINE_PERIODS
+
+    weeks = BASELINE_PERIODS + 1
+    series = selectors.weekly_theme_periods(weeks=weeks, today=today)
+    if not series:
+        return []
+    totals = selectors.feedback_volume_by_week(weeks=weeks, today=today)
+    use_totals = all(totals)
+    items = {
+        theme_id: [
+            Period(count=p["count"], negative=p["negative"], total=t if use_totals else None)
+            for p, t in zip(periods, totals, strict=True)
+        ]
+        for theme_id, periods in series.items()
+    }
+    flagged = detect_emerging(items, alpha=settings.INSIGHTS_EMERGING_ALPHA)
+    from .models import Theme
+
+    names = dict(Theme.objects.filter(pk__in=series).values_list("pk", "name"))
+    outcomes = []
+    firing = set()
+    for signal in flagged:
+        fingerprint = f"emerging:{signal.key}:{signal.metric}"
+        firing.add(fingerprint)
+        what = "volume" if signal.metric == "volume" else "negative share"
+        name = names.get(signal.key, f"theme {signal.key}")
+        _, created = raise_alert(
+            fingerprint=fingerprint,
+            kind=Alert.Kind.EMERGING_THEME,
+            title=f"Emerging theme “{name}”: {what} {signal.baseline} → {signal.current} a week",
+            evidence={
+                "theme": name,
+                "metric": signal.metric,
+                "baseline_per_week": signal.baseline,
+                "current_week": signal.current,
+                "ratio": signal.ratio,
+                "p_value": signal.p_value,
+                "adjusted_p_value": signal.adjusted_p_value,
+                **signal.evidence,
+            },
+            theme_id=signal.key,
+            recipients=builtin_recipients(),
+        )
+        outcomes.append("raised" if created else "updated")
+    stale = (
+        Alert.objects.unresolved()
+        .filter(kind=Alert.Kind.EMERGING_THEME)
+        .exclude(fingerprint__in=firing)
+        .values_list("fingerprint", flat=True)
+    )
+    for fingerprint in list(stale):
+        clear_condition(fingerprint)
+        outcomes.append("cleared")
+    return outcomes
+
+
+def detractor_feedback(*, since: dt.datetime):
+    """Feedback with a comment from a detractor: NPS 0–6 (a 0–10 rating, or the NPS answer
+    of the survey response the comment belongs to) or a 1★ review/rating on a 1–5 scale."""
+    nps_rating = Q(rating_min=0, rating_max=10, rating__lte=6)
+    one_star = Q(rating_min=1, rating_max=5, rating__lte=1)
+    nps_answer = Q(
+        survey_answer__response__answers__question__kind="nps",
+        survey_answer__response__answers__number__lte=6,
+    )
+    return (
+        Feedback.objects.filter(received_at__gte=since)
+        .filter(nps_rating | one_star | nps_answer)
+        .exclude(text="")
+        .distinct()
+        .order_by("id")
+    )
+
+
+def create_detractor_follow_ups(*, now: dt.datetime | None = None) -> int:
+    """For each new detractor comment: assign the feedback to its product's follow-up
+    owner (status triaged) unless someone already has it, and raise an alert. Idempotent:
+    feedback that already has a follow-up alert is skipped."""
+    from feedback.services import update_feedback_triage
+
+    now = now or timezone.now()
+    done = set(
+        Alert.objects.filter(
+            kind=Alert.Kind.DETRACTOR_COMMENT, created_at__gte=now - 2 * DETRACTOR_LOOKBACK
+        ).values_list("feedback_id", flat=True)
+    )
+    owners = {po.product_id: po.owner for po in ProductOwner.objects.select_related("owner")}
+    created = 0
+    for feedback in detractor_feedback(since=now - DETRACTOR_LOOKBACK).select_related("product"):
+        if feedback.pk in done:
+            continue
+        owner = owners.get(feedback.product_id)
+        with transaction.atomic():
+            assigned_to = None
+            if owner is not None and feedback.assignee_id is None:
+                try:
+                    update_feedback_triage(
+                        feedback=feedback,
+                        assignee=owner,
+                        status=Feedback.Status.TRIAGED
+                        if feedback.status == Feedback.Status.NEW
+                        else None,
+                    )
+                    assigned_to = owner.get_username()
+                except ValidationError:
+                    logger.warning("Follow-up owner %s cannot triage; left unassigned", owner)
+            recipients = builtin_recipients()
+            if owner is not None and owner.email:
+                recipients.append(owner.email)
+            _, was_created = raise_alert(
+                fingerprint=f"detractor:{feedback.pk}",
+                kind=Alert.Kind.DETRACTOR_COMMENT,
+                title=f"Detractor comment on {feedback.product or 'no product'}: "
+                f"“{feedback.text[:120]}”",
+                evidence={
+                    "rating": None if feedback.rating is None else float(feedback.rating),
+                    "scale": None
+                    if feedback.rating_max is None
+                    else f"{feedback.rating_min}–{feedback.rating_max}",
+                    "channel": feedback.channel,
+                    "assigned_to": assigned_to or "",
+                    "feedback_url": reverse("feedback:detail", args=[feedback.pk]),
+                },
+                product_id=feedback.product_id,
+                feedback=feedback,
+                recipients=recipients,
+                now=now,
+            )
+        created += was_created
+    return created
+
+
+def evaluate_alerts(*, today: dt.date | None = None, run=None) -> EvaluationReport:
+    """Evaluate every active rule and the built-ins once. A failing rule is logged and
+    reported, and does not stop the others."""
+    report = EvaluationReport()
+    rules = list(AlertRule.objects.filter(active=True).prefetch_related("notify_users"))
+    steps = len(rules) + 3
+    for index, rule in enumerate(rules):
+        try:
+            outcome = evaluate_rule(rule, today=today)
+        except Exception as exc:  # noqa: BLE001 — one broken rule must not silence the rest
+            logger.exception("Alert rule %s failed", rule.pk)
+            report.errors.append(f"rule {rule.pk}: {exc}")
+            continue
+        _tally(report, outcome)
+        report.checked += 1
+        if run:
+            run.progress(index + 1, steps)
+    for outcome in evaluate_sentiment_drop(today=today):
+        _tally(report, outcome)
+    if run:
+        run.progress(len(rules) + 1, steps)
+    for outcome in evaluate_emerging_themes(today=today):
+        _tally(report, outcome)
+    if run:
+        run.progress(len(rules) + 2, steps)
+    report.follow_ups = create_detractor_follow_ups()
+    if run:
+        run.progress(steps, steps)
+    return report
+
+
+def _tally(report: EvaluationReport, outcome: str) -> None:
+    if outcome == "raised":
+        report.raised += 1
+    elif outcome == "updated":
+        report.updated += 1
+    elif outcome == "cleared":
+        report.cleared += 1
+
+
+# --- Rules and owners, as managers edit them ------------------------------------------------
+
+
+def save_alert_rule(*, rule: AlertRule | None = None, by, data: dict, notify_users=()) -> AlertRule:
+    """Create or update a rule from cleaned form data. Raises ``ValidationError``."""
+    rule = rule or AlertRule(created_by=by)
+    for name, value in data.items():
+        setattr(rule, name, value)
+    if rule.condition == AlertRule.Condition.SIGNIFICANT_CHANGE:
+        rule.threshold = None
+    rule.full_clean()
+    with transaction.atomic():
+        rule.save()
+        rule.notify_users.set(notify_users)
+        # A changed rule is a new condition: its old alert no longer describes it.
+        clear_condition(f"rule:{rule.pk}")
+    return rule
+
+
+def set_product_owner(*, product, owner) -> ProductOwner | None:
+    """Make ``owner`` follow up ``product``'s detractors (``None`` removes the owner).
+    Raises ``ValidationError`` when the owner cannot triage feedback."""
+    if owner is None:
+        ProductOwner.objects.filter(product=product).delete()
+        return None
+    if not owner.has_perm("feedback.triage_feedback"):
+        raise ValidationError({"owner": ["This person cannot triage feedback."]})
+    mapping, _ = ProductOwner.objects.update_or_create(product=product, defaults={"owner": owner})
+    return mapping

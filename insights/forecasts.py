@@ -1,0 +1,169 @@
+"""Forecasts of the weekly metrics, overall, per product and per theme, saved with their
+backtest. Reads the rollups through selectors; the modelling is in analysis.forecasting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import selectors
+from .analysis import forecasting
+from .models import Forecast
+
+MAX_PRODUCTS = 10
+MAX_THEMES = 10
+BACKTEST_HORIZON = 4
+BACKTEST_ORIGINS = 6
+# Fewer weeks of data than this and a forecast says nothing useful: none is stored.
+MIN_HISTORY_WEEKS = 4
+
+BOUNDS = {
+    Forecast.Metric.VOLUME: (0.0, None),
+    Forecast.Metric.SENTIMENT: (-1.0, 1.0),
+    Forecast.Metric.NPS: (-100.0, 100.0),
+}
+
+
+def weekly_value(metric: str, sums: dict) -> float | None:
+    if metric == Forecast.Metric.VOLUME:
+        return float(sums["feedback_count"])
+    if metric == Forecast.Metric.SENTIMENT:
+        analysed = sums["analysed_count"]
+        return sums["sentiment_sum"] / analysed if analysed else None
+    answered = sums["nps_promoters"] + sums["nps_passives"] + sums["nps_detractors"]
+    if not answered:
+        return None
+    return 100 * (sums["nps_promoters"] - sums["nps_detractors"]) / answered
+
+
+def _trim_leading(weeks: list[dt.date], values: list[float | None], metric: str):
+    """Drop the weeks before the metric's first data (zero volume before launch is not data)."""
+    for index, value in enumerate(values):
+        if value is not None and (metric != Forecast.Metric.VOLUME or value > 0):
+            return weeks[index:], values[index:]
+    return [], []
+
+
+def save_forecast(
+    *,
+    metric: str,
+    scope: str,
+    weeks: list[dt.date],
+    values: list[float | None],
+    horizon: int,
+    product_id: int | None = None,
+    theme_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Forecast | None:
+    """Forecast one weekly series and store it (replacing the previous one of that scope).
+    Returns ``None`` and removes a stale forecast when there is too little history."""
+    scope_key = {
+        Forecast.Scope.OVERALL: "overall",
+        Forecast.Scope.PRODUCT: f"product:{product_id}",
+        Forecast.Scope.THEME: f"theme:{theme_id}",
+    }[scope]
+    weeks, values = _trim_leading(weeks, values, metric)
+    if sum(v is not None for v in values) < MIN_HISTORY_WEEKS:
+        Forecast.objects.filter(metric=metric, scope_key=scope_key).delete()
+        return None
+    result = forecasting.forecast(
+        values, horizon=horizon, season=forecasting.DEFAULT_SEASON, bounds=BOUNDS[metric]
+    )
+    check = forecasting.backtest(
+        values,
+        horizon=min(BACKTEST_HORIZON, horizon),
+        season=forecasting.DEFAULT_SEASON,
+        max_origins=BACKTEST_ORIGINS,
+    )
+    last_week = weeks[-1]
+    points = [
+        {**point, "week": (last_week + dt.timedelta(weeks=point["step"])).isoformat()}
+        for point in result.points
+    ]
+    history = [
+        {"week": week.isoformat(), "value": None if value is None else round(value, 4)}
+        for week, value in zip(weeks[-26:], values[-26:], strict=True)
+    ]
+    forecast, _ = Forecast.objects.update_or_create(
+        metric=metric,
+        scope_key=scope_key,
+        defaults={
+            "scope": scope,
+            "product_id": product_id,
+            "theme_id": theme_id,
+            "generated_at": now or timezone.now(),
+            "history_end": last_week,
+            "horizon": horizon,
+            "method": result.method,
+            "history_weeks": result.history,
+            "interval": result.interval,
+            "points": points,
+            "history": history,
+            "backtest": check.as_dict() if check else {},
+        },
+    )
+    return forecast
+
+
+def refresh_forecasts(*, today: dt.date | None = None, run=None) -> int:
+    """Re-forecast volume, sentiment and NPS overall and for the busiest products, and
+    volume for the busiest themes; return how many forecasts were stored."""
+    horizon = settings.INSIGHTS_FORECAST_HORIZON
+    history_weeks = settings.INSIGHTS_FORECAST_HISTORY_WEEKS
+    today = today or timezone.now().astimezone(dt.UTC).date()
+    since = today - dt.timedelta(weeks=history_weeks)
+    scopes: list[tuple[str, int | None]] = [(Forecast.Scope.OVERALL, None)]
+    scopes += [
+        (Forecast.Scope.PRODUCT, pk)
+        for pk in selectors.active_product_ids(since=since, limit=MAX_PRODUCTS)
+    ]
+    theme_series = selectors.weekly_theme_periods(weeks=history_weeks + 1, today=today)
+    busiest_themes = sorted(
+        theme_series, key=lambda pk: -sum(p["count"] for p in theme_series[pk])
+    )[:MAX_THEMES]
+    total_steps = len(scopes) + len(busiest_themes)
+    stored = 0
+    kept: set[tuple[str, str]] = set()
+    for step, (scope, product_id) in enumerate(scopes, start=1):
+        totals = selectors.weekly_rollup_totals(
+            weeks=history_weeks, today=today, product_id=product_id
+        )
+        weeks = [week for week, _ in totals]
+        for metric in Forecast.Metric.values:
+            values = [weekly_value(metric, sums) for _, sums in totals]
+            forecast = save_forecast(
+                metric=metric, scope=scope, weeks=weeks, values=values, horizon=horizon,
+                product_id=product_id,
+            )  # fmt: skip
+            if forecast:
+                stored += 1
+                kept.add((metric, forecast.scope_key))
+        if run:
+            run.progress(step, total_steps)
+    this_monday = today - dt.timedelta(days=today.weekday())
+    theme_weeks = [
+        this_monday - dt.timedelta(weeks=history_weeks - n) for n in range(history_weeks)
+    ]
+    for step, theme_id in enumerate(busiest_themes, start=len(scopes) + 1):
+        # The last period is the current, partial week: leave it out.
+        values = [float(p["count"]) for p in theme_series[theme_id][:-1]]
+        forecast = save_forecast(
+            metric=Forecast.Metric.VOLUME, scope=Forecast.Scope.THEME, weeks=theme_weeks,
+            values=values, horizon=horizon, theme_id=theme_id,
+        )  # fmt: skip
+        if forecast:
+            stored += 1
+            kept.add((forecast.metric, forecast.scope_key))
+        if run:
+            run.progress(step, total_steps)
+    # Products and themes that fell out of the busiest lists keep no stale forecast.
+    with transaction.atomic():
+        for forecast in Forecast.objects.only("pk", "metric", "scope_key"):
+            if (forecast.metric, forecast.scope_key) not in kept:
+                forecast.delete()
+    if run:
+        run.add_rows(stored)
+    return stored

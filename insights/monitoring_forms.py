@@ -1,0 +1,152 @@
+"""Forms of the monitoring pages: alert rules and follow-up owners."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import Q
+
+from feedback.models import Customer, Feedback, Product
+
+from .models import Alert, AlertRule
+
+# What each metric's threshold can sensibly be.
+METRIC_RANGES = {
+    "volume": (0, None),
+    "negative_share": (0, 1),
+    "average_sentiment": (-1, 1),
+    "nps": (-100, 100),
+    "csat_average": (1, 5),
+    "csat_satisfied": (0, 1),
+    "ces_average": (1, 7),
+}
+
+
+def people_who_can_triage():
+    User = get_user_model()
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(groups__permissions__codename="triage_feedback")
+            | Q(user_permissions__codename="triage_feedback")
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+class AlertRuleForm(forms.ModelForm):
+    channel = forms.ChoiceField(
+        choices=[("", "Any channel"), *Feedback.Channel.choices], required=False
+    )
+    customer_kind = forms.ChoiceField(
+        choices=[("", "Any customer"), *Customer.Kind.choices], required=False
+    )
+    notify_emails = forms.CharField(
+        required=False,
+        label="Also email",
+        help_text="Addresses separated by commas.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    notify_users = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, label="Notify people", widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "name",
+            "metric",
+            "product",
+            "channel",
+            "customer_kind",
+            "condition",
+            "threshold",
+            "window_days",
+            "min_count",
+            "active",
+        ]
+        labels = {"window_days": "Window (days)", "min_count": "Minimum observations"}
+        help_texts = {
+            "threshold": "Not used for “changes significantly”.",
+            "window_days": "The last this many days, today included (1–90).",
+            "min_count": "Stay silent when the window has fewer observations than this.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.filter(active=True).order_by("name")
+        self.fields["product"].empty_label = "All products"
+        self.fields["notify_users"].queryset = people_who_can_triage()
+        self.fields["window_days"].min_value = 1
+        self.fields["window_days"].widget.attrs.update(min=1, max=90)
+        if self.instance.pk:
+            self.initial["notify_emails"] = ", ".join(self.instance.notify_emails or [])
+            self.initial["notify_users"] = list(self.instance.notify_users.all())
+
+    def clean_notify_emails(self) -> list[str]:
+        raw = self.cleaned_data.get("notify_emails") or ""
+        emails = [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
+        bad = []
+        for email in emails:
+            try:
+                validate_email(email)
+            except ValidationError:
+                bad.append(email)
+        if bad:
+            raise ValidationError(f"Not an email address: {', '.join(bad)}")
+        return sorted(set(emails))
+
+    def clean_window_days(self):
+        days = self.cleaned_data["window_days"]
+        if not 1 <= days <= 90:
+            raise ValidationError("Choose a window of 1 to 90 days.")
+        return days
+
+    def clean(self):
+        data = super().clean()
+        condition, metric, threshold = (
+            data.get("condition"),
+            data.get("metric"),
+            data.get("threshold"),
+        )
+        if condition in (AlertRule.Condition.ABOVE, AlertRule.Condition.BELOW):
+            if threshold is None:
+                self.add_error("threshold", "A threshold rule needs a threshold.")
+            elif metric in METRIC_RANGES:
+                low, high = METRIC_RANGES[metric]
+                if threshold < low or (high is not None and threshold > high):
+                    span = f"{low} to {high}" if high is not None else f"at least {low}"
+                    self.add_error("threshold", f"For this metric the threshold must be {span}.")
+        return data
+
+    def rule_data(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        data["notify_emails"] = self.cleaned_data["notify_emails"]
+        return data
+
+
+class ProductOwnerForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=Product.objects.none())
+    owner = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Nobody (leave unassigned)"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.order_by("name")
+        self.fields["owner"].queryset = people_who_can_triage()
+
+
+class AlertFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("unresolved", "Open and acknowledged"), *Alert.Status.choices, ("all", "All")],
+        required=False,
+    )
+
+
+class ResolveAlertForm(forms.Form):
+    note = forms.CharField(max_length=300, required=False)

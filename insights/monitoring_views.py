@@ -1,0 +1,203 @@
+"""Monitoring pages: alerts, alert rules and follow-up owners, analysis runs, forecasts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import permission_required
+
+from . import alerts, selectors
+from .models import Alert, AlertRule, AnalysisRun
+from .monitoring_forms import AlertFilterForm, AlertRuleForm, ProductOwnerForm, ResolveAlertForm
+
+
+@permission_required("insights.view_alerts")
+@require_GET
+def alert_list(request):
+    form = AlertFilterForm(request.GET or None)
+    status = "unresolved"
+    if form.is_valid() and form.cleaned_data["status"]:
+        status = form.cleaned_data["status"]
+    page = Paginator(selectors.alerts_for_page(status=status), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "insights/alert_list.html",
+        {"page": page, "alerts": page.object_list, "filter_form": form, "status": status},
+    )
+
+
+def _back_to_alerts(request):
+    status = request.POST.get("status", "")
+    url = redirect("insights:alerts").url
+    if status in {"unresolved", "all", *Alert.Status.values}:
+        url += f"?status={status}"
+    return redirect(url)
+
+
+@permission_required("insights.view_alerts")
+@require_POST
+def alert_acknowledge(request, pk: int):
+    alert = get_object_or_404(Alert, pk=pk)
+    try:
+        alerts.acknowledge_alert(alert=alert, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Acknowledged: {alert.title}")
+    return _back_to_alerts(request)
+
+
+@permission_required("insights.view_alerts")
+@require_POST
+def alert_resolve(request, pk: int):
+    alert = get_object_or_404(Alert, pk=pk)
+    form = ResolveAlertForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The note can be at most 300 characters.")
+        return _back_to_alerts(request)
+    try:
+        alerts.resolve_alert(alert=alert, by=request.user, note=form.cleaned_data["note"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Resolved: {alert.title}")
+    return _back_to_alerts(request)
+
+
+def _rule_page(request, owner_form, *, status: int = 200):
+    return render(
+        request,
+        "insights/rule_list.html",
+        {
+            "rules": selectors.alert_rules(),
+            "owners": selectors.product_owners(),
+            "owner_form": owner_form,
+            "alpha": settings.INSIGHTS_SIGNIFICANCE_ALPHA,
+        },
+        status=status,
+    )
+
+
+@permission_required("insights.manage_alerts")
+@require_GET
+def rule_list(request):
+    return _rule_page(request, ProductOwnerForm())
+
+
+@permission_required("insights.manage_alerts")
+def rule_edit(request, pk: int | None = None):
+    rule = get_object_or_404(AlertRule, pk=pk) if pk else None
+    form = AlertRuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = alerts.save_alert_rule(
+                rule=rule,
+                by=request.user,
+                data=form.rule_data(),
+                notify_users=form.cleaned_data["notify_users"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"Rule “{saved.name}” saved.")
+            return redirect("insights:alert_rules")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "insights/rule_form.html", {"form": form, "rule": rule}, status=status)
+
+
+@permission_required("insights.manage_alerts")
+@require_POST
+def product_owner_set(request):
+    form = ProductOwnerForm(request.POST)
+    if form.is_valid():
+        product, owner = form.cleaned_data["product"], form.cleaned_data["owner"]
+        try:
+            alerts.set_product_owner(product=product, owner=owner)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            who = owner.get_username() if owner else "nobody"
+            messages.success(request, f"Detractor comments on {product} now go to {who}.")
+        return redirect("insights:alert_rules")
+    return _rule_page(request, form, status=400)
+
+
+def _run_json(run: AnalysisRun) -> dict:
+    return {
+        "id": run.pk,
+        "kind": run.kind,
+        "kind_display": run.get_kind_display(),
+        "status": run.status,
+        "status_display": run.get_status_display(),
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "rows": run.rows,
+        "done": run.done,
+        "total": run.total,
+        "percent": run.percent,
+        "error": run.error,
+    }
+
+
+def _run_kind(request) -> str:
+    kind = request.GET.get("kind", "")
+    return kind if kind in AnalysisRun.Kind.values else ""
+
+
+@permission_required("feedback.view_insights")
+@require_GET
+def run_list(request):
+    kind = _run_kind(request)
+    runs = list(selectors.analysis_runs(kind=kind, limit=100))
+    return render(
+        request,
+        "insights/run_list.html",
+        {
+            "runs": runs,
+            "kind": kind,
+            "kinds": AnalysisRun.Kind.choices,
+            "any_running": any(r.status == AnalysisRun.Status.RUNNING for r in runs),
+        },
+    )
+
+
+@permission_required("feedback.view_insights")
+@require_GET
+def run_status(request):
+    """JSON for the runs page's progress bars: the latest runs (of one kind with ?kind=)."""
+    runs = selectors.analysis_runs(kind=_run_kind(request), limit=100)
+    return JsonResponse({"runs": [_run_json(run) for run in runs]})
+
+
+@permission_required("feedback.view_insights")
+@require_GET
+def forecast_list(request):
+    return render(request, "insights/forecast_list.html", {"forecasts": selectors.forecasts()})
+
+
+@permission_required("feedback.view_insights")
+@require_GET
+def trends(request):
+    from . import trends as trend_stats
+
+    try:
+        days = int(request.GET.get("days", 30))
+    except ValueError:
+        days = 30
+    days = days if days in (7, 14, 30, 90) else 30
+    return render(
+        request,
+        "insights/trends.html",
+        {
+            "days": days,
+            "comparison": trend_stats.period_comparison(days=days),
+            "charts": trend_stats.control_charts(weeks=26),
+        },
+    )

@@ -1,0 +1,113 @@
+"""AnalysisRun bookkeeping: one record per periodic task run, with progress for the runs page.
+
+Every periodic task wraps its work in :func:`tracked_run`. The record is written in its own
+short transactions (never inside the task's work transaction), so the runs page sees a run
+start, move and finish while it is happening, and a failure is recorded even when the
+work's transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from contextlib import contextmanager
+
+from django.utils import timezone
+
+from .models import AnalysisRun
+
+logger = logging.getLogger(__name__)
+
+# A run still "running" after this long lost its worker (the longest hard limit is 1900 s).
+STALE_AFTER = dt.timedelta(hours=1)
+# Finished runs are kept this long: the sweep alone records 1,440 runs a day.
+KEEP_RUNS_FOR = dt.timedelta(days=14)
+
+
+class RunTracker:
+    """Handle the work uses to report rows and progress of its run."""
+
+    def __init__(self, run: AnalysisRun):
+        self.run = run
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        if total is not None:
+            self.run.total = total
+        self.run.done = min(done, self.run.total) if self.run.total is not None else done
+        AnalysisRun.objects.filter(pk=self.run.pk).update(done=self.run.done, total=self.run.total)
+
+    def add_rows(self, count: int) -> None:
+        self.run.rows += count
+
+    def note(self, **detail) -> None:
+        self.run.detail.update(detail)
+
+
+def expire_stale_runs(*, now: dt.datetime | None = None) -> int:
+    """Mark runs whose worker died mid-run (killed, OOM, host lost) as failed."""
+    now = now or timezone.now()
+    return (
+        AnalysisRun.objects.running()
+        .filter(started_at__lt=now - STALE_AFTER)
+        .update(
+            status=AnalysisRun.Status.FAILED,
+            finished_at=now,
+            error="The worker stopped before the run finished (lost or killed).",
+        )
+    )
+
+
+@contextmanager
+def tracked_run(kind: str, *, task_id: str = ""):
+    """Record one run of ``kind``; yield a :class:`RunTracker`. Open it outside any
+    transaction, or the runs page cannot see the run until the work commits.
+
+    On normal exit the run is marked succeeded with the rows reported; on an exception
+    it is marked failed with the error, and the exception propagates (so Celery can retry
+    it, which starts a new run record).
+    """
+    expire_stale_runs()
+    AnalysisRun.objects.filter(kind=kind, started_at__lt=timezone.now() - KEEP_RUNS_FOR).exclude(
+        status=AnalysisRun.Status.RUNNING
+    ).delete()
+    run = AnalysisRun.objects.create(kind=kind, task_id=task_id or "")
+    tracker = RunTracker(run)
+    try:
+        yield tracker
+    except BaseException as exc:
+        run.status = AnalysisRun.Status.FAILED
+        run.error = f"{type(exc).__name__}: {exc}"[:2000]
+        run.finished_at = timezone.now()
+        try:
+            run.save(update_fields=["status", "error", "finished_at", "rows", "detail"])
+        except Exception:  # the database itself may be what failed
+            logger.exception("Could not record the failure of analysis run %s", run.pk)
+        raise
+    run.status = AnalysisRun.Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    if run.total is not None:
+        run.done = run.total
+    run.save(update_fields=["status", "finished_at", "rows", "done", "detail"])
+
+
+def tracked_task(kind: str):
+    """Decorator for a bound Celery task body: runs it inside :func:`tracked_run`.
+
+    The body receives the tracker as its ``run`` keyword; an int it returns is recorded as
+    the run's rows unless the body reported rows itself.
+    """
+
+    def decorator(body):
+        @functools.wraps(body)
+        def wrapped(task, *args, **kwargs):
+            task_id = getattr(task.request, "id", "") or ""
+            with tracked_run(kind, task_id=task_id) as run:
+                result = body(task, *args, run=run, **kwargs)
+                if isinstance(result, int) and not run.run.rows:
+                    run.add_rows(result)
+            return result
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,299 @@
+"""Alerts: rules, built-ins, de-duplication, detractor follow-up, notifications."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.db import IntegrityError
+from django.utils import timezone
+
+from feedback.models import Feedback
+from feedback.tests.factories import FeedbackFactory, ProductFactory, UserFactory
+from insights import alerts, services
+from insights.models import Alert, AlertRule, DailyThemeStat, ProductOwner, Theme
+
+from .rollup_data import answer_survey, make_survey
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.now().astimezone(dt.UTC).date()
+
+
+def days_ago(n: int, hour: int = 12) -> dt.datetime:
+    return dt.datetime.combine(TODAY - dt.timedelta(days=n), dt.time(hour), tzinfo=dt.UTC)
+
+
+def scored(n: int, *, label: str, score: float, when: dt.datetime, **extra):
+    for _ in range(n):
+        FeedbackFactory(
+            received_at=when, sentiment_label=label, sentiment_score=score, analysed_at=when,
+            **extra,
+        )  # fmt: skip
+
+
+@pytest.fixture
+def negative_share_rule(manager):
+    rule = AlertRule.objects.create(
+        name="Too negative", metric="negative_share", condition="above", threshold=0.3,
+        window_days=7, min_count=10, notify_emails=["cx@example.com"], created_by=manager,
+    )  # fmt: skip
+    rule.notify_users.add(manager)
+    return rule
+
+
+def test_threshold_rule_raises_one_alert_and_emails_once(
+    negative_share_rule, django_capture_on_commit_callbacks
+):
+    scored(6, label="negative", score=-0.6, when=days_ago(1))
+    scored(6, label="positive", score=0.6, when=days_ago(2))
+    services.refresh_daily_stats()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alerts.evaluate_rule(negative_share_rule) == "raised"
+        assert alerts.evaluate_rule(negative_share_rule) == "updated"
+
+    alert = Alert.objects.get()
+    assert alert.kind == "rule" and alert.status == "open" and alert.times_seen == 2
+    assert alert.evidence["value"] == 0.5 and alert.evidence["n"] == 12
+    assert alert.evidence["threshold"] == 0.3
+    assert alert.evidence["ci_low"] < 0.5 < alert.evidence["ci_high"]
+    assert len(mail.outbox) == 1
+    assert sorted(mail.outbox[0].to) == ["cx@example.com", "maria_manager@example.com"]
+    assert "Too negative" in mail.outbox[0].subject
+
+
+def test_condition_that_clears_resolves_its_alert_and_a_recurrence_is_a_new_alert(
+    negative_share_rule,
+):
+    scored(6, label="negative", score=-0.6, when=days_ago(1))
+    scored(6, label="positive", score=0.6, when=days_ago(2))
+    services.refresh_daily_stats()
+    alerts.evaluate_rule(negative_share_rule)
+
+    scored(20, label="positive", score=0.6, when=days_ago(1))
+    services.refresh_daily_stats()
+    assert alerts.evaluate_rule(negative_share_rule) == "cleared"
+    first = Alert.objects.get()
+    assert first.status == "resolved" and first.resolved_by is None
+    assert first.resolution_note == "Condition cleared."
+
+    scored(40, label="negative", score=-0.6, when=days_ago(0))
+    services.refresh_daily_stats()
+    assert alerts.evaluate_rule(negative_share_rule) == "raised"
+    assert Alert.objects.count() == 2
+
+
+def test_rule_stays_silent_below_its_minimum_sample(negative_share_rule):
+    scored(3, label="negative", score=-0.6, when=days_ago(1))
+    services.refresh_daily_stats()
+    assert alerts.evaluate_rule(negative_share_rule) == "quiet"
+    assert not Alert.objects.exists()
+
+
+def test_rule_filters_by_product():
+    app, web = ProductFactory(name="App", slug="app"), ProductFactory(name="Web", slug="web")
+    rule = AlertRule.objects.create(
+        name="App volume", metric="volume", condition="above", threshold=5, window_days=3,
+        product=app,
+    )  # fmt: skip
+    scored(10, label="neutral", score=0.0, when=days_ago(1), product=web)
+    services.refresh_daily_stats()
+    assert alerts.evaluate_rule(rule) == "quiet"
+    scored(6, label="neutral", score=0.0, when=days_ago(1), product=app)
+    services.refresh_daily_stats()
+    assert alerts.evaluate_rule(rule) == "raised"
+    assert Alert.objects.get().product == app
+
+
+def test_significant_change_rule_on_nps_reports_the_test():
+    rule = AlertRule.objects.create(
+        name="NPS moves", metric="nps", condition="significant_change", window_days=7, min_count=30
+    )
+    survey = make_survey()
+    for _ in range(40):
+        answer_survey(survey, submitted_at=days_ago(10), nps=3)
+        answer_survey(survey, submitted_at=days_ago(2), nps=10)
+    services.refresh_daily_stats()
+
+    assert alerts.evaluate_rule(rule) == "raised"
+    evidence = Alert.objects.get().evidence
+    assert evidence["previous_value"] == -100 and evidence["value"] == 100
+    assert evidence["test"] == "nps-z" and evidence["p_value"] < 0.05
+    assert "rose from -100" in Alert.objects.get().title
+
+
+def test_no_significant_change_on_a_small_shift():
+    rule = AlertRule.objects.create(
+        name="NPS moves", metric="nps", condition="significant_change", window_days=7, min_count=5
+    )
+    survey = make_survey()
+    for score in (10, 9, 7, 3, 10, 8):
+        answer_survey(survey, submitted_at=days_ago(10), nps=score)
+    for score in (10, 9, 8, 3, 10, 9):
+        answer_survey(survey, submitted_at=days_ago(2), nps=score)
+    services.refresh_daily_stats()
+    assert alerts.evaluate_rule(rule) == "quiet"
+
+
+def test_database_refuses_a_second_unresolved_alert_for_the_same_condition():
+    now = timezone.now()
+    Alert.objects.create(kind="rule", fingerprint="rule:1", title="x", last_seen_at=now)
+    with pytest.raises(IntegrityError):
+        Alert.objects.create(kind="rule", fingerprint="rule:1", title="y", last_seen_at=now)
+
+
+def test_resolved_alert_does_not_block_a_new_one():
+    now = timezone.now()
+    Alert.objects.create(
+        kind="rule", fingerprint="rule:1", title="x", last_seen_at=now, status="resolved"
+    )
+    _, created = alerts.raise_alert(fingerprint="rule:1", kind="rule", title="y", evidence={})
+    assert created
+
+
+def test_detractor_comment_is_assigned_to_the_product_owner_and_alerts_once(
+    staff_member, django_capture_on_commit_callbacks
+):
+    app = ProductFactory(name="App", slug="app")
+    alerts.set_product_owner(product=app, owner=staff_member)
+    unhappy = FeedbackFactory(
+        product=app, text="Crashes every time I pay", rating=2, rating_min=0, rating_max=10
+    )
+    one_star = FeedbackFactory(
+        product=app, channel="review", text="Awful", rating=1, rating_min=1, rating_max=5
+    )
+    FeedbackFactory(product=app, text="Fine", rating=8, rating_min=0, rating_max=10)
+    FeedbackFactory(product=app, text="Good", rating=4, rating_min=1, rating_max=5)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alerts.create_detractor_follow_ups() == 2
+        assert alerts.create_detractor_follow_ups() == 0
+
+    for feedback in (unhappy, one_star):
+        feedback.refresh_from_db()
+        assert feedback.assignee == staff_member and feedback.status == Feedback.Status.TRIAGED
+    follow_ups = Alert.objects.filter(kind="detractor_comment")
+    assert {a.feedback_id for a in follow_ups} == {unhappy.pk, one_star.pk}
+    assert follow_ups.get(feedback=unhappy).evidence["assigned_to"] == "sam_staff"
+    assert {m.to[0] for m in mail.outbox} == {"sam_staff@example.com"}
+
+
+def test_detractor_already_assigned_keeps_its_assignee(staff_member, manager):
+    app = ProductFactory(name="App", slug="app")
+    alerts.set_product_owner(product=app, owner=staff_member)
+    taken = FeedbackFactory(
+        product=app, text="Bad", rating=0, rating_min=0, rating_max=10, assignee=manager,
+        status=Feedback.Status.ACTIONED,
+    )  # fmt: skip
+    alerts.create_detractor_follow_ups()
+    taken.refresh_from_db()
+    assert taken.assignee == manager and taken.status == Feedback.Status.ACTIONED
+    assert Alert.objects.get().feedback == taken
+
+
+def test_survey_comment_of_an_nps_detractor_gets_a_follow_up_even_without_an_owner():
+    survey = make_survey()
+    comment = FeedbackFactory(channel="survey", text="Support never answered")
+    answer_survey(survey, submitted_at=timezone.now(), nps=4, comment="x", feedback=comment)
+    happy = FeedbackFactory(channel="survey", text="Love it")
+    answer_survey(survey, submitted_at=timezone.now(), nps=10, comment="y", feedback=happy)
+
+    assert alerts.create_detractor_follow_ups() == 1
+    alert = Alert.objects.get()
+    assert alert.feedback == comment and alert.evidence["assigned_to"] == ""
+    comment.refresh_from_db()
+    assert comment.assignee is None
+
+
+def test_owner_must_be_able_to_triage(outsider):
+    app = ProductFactory(name="App", slug="app")
+    with pytest.raises(Exception, match="cannot triage"):
+        alerts.set_product_owner(product=app, owner=outsider)
+    assert not ProductOwner.objects.exists()
+
+
+def test_significant_sentiment_drop_raises_the_builtin_alert_once():
+    for day in range(8, 35, 3):
+        scored(5, label="positive", score=0.5, when=days_ago(day))
+    for day in range(0, 6):
+        scored(6, label="negative", score=-0.3, when=days_ago(day))
+    services.refresh_daily_stats()
+
+    assert alerts.evaluate_sentiment_drop(today=TODAY) == ["raised"]
+    assert alerts.evaluate_sentiment_drop(today=TODAY) == ["updated"]
+    alert = Alert.objects.get(kind="sentiment_drop")
+    assert alert.fingerprint == "sentiment_drop:overall"
+    assert alert.evidence["baseline_mean"] == 0.5 and alert.evidence["current_mean"] == -0.3
+
+
+def test_emerging_rare_theme_raises_an_alert_and_clears_when_it_fades():
+    monday = TODAY - dt.timedelta(days=TODAY.weekday())
+    theme = Theme.objects.create(name="Login loop", slug="login-loop")
+    steady = Theme.objects.create(name="Delivery", slug="delivery")
+    for week, (rare, common) in enumerate(
+        [(0, 20), (1, 22), (0, 19), (0, 21), (1, 20), (0, 18), (9, 21)]
+    ):
+        day = monday - dt.timedelta(weeks=6 - week)
+        for t, count in ((theme, rare), (steady, common)):
+            if count:
+                DailyThemeStat.objects.create(
+                    day=day, theme=t, channel="form", customer_kind="external",
+                    feedback_count=count, analysed_count=count, negative_count=0,
+                )  # fmt: skip
+
+    assert alerts.evaluate_emerging_themes(today=TODAY) == ["raised"]
+    alert = Alert.objects.get(kind="emerging_theme")
+    assert alert.theme == theme and alert.evidence["current_week"] == 9
+    assert alert.evidence["adjusted_p_value"] < 0.01
+
+    DailyThemeStat.objects.filter(theme=theme, day=monday).delete()
+    assert alerts.evaluate_emerging_themes(today=TODAY) == ["cleared"]
+    alert.refresh_from_db()
+    assert alert.status == "resolved"
+
+
+def test_evaluate_alerts_runs_everything_and_reports(negative_share_rule, staff_member):
+    scored(12, label="negative", score=-0.6, when=days_ago(1))
+    FeedbackFactory(text="Terrible", rating=1, rating_min=1, rating_max=5)
+    services.refresh_daily_stats()
+    report = alerts.evaluate_alerts()
+    assert report.raised == 1 and report.follow_ups == 1 and report.checked == 1
+    assert report.errors == []
+
+
+def test_acknowledge_then_resolve(manager):
+    alert, _ = alerts.raise_alert(fingerprint="x", kind="rule", title="x", evidence={})
+    alerts.acknowledge_alert(alert=alert, by=manager)
+    assert alert.status == "acknowledged" and alert.acknowledged_by == manager
+    # Still ongoing: a new detection updates the acknowledged alert.
+    same, created = alerts.raise_alert(fingerprint="x", kind="rule", title="x", evidence={"n": 1})
+    assert not created and same.pk == alert.pk
+    alerts.resolve_alert(alert=alert, by=manager, note="Fixed the release")
+    alert.refresh_from_db()
+    assert alert.status == "resolved" and alert.resolution_note == "Fixed the release"
+    with pytest.raises(Exception, match="already resolved"):
+        alerts.resolve_alert(alert=alert, by=manager)
+
+
+def test_rule_without_threshold_is_refused_by_the_database():
+    with pytest.raises(IntegrityError):
+        AlertRule.objects.create(name="x", metric="nps", condition="above", window_days=7)
+
+
+def test_inactive_user_is_not_notified(negative_share_rule):
+    UserFactory(username="gone", role="manager", is_active=False)
+    negative_share_rule.notify_users.add(UserFactory(username="gone"))
+    assert "gone@example.com" not in alerts.rule_recipients(negative_share_rule)
+
+
+def test_volume_rules_count_complete_days_only():
+    rule = AlertRule.objects.create(
+        name="Busy", metric="volume", condition="above", threshold=5, window_days=2
+    )
+    scored(10, label="neutral", score=0.0, when=days_ago(0, hour=0))
+    services.refresh_daily_stats()
+    assert alerts.evaluate_rule(rule) == "quiet"
+    scored(10, label="neutral", score=0.0, when=days_ago(1))
+    services.refresh_daily_stats()
+    assert alerts.evaluate_rule(rule) == "raised"
+    assert Alert.objects.get().evidence["value"] == 10

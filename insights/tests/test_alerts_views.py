@@ -1,0 +1,170 @@
+"""Alert pages per role: the list, acknowledge/resolve, rules and follow-up owners."""
+
+import pytest
+from django.urls import reverse
+
+from feedback.tests.factories import ProductFactory
+from insights import alerts
+from insights.models import Alert, AlertRule, ProductOwner
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def open_alert():
+    alert, _ = alerts.raise_alert(
+        fingerprint="rule:99", kind="rule", title="Volume <script>alert(1)</script> spike",
+        evidence={"value": 42, "p_value": 0.001},
+    )  # fmt: skip
+    return alert
+
+
+@pytest.mark.parametrize(
+    "name", ["insights:alerts", "insights:alert_rules", "insights:alert_rule_new"]
+)
+def test_anonymous_visitors_are_sent_to_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_outsider_sees_no_alerts(client, outsider, open_alert):
+    client.force_login(outsider)
+    assert client.get(reverse("insights:alerts")).status_code == 403
+    url = reverse("insights:alert_acknowledge", args=[open_alert.pk])
+    assert client.post(url).status_code == 403
+    open_alert.refresh_from_db()
+    assert open_alert.status == "open"
+
+
+def test_staff_sees_alerts_escaped_and_can_acknowledge_and_resolve(
+    client, staff_member, open_alert, django_assert_max_num_queries
+):
+    client.force_login(staff_member)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("insights:alerts"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert(1)" not in body
+    assert "0.001" in body
+
+    response = client.post(reverse("insights:alert_acknowledge", args=[open_alert.pk]))
+    assert response.status_code == 302
+    open_alert.refresh_from_db()
+    assert open_alert.status == "acknowledged" and open_alert.acknowledged_by == staff_member
+
+    client.post(
+        reverse("insights:alert_resolve", args=[open_alert.pk]),
+        {"note": "Rolled back", "status": "resolved"},
+    )
+    open_alert.refresh_from_db()
+    assert open_alert.status == "resolved" and open_alert.resolution_note == "Rolled back"
+    card = f'id="alert-{open_alert.pk}"'
+    assert card not in client.get(reverse("insights:alerts")).content.decode()
+    resolved = client.get(reverse("insights:alerts") + "?status=resolved").content.decode()
+    assert card in resolved and "Rolled back" in resolved
+
+
+def test_resolving_twice_is_a_message_not_an_error(client, staff_member, open_alert):
+    client.force_login(staff_member)
+    url = reverse("insights:alert_resolve", args=[open_alert.pk])
+    client.post(url)
+    response = client.post(url, follow=True)
+    assert response.status_code == 200
+    assert "already resolved" in response.content.decode()
+
+
+def test_alert_actions_need_post(client, staff_member, open_alert):
+    client.force_login(staff_member)
+    assert (
+        client.get(reverse("insights:alert_acknowledge", args=[open_alert.pk])).status_code == 405
+    )
+    assert client.post(reverse("insights:alert_resolve", args=[9999])).status_code == 404
+
+
+def test_staff_cannot_manage_rules(client, staff_member):
+    client.force_login(staff_member)
+    assert client.get(reverse("insights:alert_rules")).status_code == 403
+    assert client.post(reverse("insights:alert_rule_new"), {"name": "x"}).status_code == 403
+    assert not AlertRule.objects.exists()
+
+
+def test_manager_creates_a_rule(client, manager, staff_member):
+    app = ProductFactory(name="App", slug="app")
+    client.force_login(manager)
+    assert client.get(reverse("insights:alert_rule_new")).status_code == 200
+    response = client.post(
+        reverse("insights:alert_rule_new"),
+        {
+            "name": "App NPS below 20", "metric": "nps", "product": app.pk, "channel": "",
+            "customer_kind": "external", "condition": "below", "threshold": "20",
+            "window_days": "14", "min_count": "30", "active": "on",
+            "notify_emails": "cx@example.com; lead@example.com",
+            "notify_users": [staff_member.pk],
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    rule = AlertRule.objects.get()
+    assert (rule.metric, rule.threshold, rule.product, rule.created_by) == ("nps", 20, app, manager)
+    assert rule.notify_emails == ["cx@example.com", "lead@example.com"]
+    assert list(rule.notify_users.all()) == [staff_member]
+    page = client.get(reverse("insights:alert_rules")).content.decode()
+    assert "App NPS below 20" in page
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"threshold": ""}, "threshold", "needs a threshold"),
+        ({"threshold": "150"}, "threshold", "-100 to 100"),
+        ({"window_days": "0"}, "window_days", "1 to 90"),
+        ({"notify_emails": "cx@example.com, not-an-email"}, "notify_emails", "not-an-email"),
+        ({"metric": "bogus"}, "metric", "valid choice"),
+    ],
+)
+def test_bad_rule_input_is_a_form_error_and_nothing_is_saved(
+    client, manager, changes, field, message
+):
+    client.force_login(manager)
+    data = {
+        "name": "x", "metric": "nps", "condition": "below", "threshold": "20",
+        "window_days": "7", "min_count": "20", **changes,
+    }  # fmt: skip
+    response = client.post(reverse("insights:alert_rule_new"), data)
+    assert response.status_code == 400
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not AlertRule.objects.exists()
+
+
+def test_significant_change_rule_needs_no_threshold_and_editing_clears_its_alert(client, manager):
+    client.force_login(manager)
+    data = {
+        "name": "Sentiment moves", "metric": "average_sentiment",
+        "condition": "significant_change", "threshold": "0.4", "window_days": "7",
+        "min_count": "20", "active": "on",
+    }  # fmt: skip
+    assert client.post(reverse("insights:alert_rule_new"), data).status_code == 302
+    rule = AlertRule.objects.get()
+    assert rule.threshold is None
+    alerts.raise_alert(
+        fingerprint=f"rule:{rule.pk}", kind="rule", title="x", evidence={}, rule=rule
+    )
+
+    data["window_days"] = "28"
+    assert client.post(reverse("insights:alert_rule_edit", args=[rule.pk]), data).status_code == 302
+    rule.refresh_from_db()
+    assert rule.window_days == 28
+    assert Alert.objects.get().status == "resolved"
+
+
+def test_manager_sets_and_removes_a_follow_up_owner(client, manager, staff_member, outsider):
+    app = ProductFactory(name="App", slug="app")
+    client.force_login(manager)
+    url = reverse("insights:product_owner_set")
+    assert client.post(url, {"product": app.pk, "owner": staff_member.pk}).status_code == 302
+    assert ProductOwner.objects.get().owner == staff_member
+    # Someone without a role is not offered and not accepted.
+    response = client.post(url, {"product": app.pk, "owner": outsider.pk})
+    assert response.status_code == 400
+    assert ProductOwner.objects.get().owner == staff_member
+    assert client.post(url, {"product": app.pk, "owner": ""}).status_code == 302
+    assert not ProductOwner.objects.exists()

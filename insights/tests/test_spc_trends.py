@@ -1,0 +1,57 @@
+"""The trends page: period comparison with tests, and control charts from the rollup."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from insights import trends
+from insights.models import DailyFeedbackStat
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.now().astimezone(dt.UTC).date()
+
+
+def stat(day, **counts):
+    DailyFeedbackStat.objects.create(day=day, channel="form", customer_kind="external", **counts)
+
+
+def test_period_comparison_reports_nps_change_with_its_test():
+    stat(TODAY - dt.timedelta(days=40), nps_promoters=40, nps_passives=30, nps_detractors=30)
+    stat(TODAY - dt.timedelta(days=3), nps_promoters=50, nps_passives=30, nps_detractors=20)
+
+    result = trends.period_comparison(days=30, today=TODAY)
+
+    nps = next(row for row in result["rows"] if row["metric"] == "nps")
+    assert nps["previous"].value == pytest.approx(10) and nps["current"].value == pytest.approx(30)
+    assert nps["comparison"].p_value == pytest.approx(0.07941, abs=1e-4)
+    assert nps["comparison"].significant is False
+    csat = next(row for row in result["rows"] if row["metric"] == "csat_average")
+    assert csat["comparison"] is None and csat["current"] is None
+
+
+def test_control_chart_flags_the_bad_week():
+    monday = TODAY - dt.timedelta(days=TODAY.weekday())
+    for week in range(1, 11):
+        negative = 60 if week == 3 else 10
+        stat(monday - dt.timedelta(weeks=week), analysed_count=100, negative_count=negative,
+             csat_count=10, csat_sum=40, csat_sq_sum=165)  # fmt: skip
+    charts = trends.control_charts(weeks=10, today=TODAY)
+    flagged = [p.label for p in charts["p"].out_of_control]
+    assert flagged == [(monday - dt.timedelta(weeks=3)).isoformat()]
+    assert charts["xbar"].centre == pytest.approx(4.0)
+
+
+def test_trends_page_per_role(client, staff_member, manager):
+    url = reverse("insights:trends")
+    assert client.get(url).status_code == 302
+    client.force_login(staff_member)
+    assert client.get(url).status_code == 403
+    client.force_login(manager)
+    stat(TODAY, feedback_count=5, analysed_count=5, negative_count=1)
+    response = client.get(url + "?days=7")
+    assert response.status_code == 200
+    assert "Not enough data" in response.content.decode()
+    assert client.get(url + "?days=banana").status_code == 200

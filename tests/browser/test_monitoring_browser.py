@@ -1,0 +1,61 @@
+"""Monitoring pages in headless Chromium: the runs page follows a running analysis, and
+an alert is acknowledged and resolved from the alerts page."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from feedback.tests.factories import UserFactory
+from insights import alerts
+from insights.models import Alert, AnalysisRun
+
+from .test_pages_browser import log_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_runs_page_moves_the_progress_bar_and_shows_the_finished_run(page):
+    UserFactory(username="maria", role="manager")
+    run = AnalysisRun.objects.create(kind="forecast", total=10, done=2)
+    log_in(page, "maria")
+
+    page.goto("/insights/runs/")
+    bar = page.get_by_role("progressbar", name=f"Progress of run {run.pk}")
+    expect(bar).to_have_attribute("value", "20")
+
+    AnalysisRun.objects.filter(pk=run.pk).update(done=7, rows=70)
+    expect(bar).to_have_attribute("value", "70", timeout=8000)
+
+    AnalysisRun.objects.filter(pk=run.pk).update(status="succeeded", done=10, rows=100)
+    # The script reloads once the run is over: no bar, the final row count.
+    expect(page.get_by_role("progressbar")).to_have_count(0, timeout=8000)
+    expect(page.locator(f'tr[data-run="{run.pk}"] [data-field="rows"]')).to_have_text("100")
+    page.problems.assert_none()
+
+
+def test_staff_acknowledges_and_resolves_an_alert(page):
+    UserFactory(username="sam", role="staff")
+    alert, _ = alerts.raise_alert(
+        fingerprint="sentiment_drop:overall",
+        kind="sentiment_drop",
+        title="Sentiment dropped (overall): 0.4 → 0.1",
+        evidence={"p_value": 0.0004, "n_current": 120},
+    )
+    log_in(page, "sam")
+
+    page.goto("/insights/alerts/")
+    card = page.locator(f"#alert-{alert.pk}")
+    expect(card).to_contain_text("Sentiment dropped (overall)")
+    with page.expect_navigation():
+        card.get_by_role("button", name="Acknowledge").click()
+    expect(card).to_contain_text("Acknowledged by sam")
+    card.get_by_label("Resolution note").fill("Release 4.2 rolled back")
+    with page.expect_navigation():
+        card.get_by_role("button", name="Resolve").click()
+    expect(page.locator(f"#alert-{alert.pk}")).to_have_count(0)
+    alert.refresh_from_db()
+    assert (
+        alert.status == Alert.Status.RESOLVED and alert.resolution_note == "Release 4.2 rolled back"
+    )
+    page.problems.assert_none()
