@@ -228,9 +228,8 @@ def record_feedback_batch(items: list[dict]) -> list[Feedback | ValidationError]
 
 
 def _tags_queryset(rows: list[Tag]):
-    if not rows:
-        return Tag.objects.none()
-    queryset = Tag.objects.filter(pk__in=[t.pk for t in rows])
+    # Evaluated already: iterating it neither queries nor compiles SQL.
+    queryset = Tag.objects.filter(pk__in=[t.pk for t in rows]) if rows else Tag.objects.none()
     queryset._result_cache = sorted(rows, key=lambda t: t.name)
     queryset._prefetch_done = True
     return queryset
