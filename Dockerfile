@@ -14,8 +14,8 @@ RUN groupadd --system focusloop \
  && useradd --system --gid focusloop --home-dir /app --no-create-home focusloop
 
 # Dependencies first, so a code change does not reinstall them.
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+COPY requirements.txt requirements-embeddings.txt ./
+RUN pip install -r requirements.txt && pip install --no-deps -r requirements-embeddings.txt
 
 COPY . .
 

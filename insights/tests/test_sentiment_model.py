@@ -1,4 +1,5 @@
 import json
+import logging
 import pickle
 import random
 from io import StringIO
@@ -232,6 +233,8 @@ def test_unreadable_embedding_model_leaves_training_on_the_other_features(
     (broken / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n", encoding="utf-8")
     (broken / "config.json").write_text("{}", encoding="utf-8")
     monkeypatch.setenv("FOCUSLOOP_EMBEDDING_MODEL_DIR", str(broken))
+    # The Celery worker fixture leaves the root logger at ERROR for the rest of the session.
+    caplog.set_level(logging.WARNING, logger=sentiment_model.logger.name)
     texts, labels = _synthetic(60, sentiment_model.LABELS, seed=25)
 
     model = sentiment_model.train(texts, labels)
