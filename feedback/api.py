@@ -154,30 +154,11 @@ class FeedbackCreateSerializer(InputSerializer):
 BULK_MAX_ITEMS = 1000
 
 
-class FeedbackBulkItemSerializer(InputSerializer):
+class FeedbackBulkItemSerializer(FeedbackCreateSerializer):
     """One item of a bulk request: customer by id and product by slug, resolved in bulk."""
 
-    text = serializers.CharField(max_length=100_000, trim_whitespace=True)
-    channel = serializers.ChoiceField(choices=Feedback.Channel.choices, default="api")
-    source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    external_id = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
-    rating = serializers.DecimalField(
-        max_digits=6, decimal_places=2, required=False, allow_null=True
-    )
-    rating_min = serializers.DecimalField(
-        max_digits=6, decimal_places=2, required=False, allow_null=True
-    )
-    rating_max = serializers.DecimalField(
-        max_digits=6, decimal_places=2, required=False, allow_null=True
-    )
-    received_at = serializers.DateTimeField(required=False)
     customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     product = serializers.SlugField(required=False, allow_null=True)
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=60), required=False, max_length=20, default=list
-    )
 
 
 class FeedbackBulkSerializer(serializers.Serializer):
