@@ -1,8 +1,9 @@
 """Online review import: upload, column mapping, then a Celery task stores the rows.
 
 Every front door (the HTML pages, the API, the task) goes through these functions, and
-every row goes through ``feedback.services.record_feedback``: an imported review is
-validated exactly like one from the form or the API.
+every batch of rows goes through ``feedback.services.record_feedback_batch``, which checks
+each row as ``record_feedback`` does: an imported review is validated exactly like one
+from the form or the API, and a batch is stored with one multi-row INSERT.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import logging
 import os
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import partial
 from itertools import islice
@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from .. import services as feedback_services
 from ..models import Feedback, Product, ReviewImport, ReviewImportError
+from ..services import record_feedback_batch
 from . import reading
 from .values import (
     MAPPABLE_FIELDS,
@@ -449,54 +450,3 @@ def _plain(value: Decimal | None) -> str | None:
     if value is None:
         return None
     return f"{value.normalize():f}"
-
-
-def record_feedback_batch(entries: Sequence[dict]) -> list[Feedback | ValidationError]:
-    """Store many feedback, each exactly as ``feedback.services.record_feedback`` would.
-
-    ``entries`` are ``record_feedback`` keyword arguments. Returns one outcome per entry,
-    in order: the stored ``Feedback``, a ``DuplicateFeedback`` when its
-    ``(source, external_id)`` is already stored or came earlier in ``entries`` (then
-    without validating it further), or the ``ValidationError`` that refused it.
-
-    Must run inside ``transaction.atomic()``: each entry is stored in its own savepoint
-    (the one ``record_feedback`` opens), so a refused entry leaves the others to commit
-    with the caller, and analysis is triggered once they are committed. Known keys are
-    looked up with one query per source and batch, so a re-imported file costs a SELECT
-    per batch rather than a failed INSERT per row.
-    """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("record_feedback_batch() must run inside transaction.atomic().")
-    stored = _stored_feedback_by_key(entries)
-    outcomes: list[Feedback | ValidationError] = []
-    for entry in entries:
-        key = (entry.get("source", ""), entry.get("external_id") or "")
-        if key[1] and key in stored:
-            outcomes.append(feedback_services.DuplicateFeedback(stored[key]))
-            continue
-        try:
-            feedback = feedback_services.record_feedback(**entry)
-        except ValidationError as exc:  # DuplicateFeedback included
-            outcomes.append(exc)
-            continue
-        if key[1]:
-            stored[key] = feedback
-        outcomes.append(feedback)
-    return outcomes
-
-
-def _stored_feedback_by_key(entries: Sequence[dict]) -> dict[tuple[str, str], Feedback]:
-    ids_by_source: dict[str, set[str]] = defaultdict(set)
-    for entry in entries:
-        if entry.get("external_id"):
-            ids_by_source[entry.get("source", "")].add(entry["external_id"])
-    stored: dict[tuple[str, str], Feedback] = {}
-    for source, external_ids in ids_by_source.items():
-        rows = (
-            Feedback.objects.filter(source=source, external_id__in=external_ids)
-            .order_by()
-            .only("id", "source", "external_id")
-        )
-        for feedback in rows:
-            stored[(feedback.source, feedback.external_id)] = feedback
-    return stored
