@@ -248,10 +248,11 @@ def main(argv=None) -> int:
             "BEGIN; INSERT INTO feedback_feedback (channel, source, external_id, text, rating, "
             "rating_min, rating_max, rating_normalised, received_at, created_at, "
             "submitter_name, submitter_email, consent, consent_text, status, sentiment_label, "
-            "sentiment_model) SELECT 'review', 'ceiling', review_id, "
+            "sentiment_model, positive_excerpt, negative_excerpt) "
+            "SELECT 'review', 'ceiling', review_id, "
             "concat_ws(E'\\n\\n', nullif(title, ''), review), stars::numeric, 1, 5, "
             "(stars::numeric - 1) / 4, date::timestamptz, now(), author, '', false, '', 'new', "
-            f"'', '' FROM {PLAIN_TABLE}; ROLLBACK;",
+            f"'', '', '', '' FROM {PLAIN_TABLE}; ROLLBACK;",
             host, user,
         )
 
@@ -287,7 +288,7 @@ def main(argv=None) -> int:
     for label, seconds, rate in [
         ("psql \\copy into a plain table (best of 3)", copy_seconds, copy_rate),
         ("INSERT…SELECT into feedback_feedback", ceiling_seconds, ceiling_rate),
-        ("import task (record_feedback per row)", first["seconds"], import_rate),
+        ("import task (record_feedback_batch per 500 rows)", first["seconds"], import_rate),
         ("import task, same file again (duplicates)", again["seconds"], again["rows_per_second"]),
     ]:
         print(f"{label:44}{seconds:>10.2f}{rate:>12,.0f}{rate / copy_rate:>9.3f}")
