@@ -288,7 +288,7 @@ def main(argv=None) -> int:
     for label, seconds, rate in [
         ("psql \\copy into a plain table (best of 3)", copy_seconds, copy_rate),
         ("INSERT…SELECT into feedback_feedback", ceiling_seconds, ceiling_rate),
-        ("import task (record_feedback_batch per 500 rows)", first["seconds"], import_rate),
+        ("import task (record_feedback_batch per 1,000 rows)", first["seconds"], import_rate),
         ("import task, same file again (duplicates)", again["seconds"], again["rows_per_second"]),
     ]:
         print(f"{label:44}{seconds:>10.2f}{rate:>12,.0f}{rate / copy_rate:>9.3f}")
