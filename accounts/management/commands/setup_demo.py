@@ -48,3 +48,11 @@ class Command(BaseCommand):
             self.stdout.write("Loading demo data…")
             seed_args = ["seed_demo"] + (["--size", str(size)] if size else [])
             call_command(*seed_args)
+            call_command("seed_demo_surveys")
+            # Themes for the demo: the worker discovers them as soon as it starts.
+            from insights.theme_services import request_discovery
+
+            try:
+                request_discovery()
+            except Exception as exc:  # no broker reachable: the nightly run will do it
+                self.stdout.write(f"Theme discovery not queued ({exc}); it runs nightly.")
