@@ -1,23 +1,42 @@
+import datetime as dt
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import permission_required
 from feedback.selectors import get_feedback_for_user
 
-from . import model_training, selectors
+from . import model_training, selectors, trends
 from .models import SentimentModel
 
 
 @permission_required("feedback.view_insights")
 def dashboard(request):
-    kpis = selectors.kpi_comparison(days=30)
+    comparison = trends.period_comparison(days=30)
+    start, last_day = comparison["current_window"]
+    window = urlencode(
+        {
+            "received_from": start.isoformat(),
+            "received_to": (last_day + dt.timedelta(days=1)).isoformat(),
+        }
+    )
+    inbox = reverse("feedback:inbox")
+    drill_downs = {
+        "volume": f"{inbox}?{window}",
+        "negative_share": f"{inbox}?{window}&sentiment=negative",
+    }
+    for row in comparison["rows"]:
+        row["drill_down"] = drill_downs.get(row["metric"], "")
     return render(
         request,
         "insights/dashboard.html",
         {
-            "kpis": kpis,
+            "comparison": comparison,
+            "confidence": round((1 - comparison["alpha"]) * 100),
             "series": selectors.weekly_series(weeks=52),
             "pending": selectors.pending_analysis_count(),
         },
@@ -58,7 +77,9 @@ def activate_sentiment_model(request, version: int):
 def correct_sentiment(request, pk: int):
     feedback = get_feedback_for_user(request.user, pk)
     try:
-        model_training.correct_sentiment(feedback=feedback, label=request.POST.get("label", ""), by=request.user)
+        model_training.correct_sentiment(
+            feedback=feedback, label=request.POST.get("label", ""), by=request.user
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

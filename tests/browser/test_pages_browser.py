@@ -133,10 +133,10 @@ def test_manager_logs_in_and_sees_the_trend_chart_drawn(page):
     assert pixels["bars"] > 1_000, pixels
 
     tile = page.locator(".tile").filter(
-        has=page.get_by_role("heading", name="Feedback received", exact=True)
+        has=page.get_by_role("heading", name="Feedback volume", exact=True)
     )
-    expect(tile.locator(".value")).to_have_text(str(current))
-    expect(tile.locator(".previous")).to_have_text(f"Before: {previous}")
+    expect(tile.locator(".value")).to_have_text(f"{current:,}")
+    expect(tile.locator(".previous")).to_have_text(f"Before: {previous:,}")
     expect(page.locator(".lede")).not_to_contain_text("waiting for analysis")
 
     page.screenshot(path="/tmp/dashboard.png", full_page=True)
