@@ -11,35 +11,44 @@ from accounts.decorators import permission_required
 from feedback.selectors import get_feedback_for_user
 
 from . import model_training, selectors, trends
+from .forms import DashboardFilterForm
 from .models import SentimentModel
 
 
 @permission_required("feedback.view_insights")
 def dashboard(request):
-    comparison = trends.period_comparison(days=30)
+    filters = DashboardFilterForm(request.GET or None)
+    if filters.is_bound and not filters.is_valid():
+        status, days, product = 400, 30, None
+    else:
+        status = 200
+        days = filters.cleaned_data["days"] if filters.is_bound else 30
+        product = filters.cleaned_data["product"] if filters.is_bound else None
+    comparison = trends.period_comparison(days=days, product_id=product.pk if product else None)
     start, last_day = comparison["current_window"]
-    window = urlencode(
-        {
-            "received_from": start.isoformat(),
-            "received_to": (last_day + dt.timedelta(days=1)).isoformat(),
-        }
-    )
-    inbox = reverse("feedback:inbox")
-    drill_downs = {
-        "volume": f"{inbox}?{window}",
-        "negative_share": f"{inbox}?{window}&sentiment=negative",
+    scope = {
+        "received_from": start.isoformat(),
+        "received_to": (last_day + dt.timedelta(days=1)).isoformat(),
     }
+    if product:
+        scope["product"] = product.slug
+    inbox = f"{reverse('feedback:inbox')}?{urlencode(scope)}"
+    drill_downs = {"volume": inbox, "negative_share": f"{inbox}&sentiment=negative"}
     for row in comparison["rows"]:
         row["drill_down"] = drill_downs.get(row["metric"], "")
     return render(
         request,
         "insights/dashboard.html",
         {
+            "filters": filters,
+            "days": days,
+            "product": product,
             "comparison": comparison,
             "confidence": round((1 - comparison["alpha"]) * 100),
             "series": selectors.weekly_series(weeks=52),
             "pending": selectors.pending_analysis_count(),
         },
+        status=status,
     )
 
 

@@ -51,3 +51,38 @@ def test_dashboard_tiles_say_when_there_is_no_data(client, manager):
     html = client.get("/insights/").content.decode()
     assert "No data in this period" in _tile(html, "NPS")
     assert "Not enough data to compare" in _tile(html, "NPS")
+
+
+def test_filters_in_the_query_string_narrow_tiles_and_drill_down(client, manager):
+    from feedback.tests.factories import ProductFactory
+
+    app = ProductFactory(slug="app", name="App")
+    now = timezone.now()
+    for days_ago in (1, 2, 3, 20):
+        record_feedback(
+            channel="form",
+            text="Crashes again",
+            product=app,
+            received_at=now - dt.timedelta(days=days_ago),
+        )
+    record_feedback(channel="form", text="Fine", received_at=now - dt.timedelta(days=2))
+    services.analyse_all_pending()
+    client.force_login(manager)
+
+    page = client.get("/insights/", {"days": 7, "product": "app"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Last 7 days compared with the 7 days before, App only" in html
+    volume = _tile(html, "Feedback volume")
+    assert '<p class="value">3</p>' in volume
+    link = re.search(r'href="(/inbox/\?[^"]+)"', volume).group(1).replace("&amp;", "&")
+    assert "product=app" in link
+    assert client.get(link).context["page"].paginator.count == 3
+
+
+@pytest.mark.parametrize("query", [{"days": "5"}, {"product": "no-such-product"}])
+def test_bad_filters_are_400_with_the_form_error(client, manager, query):
+    client.force_login(manager)
+    page = client.get("/insights/", query)
+    assert page.status_code == 400
+    assert "Select a valid choice" in page.content.decode()
