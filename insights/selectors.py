@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from django.db.models import Sum
 from django.db.models.functions import TruncWeek
@@ -12,43 +11,6 @@ from django.utils import timezone
 from feedback.models import Feedback
 
 from .models import DailyFeedbackStat
-
-
-@dataclass(frozen=True)
-class PeriodKpis:
-    volume: int
-    analysed: int
-    average_sentiment: float | None
-    negative_share: float | None
-    average_rating: float | None
-
-
-def _kpis(start: dt.date, end: dt.date) -> PeriodKpis:
-    totals = DailyFeedbackStat.objects.filter(day__gte=start, day__lt=end).aggregate(
-        volume=Sum("feedback_count"),
-        analysed=Sum("analysed_count"),
-        sentiment_sum=Sum("sentiment_sum"),
-        negative=Sum("negative_count"),
-        rating_count=Sum("rating_count"),
-        rating_sum=Sum("rating_sum"),
-    )
-    analysed = totals["analysed"] or 0
-    rating_count = totals["rating_count"] or 0
-    return PeriodKpis(
-        volume=totals["volume"] or 0,
-        analysed=analysed,
-        average_sentiment=(totals["sentiment_sum"] / analysed) if analysed else None,
-        negative_share=(totals["negative"] / analysed) if analysed else None,
-        average_rating=(totals["rating_sum"] / rating_count) if rating_count else None,
-    )
-
-
-def kpi_comparison(*, days: int = 30, today: dt.date | None = None) -> dict[str, PeriodKpis]:
-    """KPIs of the last ``days`` days (today included) and of the period before."""
-    today = today or timezone.now().astimezone(dt.UTC).date()
-    end = today + dt.timedelta(days=1)
-    start = end - dt.timedelta(days=days)
-    return {"current": _kpis(start, end), "previous": _kpis(start - dt.timedelta(days=days), start)}
 
 
 def weekly_series(*, weeks: int = 52, today: dt.date | None = None) -> list[dict]:

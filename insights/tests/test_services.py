@@ -7,7 +7,7 @@ from django.utils import timezone
 from feedback.models import Feedback
 from feedback.services import record_feedback
 from feedback.tests.factories import CustomerFactory, FeedbackFactory, ProductFactory
-from insights import selectors, services
+from insights import selectors, services, trends
 from insights.analysis import sentiment
 from insights.models import DailyFeedbackStat
 
@@ -77,14 +77,19 @@ def test_kpis_compare_the_last_30_days_with_the_30_before():
         record_feedback(
             channel="form", text="Bad, very bad", received_at=now - dt.timedelta(days=days_ago)
         )
-    record_feedback(channel="form", text="Good, very good", received_at=now - dt.timedelta(days=45))
+    for days_ago in (44, 45):
+        record_feedback(
+            channel="form", text="Good, very good", received_at=now - dt.timedelta(days=days_ago)
+        )
     services.analyse_all_pending()
 
-    kpis = selectors.kpi_comparison(days=30)
-    assert (kpis["current"].volume, kpis["previous"].volume) == (3, 1)
-    assert kpis["current"].negative_share == 1.0
-    assert kpis["previous"].negative_share == 0.0
-    assert kpis["current"].average_sentiment < 0 < kpis["previous"].average_sentiment
+    rows = {row["metric"]: row for row in trends.period_comparison(days=30)["rows"]}
+    assert (rows["volume"]["current"].value, rows["volume"]["previous"].value) == (3, 2)
+    assert rows["negative_share"]["current"].value == 1.0
+    assert rows["negative_share"]["previous"].value == 0.0
+    assert (
+        rows["average_sentiment"]["current"].value < 0 < rows["average_sentiment"]["previous"].value
+    )
 
 
 def test_weekly_series_covers_a_year_with_empty_weeks_as_zero():
