@@ -771,16 +771,10 @@ def parse_args(argv):
     return args
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    if not Path(args.wrk).exists():
-        raise BenchError(f"wrk not found at {args.wrk} (Debian package 'wrk')")
-    for tool in ("gunicorn", "celery"):
-        if not (BIN / tool).exists():
-            raise BenchError(f"{BIN / tool} missing: run with the project's venv python")
-
-    # One run at a time on this machine: runs share the database name, Redis db and cores.
-    # Other benchmarks of this project take the same lock, so they never overlap.
+def take_bench_lock(args):
+    """One run at a time on this machine: runs share the database name, Redis db and
+    cores. Every benchmark of this project takes this lock. Returns the open lock file
+    (the lock lasts as long as it stays open)."""
     lock_path = Path(tempfile.gettempdir()) / "focusloop-bench.lock"
     lock_file = open(lock_path, "w")
     deadline = time.monotonic() + args.lock_wait
@@ -788,7 +782,7 @@ def main(argv=None) -> int:
     while True:
         try:
             fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
+            return lock_file
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 raise BenchError(f"another benchmark still holds {lock_path} after "
@@ -797,6 +791,43 @@ def main(argv=None) -> int:
                 log(f"another benchmark holds {lock_path}; waiting (up to {args.lock_wait} s)")
                 waiting = True
             time.sleep(2)
+
+
+def start_worker(args, services: Services, env: dict, logdir: Path, stamp: str) -> None:
+    """One analysis worker, at the CPU priority the Procfile and docker-compose.yml give it."""
+    celery_log = logdir / "celery.log"
+    proc = services.start(
+        "celery",
+        ["nice", "-n", str(args.worker_nice),
+         str(BIN / "celery"), "-A", "config", "worker", "-Q", "default",
+         "--concurrency", "1", "--loglevel", "INFO", "-n", f"bench-{stamp}@%h"],
+        env, celery_log,
+    )
+    wait_log_line(celery_log, " ready.", proc, 60)
+    log("celery worker ready")
+
+
+def run_cli(main) -> None:
+    """Exit codes shared by the benchmarks: 0 pass, 1 target failed, 2 could not run."""
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"bench: cannot run: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("bench: interrupted; processes stopped", file=sys.stderr)
+        sys.exit(130)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not Path(args.wrk).exists():
+        raise BenchError(f"wrk not found at {args.wrk} (Debian package 'wrk')")
+    for tool in ("gunicorn", "celery"):
+        if not (BIN / tool).exists():
+            raise BenchError(f"{BIN / tool} missing: run with the project's venv python")
+
+    lock_file = take_bench_lock(args)  # noqa: F841  (held until the process ends)
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -830,17 +861,7 @@ def main(argv=None) -> int:
         log(f"migrated, collected static, created API key ({time.monotonic() - t0:.1f} s)")
 
         if not args.no_celery:
-            celery_log = logdir / "celery.log"
-            proc = services.start(
-                "celery",
-                # At the CPU priority the Procfile and docker-compose.yml give it.
-                ["nice", "-n", str(args.worker_nice),
-                 str(BIN / "celery"), "-A", "config", "worker", "-Q", "default",
-                 "--concurrency", "1", "--loglevel", "INFO", "-n", f"bench-{stamp}@%h"],
-                env, celery_log,
-            )
-            wait_log_line(celery_log, " ready.", proc, 60)
-            log("celery worker ready")
+            start_worker(args, services, env, logdir, stamp)
 
         port = free_port()
         gunicorn_log = logdir / "gunicorn.log"
@@ -950,11 +971,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench: cannot run: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("bench: interrupted; processes stopped", file=sys.stderr)
-        sys.exit(130)
+    run_cli(main)

@@ -23,8 +23,8 @@ Writes ``bench/results/survey-responses-<UTC time>.json``; exits 1 when a target
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
+import shutil
 import signal
 import sys
 import tempfile
@@ -59,7 +59,6 @@ from bench.ingest import (  # noqa: E402
     recreate_database,
     run,
     wait_http_ready,
-    wait_log_line,
 )
 
 MAKE_SURVEY = """
@@ -165,16 +164,7 @@ def main(argv=None) -> int:
     if not Path(args.wrk).exists():
         raise BenchError(f"wrk not found at {args.wrk} (Debian package 'wrk')")
 
-    lock_file = open(Path(tempfile.gettempdir()) / "focusloop-bench.lock", "w")
-    deadline = time.monotonic() + args.lock_wait
-    while True:
-        try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise BenchError("another benchmark still holds the lock") from None
-            time.sleep(2)
+    lock_file = ingest.take_bench_lock(args)  # noqa: F841  (held until the process ends)
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -214,27 +204,7 @@ def main(argv=None) -> int:
         log(f"database ready, survey {survey_id} ({slug}) open")
 
         if not args.no_celery:
-            celery_log = logdir / "celery.log"
-            proc = services.start(
-                "celery",
-                [
-                    str(BIN / "celery"),
-                    "-A",
-                    "config",
-                    "worker",
-                    "-Q",
-                    "default",
-                    "--concurrency",
-                    "1",
-                    "--loglevel",
-                    "INFO",
-                    "-n",
-                    f"bench-{stamp}@%h",
-                ],
-                env,
-                celery_log,
-            )
-            wait_log_line(celery_log, " ready.", proc, 60)
+            ingest.start_worker(args, services, env, logdir, stamp)
         port = free_port()
         gunicorn_log = logdir / "gunicorn.log"
         proc = services.start("gunicorn", gunicorn_cmd(args, port, gunicorn_log), env, gunicorn_log)
@@ -298,17 +268,8 @@ def main(argv=None) -> int:
         if rows is not None:
             rows.close()
         services.stop_all()
-        import shutil
-
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench: cannot run: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("bench: interrupted; processes stopped", file=sys.stderr)
-        sys.exit(130)
+    ingest.run_cli(main)
