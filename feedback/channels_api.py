@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -69,6 +69,70 @@ class _SessionStatusField(serializers.ChoiceField):
 
 def _sentiment(feedback) -> str | None:
     return feedback.sentiment_label or None
+
+
+class _SessionDetailView(generics.RetrieveAPIView):
+    """Read, change (PATCH) or delete one session through its service module.
+
+    Subclasses give ``write_serializer_class`` and implement ``save`` and ``remove``.
+    """
+
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = _scopes("PATCH", "DELETE")
+    write_serializer_class: type[serializers.Serializer]
+
+    def save(self, obj, data: serializers.Serializer) -> None:
+        raise NotImplementedError
+
+    def remove(self, obj) -> None:
+        raise NotImplementedError
+
+    def patch(self, request, pk: int):
+        obj = self.get_object()
+        data = self.write_serializer_class(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        self.save(obj, data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data)
+
+    def delete(self, request, pk: int):
+        self.remove(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _SessionChildListCreateView(generics.ListAPIView):
+    """The ``child_model`` rows of one session (``session_model``, the URL's pk), or add one.
+
+    Subclasses give ``create_serializer_class`` and implement ``children`` and ``add``.
+    """
+
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = _scopes("POST")
+    filterset_class = None
+    session_model: type
+    child_model: type
+    create_serializer_class: type[serializers.Serializer]
+
+    def children(self, session):
+        raise NotImplementedError
+
+    def add(self, session, author, values: dict):
+        raise NotImplementedError
+
+    def _session(self):
+        return get_object_or_404(self.session_model, pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no pk
+            return self.child_model.objects.none()
+        return self.children(self._session())
+
+    def post(self, request, pk: int):
+        session = self._session()
+        data = self.create_serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        child = self.add(session, _person(request), data.validated_data)
+        child = self.children(session).get(pk=child.pk)
+        return Response(self.get_serializer(child).data, status=status.HTTP_201_CREATED)
 
 
 # --- Focus groups ---------------------------------------------------------------------
@@ -167,64 +231,49 @@ class FocusGroupListCreateView(generics.ListAPIView):
         )
 
 
-class FocusGroupDetailView(generics.RetrieveAPIView):
+@extend_schema_view(
+    patch=extend_schema(request=FocusGroupWriteSerializer, responses={200: FocusGroupSerializer}),
+    delete=extend_schema(responses={204: None}),
+)
+class FocusGroupDetailView(_SessionDetailView):
     """Read, change (PATCH) or delete one session; deleting removes its entries' feedback."""
 
     serializer_class = FocusGroupSerializer
-    permission_classes = [HasScopeOrPermission]
-    required_scopes = _scopes("PATCH", "DELETE")
+    write_serializer_class = FocusGroupWriteSerializer
     required_perms = {m: _FG_PERMS[m] for m in ("GET", "PATCH", "DELETE")}
 
     def get_queryset(self):
         return focus_group_list()
 
-    @extend_schema(request=FocusGroupWriteSerializer, responses={200: FocusGroupSerializer})
-    def patch(self, request, pk: int):
-        focus_group = self.get_object()
-        data = FocusGroupWriteSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
+    def save(self, obj, data):
         values = dict(data.validated_data)
         participants = values.pop("participants", None)
-        focus_groups.save_focus_group(focus_group=focus_group, participants=participants, **values)
-        return Response(FocusGroupSerializer(self.get_queryset().get(pk=pk)).data)
+        focus_groups.save_focus_group(focus_group=obj, participants=participants, **values)
 
-    @extend_schema(responses={204: None})
-    def delete(self, request, pk: int):
-        focus_groups.delete_focus_group(focus_group=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, obj):
+        focus_groups.delete_focus_group(focus_group=obj)
 
 
-class FocusGroupEntryListCreateView(generics.ListAPIView):
+@extend_schema_view(
+    post=extend_schema(
+        request=FocusGroupEntryCreateSerializer, responses={201: FocusGroupEntrySerializer}
+    )
+)
+class FocusGroupEntryListCreateView(_SessionChildListCreateView):
     """The findings and quotes of a session, or add one (stored as feedback)."""
 
     serializer_class = FocusGroupEntrySerializer
-    permission_classes = [HasScopeOrPermission]
-    required_scopes = _scopes("POST")
+    create_serializer_class = FocusGroupEntryCreateSerializer
+    session_model, child_model = FocusGroup, FocusGroupEntry
     required_perms = {"GET": _FG_PERMS["GET"], "POST": _FG_PERMS["PATCH"]}
-    filterset_class = None
     ordering_fields = ["created_at", "id"]
     ordering = ["created_at", "id"]
 
-    def _focus_group(self) -> FocusGroup:
-        return get_object_or_404(FocusGroup, pk=self.kwargs["pk"])
+    def children(self, session):
+        return focus_group_entries(session)
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no pk
-            return FocusGroupEntry.objects.none()
-        return focus_group_entries(self._focus_group())
-
-    @extend_schema(
-        request=FocusGroupEntryCreateSerializer, responses={201: FocusGroupEntrySerializer}
-    )
-    def post(self, request, pk: int):
-        focus_group = self._focus_group()
-        data = FocusGroupEntryCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        entry = focus_groups.add_focus_group_entry(
-            focus_group=focus_group, author=_person(request), **data.validated_data
-        )
-        entry = focus_group_entries(focus_group).get(pk=entry.pk)
-        return Response(FocusGroupEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+    def add(self, session, author, values):
+        return focus_groups.add_focus_group_entry(focus_group=session, author=author, **values)
 
 
 # --- Interviews -----------------------------------------------------------------------
@@ -340,63 +389,46 @@ class InterviewListCreateView(generics.ListAPIView):
         )
 
 
-class InterviewDetailView(generics.RetrieveAPIView):
+@extend_schema_view(
+    patch=extend_schema(request=InterviewWriteSerializer, responses={200: InterviewSerializer}),
+    delete=extend_schema(responses={204: None}),
+)
+class InterviewDetailView(_SessionDetailView):
     """Read, change (PATCH) or delete one interview."""
 
     serializer_class = InterviewSerializer
+    write_serializer_class = InterviewWriteSerializer
     parser_classes = _PARSERS
-    permission_classes = [HasScopeOrPermission]
-    required_scopes = _scopes("PATCH", "DELETE")
     required_perms = {m: _IV_PERMS[m] for m in ("GET", "PATCH", "DELETE")}
 
     def get_queryset(self):
         return interview_list()
 
-    @extend_schema(request=InterviewWriteSerializer, responses={200: InterviewSerializer})
-    def patch(self, request, pk: int):
-        interview = self.get_object()
-        data = InterviewWriteSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        interviews.save_interview(interview=interview, **data.to_service_values())
-        return Response(InterviewSerializer(self.get_queryset().get(pk=pk)).data)
+    def save(self, obj, data):
+        interviews.save_interview(interview=obj, **data.to_service_values())
 
-    @extend_schema(responses={204: None})
-    def delete(self, request, pk: int):
-        interviews.delete_interview(interview=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, obj):
+        interviews.delete_interview(interview=obj)
 
 
-class HighlightListCreateView(generics.ListAPIView):
+@extend_schema_view(
+    post=extend_schema(request=HighlightCreateSerializer, responses={201: HighlightSerializer})
+)
+class HighlightListCreateView(_SessionChildListCreateView):
     """The highlights of an interview, or keep a new excerpt of its transcript as feedback."""
 
     serializer_class = HighlightSerializer
-    permission_classes = [HasScopeOrPermission]
-    required_scopes = _scopes("POST")
+    create_serializer_class = HighlightCreateSerializer
+    session_model, child_model = Interview, InterviewHighlight
     required_perms = {"GET": _IV_PERMS["GET"], "POST": _IV_PERMS["PATCH"]}
-    filterset_class = None
     ordering_fields = ["start", "id"]
     ordering = ["start", "id"]
 
-    def _interview(self) -> Interview:
-        return get_object_or_404(Interview, pk=self.kwargs["pk"])
+    def children(self, session):
+        return interview_highlights(session)
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no pk
-            return InterviewHighlight.objects.none()
-        return interview_highlights(self._interview())
-
-    @extend_schema(request=HighlightCreateSerializer, responses={201: HighlightSerializer})
-    def post(self, request, pk: int):
-        interview = self._interview()
-        data = HighlightCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        highlight = interviews.add_interview_highlight(
-            interview=interview, author=_person(request), **data.validated_data
-        )
-        highlight = InterviewHighlight.objects.select_related("feedback", "author").get(
-            pk=highlight.pk
-        )
-        return Response(HighlightSerializer(highlight).data, status=status.HTTP_201_CREATED)
+    def add(self, session, author, values):
+        return interviews.add_interview_highlight(interview=session, author=author, **values)
 
 
 # --- Review sources (read only: they are configured on their page) ---------------------

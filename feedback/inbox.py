@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from .models import Feedback, FeedbackNote, SavedView
-from .services import _clean_tag_names, update_feedback_triage
+from .services import clean_tag_names, update_feedback_triage
 
 TRIAGE_PERMISSION = "feedback.triage_feedback"
 BULK_MAX_ROWS = 500
@@ -42,7 +42,7 @@ def bulk_update_triage(
         raise ValidationError({"ids": ["Select at least one feedback."]})
     if len(ids) > BULK_MAX_ROWS:
         raise ValidationError({"ids": [f"Select at most {BULK_MAX_ROWS} feedback at once."]})
-    new_tags = _clean_tag_names(add_tags)
+    new_tags = clean_tag_names(add_tags)
     if status is None and assignee is ... and not new_tags:
         raise ValidationError({"action": ["Choose a status, an assignee or a tag to add."]})
     with transaction.atomic():

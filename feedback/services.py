@@ -135,7 +135,7 @@ def record_feedback(*, tags: Iterable[str] = (), **fields) -> Feedback:
     when ``(source, external_id)`` was already stored. Nothing is stored in either case.
     """
     feedback = build_feedback(**fields)
-    tag_names = _clean_tag_names(tags)
+    tag_names = clean_tag_names(tags)
     tag_rows: list[Tag] = []
     try:
         if tag_names or connection.in_atomic_block:
@@ -179,7 +179,7 @@ def record_feedback_batch(items: list[dict]) -> list[Feedback | ValidationError]
     seen: dict[tuple[str, str], Feedback] = {}
     for item in items:
         fields = dict(item)
-        tag_names = _clean_tag_names(fields.pop("tags", ()) or ())
+        tag_names = clean_tag_names(fields.pop("tags", ()) or ())
         try:
             feedback = build_feedback(**fields)
         except ValidationError as exc:
@@ -270,7 +270,8 @@ def _set_tags_in_bulk(rows: list[tuple[Feedback, list[str]]]) -> None:
     )
 
 
-def _clean_tag_names(tags: Iterable[str]) -> list[str]:
+def clean_tag_names(tags: Iterable[str]) -> list[str]:
+    """Tag names as stored: slugified, at most 60 characters, unique, sorted."""
     return sorted({slugify(t)[:60] for t in tags if t and slugify(t)})
 
 
@@ -306,5 +307,5 @@ def update_feedback_triage(
         if update_fields:
             feedback.save(update_fields=update_fields)
         if tags is not None:
-            feedback.tags.set(_get_or_create_tags(_clean_tag_names(tags)))
+            feedback.tags.set(_get_or_create_tags(clean_tag_names(tags)))
     return feedback

@@ -392,28 +392,26 @@ def test_sources_pages_enforce_roles(client, request, actor, list_status, edit_s
 
 
 def test_manager_adds_edits_and_polls_a_source_and_sees_its_status(
-    client, manager, feed_server, monkeypatch
+    client, manager, feed_server, django_capture_on_commit_callbacks
 ):
-    queued = []
-    # The broker is outside this test: record what would be published.
-    monkeypatch.setattr(
-        poll_review_source_task, "apply_async", lambda *a, **k: queued.append((a, k))
-    )
+    # The enqueue runs after the commit; it is captured, not run (the worker test polls).
     client.force_login(manager)
-    response = client.post(
-        reverse("feedback:review_source_create"),
-        {
-            "name": "Trustpilot",
-            "kind": "json_feed",
-            "url": feed_server.url(),
-            "interval_minutes": "15",
-            "rating_min": "1",
-            "rating_max": "5",
-            "field_mapping": "",
-            "active": "on",
-        },
-    )
+    with django_capture_on_commit_callbacks() as first_poll:
+        response = client.post(
+            reverse("feedback:review_source_create"),
+            {
+                "name": "Trustpilot",
+                "kind": "json_feed",
+                "url": feed_server.url(),
+                "interval_minutes": "15",
+                "rating_min": "1",
+                "rating_max": "5",
+                "field_mapping": "",
+                "active": "on",
+            },
+        )
     assert response.status_code == 302
+    assert len(first_poll) == 1
     source = ReviewSource.objects.get()
     bad = client.post(
         reverse("feedback:review_source_edit", args=[source.pk]),
@@ -433,7 +431,9 @@ def test_manager_adds_edits_and_polls_a_source_and_sees_its_status(
     review_sources.poll_review_source(source_id=source.pk)
     page = client.get(reverse("feedback:review_sources"))
     assert b"HTTP 503" in page.content and b"1 failure in a row" in page.content
-    with_commit = client.post(reverse("feedback:review_source_poll", args=[source.pk]))
+    with django_capture_on_commit_callbacks() as poll_now:
+        with_commit = client.post(reverse("feedback:review_source_poll", args=[source.pk]))
     assert with_commit.status_code == 302
+    assert len(poll_now) == 1
     source.refresh_from_db()
     assert source.next_poll_at <= timezone.now()
