@@ -34,9 +34,8 @@ from .idempotency import KEY_MAX_LENGTH, IdempotencyConflict, fingerprint, run_i
 from .models import Answer, Question, Response, Survey
 from .question_types import question_type
 from .selectors import (
-    all_questions,
-    answer_rows,
     invitation_counts,
+    results_summaries,
     survey_list,
     survey_with_questions,
 )
@@ -236,23 +235,7 @@ class SurveyResultsView(APIView):
     )
     def get(self, request, pk: int):
         survey = get_object_or_404(Survey, pk=pk)
-        plain = [
-            {
-                "key": q.key,
-                "kind": q.kind,
-                "text": q.text,
-                "choices": q.choices,
-                "allow_other": q.allow_other,
-                "archived": q.archived_at is not None,
-            }
-            for q in all_questions(survey)
-        ]
-        rows = answer_rows(survey)
-        for row in rows:
-            row.pop("response__submitted_at", None)
-        summaries = [
-            s for s in results.summarise(plain, rows) if not s["archived"] or s["answered"]
-        ]
+        summaries = results_summaries(survey)
         invitations = invitation_counts(survey)
         return ApiResponse(
             {

@@ -261,12 +261,7 @@ def invitation_answer(request, slug: str, token: str):
     status = 200
     if request.method == "POST":
         if getattr(request, "limited", False):
-            context.update(
-                fields=respond_views.form_fields(questions, request.POST),
-                rate_limited=True,
-                client_uuid=request.POST.get("client_uuid", ""),
-                started_at=request.POST.get("started_at", ""),
-            )
+            context.update(respond_views.rate_limited_context(questions, request.POST))
             status = 429
         elif request.POST.get(respond_views.HONEYPOT_FIELD):
             return redirect("surveys:thanks", survey.slug)
@@ -293,18 +288,7 @@ def invitation_answer(request, slug: str, token: str):
                     ),
                 )
             except ValidationError as exc:
-                errors = (
-                    exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-                )
-                errors.pop("client_uuid", None)
-                keys = {q.key for q in questions}
-                context.update(
-                    fields=respond_views.form_fields(questions, request.POST, errors),
-                    form_errors=[m for k, ms in errors.items() if k not in keys for m in ms],
-                    has_errors=True,
-                    client_uuid=request.POST.get("client_uuid", ""),
-                    started_at=request.POST.get("started_at", ""),
-                )
+                context.update(respond_views.invalid_context(questions, request.POST, exc))
                 status = 400
             else:
                 return redirect("surveys:thanks", survey.slug)

@@ -107,6 +107,31 @@ def _started_at(raw: str):
     return parsed
 
 
+def rate_limited_context(questions, post) -> dict:
+    """The form context for a POST refused by the rate limit: the answers are kept."""
+    return {
+        "fields": form_fields(questions, post),
+        "rate_limited": True,
+        "client_uuid": post.get("client_uuid", ""),
+        "started_at": post.get("started_at", ""),
+    }
+
+
+def invalid_context(questions, post, exc: ValidationError) -> dict:
+    """The form context for answers ``submit_response`` refused: errors by question, the
+    rest above the form (``client_uuid`` problems are not the respondent's)."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    errors = {k: v for k, v in errors.items() if k != "client_uuid"}
+    keys = {q.key for q in questions}
+    return {
+        "fields": form_fields(questions, post, errors),
+        "form_errors": [m for k, ms in errors.items() if k not in keys for m in ms],
+        "has_errors": True,
+        "client_uuid": post.get("client_uuid", ""),
+        "started_at": post.get("started_at", ""),
+    }
+
+
 def _closed_page(request, survey, exc, embed):
     status = 200 if "not open yet" in " ".join(exc.messages) else 410
     response = render(
@@ -139,12 +164,7 @@ def _respond(request, slug: str, embed: bool):
     status = 200
     if request.method == "POST":
         if getattr(request, "limited", False):
-            context.update(
-                fields=form_fields(questions, request.POST),
-                rate_limited=True,
-                client_uuid=request.POST.get("client_uuid", ""),
-                started_at=request.POST.get("started_at", ""),
-            )
+            context.update(rate_limited_context(questions, request.POST))
             status = 429
         elif request.POST.get(HONEYPOT_FIELD):
             return redirect(_thanks_url(survey, embed))
@@ -160,34 +180,14 @@ def _respond(request, slug: str, embed: bool):
             except (services.SurveyClosed, services.QuotaReached) as exc:
                 return _closed_page(request, survey, exc, embed)
             except ValidationError as exc:
-                errors = (
-                    exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-                )
-                if "client_uuid" in errors:
-                    errors = {k: v for k, v in errors.items() if k != "client_uuid"}
-                context.update(
-                    fields=form_fields(questions, request.POST, errors),
-                    form_errors=[
-                        m
-                        for k, ms in errors.items()
-                        if k not in {q.key for q in questions}
-                        for m in ms
-                    ],
-                    has_errors=True,
-                    client_uuid=request.POST.get("client_uuid", ""),
-                    started_at=request.POST.get("started_at", ""),
-                )
+                context.update(invalid_context(questions, request.POST, exc))
                 status = 400
             else:
                 return redirect(_thanks_url(survey, embed))
     else:
         try:
             services.check_accepting(survey)
-            if (
-                survey.response_quota is not None
-                and survey.responses.count() >= survey.response_quota
-            ):
-                raise services.QuotaReached()
+            services.check_quota(survey)
         except (services.SurveyClosed, services.QuotaReached) as exc:
             return _closed_page(request, survey, exc, embed)
         context.update(

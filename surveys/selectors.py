@@ -7,6 +7,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from . import distribution, results
 from .models import Answer, Invitation, Question, Response, Survey
 
 
@@ -83,22 +84,31 @@ def answer_rows(survey: Survey) -> list[dict]:
 
 
 def invitation_counts(survey: Survey) -> dict:
-    counts = dict(
-        Invitation.objects.filter(survey=survey)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
-    invited = sum(
-        counts.get(s, 0)
-        for s in (Invitation.Status.SENT, Invitation.Status.OPENED, Invitation.Status.ANSWERED)
-    )
+    """``distribution.invitation_stats`` as the flat counts the results page and API show."""
+    stats = distribution.invitation_stats(survey)
     return {
-        "total": sum(counts.values()),
-        "invited": invited,
-        "opened": counts.get(Invitation.Status.OPENED, 0)
-        + counts.get(Invitation.Status.ANSWERED, 0),
-        "answered": counts.get(Invitation.Status.ANSWERED, 0),
-        "failed": counts.get(Invitation.Status.FAILED, 0),
-        "pending": counts.get(Invitation.Status.PENDING, 0),
+        "total": stats.total,
+        "invited": stats.delivered,
+        "opened": stats.by_status[Invitation.Status.OPENED] + stats.answered,
+        "answered": stats.answered,
+        "failed": stats.by_status[Invitation.Status.FAILED],
+        "pending": stats.by_status[Invitation.Status.PENDING],
     }
+
+
+def results_summaries(survey: Survey) -> list[dict]:
+    """``results.summarise`` over every question version; archived ones only if answered."""
+    plain = [
+        {
+            "key": q.key,
+            "kind": q.kind,
+            "text": q.text,
+            "choices": q.choices,
+            "allow_other": q.allow_other,
+            "archived": q.archived_at is not None,
+        }
+        for q in all_questions(survey)
+    ]
+    summaries = results.summarise(plain, answer_rows(survey))
+    # Archived versions without answers add nothing to the page.
+    return [s for s in summaries if not s["archived"] or s["answered"]]

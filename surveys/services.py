@@ -140,6 +140,14 @@ def check_accepting(survey: Survey, now: dt.datetime | None = None) -> None:
         raise SurveyClosed("This survey is closed.")
 
 
+def check_quota(survey: Survey) -> None:
+    """Raise ``QuotaReached`` if ``survey`` already holds as many responses as it allows."""
+    if survey.response_quota is not None and (
+        Response.objects.filter(survey=survey).count() >= survey.response_quota
+    ):
+        raise QuotaReached()
+
+
 def _normalise_uuid(client_uuid) -> uuid_module.UUID | None:
     if client_uuid in (None, ""):
         return None
@@ -242,10 +250,7 @@ def _store_response(
     # Early refusals on the row as the caller loaded it; the authoritative check is under
     # the lock at the end.
     check_accepting(current, now)
-    if current.response_quota is not None and (
-        Response.objects.filter(survey=current).count() >= current.response_quota
-    ):
-        raise QuotaReached()
+    check_quota(current)
     if invitation is not None:
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.survey_id != current.pk:

@@ -18,10 +18,10 @@ from .models import Question
 from .question_types import QUESTION_TYPES
 from .selectors import (
     all_questions,
-    answer_rows,
     get_survey_for_user,
     invitation_counts,
     response_rows,
+    results_summaries,
     survey_list,
 )
 
@@ -229,21 +229,7 @@ def question_action(request, pk: int, question_pk: int, action: str):
 @permission_required("surveys.view_results")
 def survey_results(request, pk: int):
     survey = get_survey_for_user(request.user, pk, "surveys.view_results")
-    questions = all_questions(survey)
-    plain = [
-        {
-            "key": q.key,
-            "kind": q.kind,
-            "text": q.text,
-            "choices": q.choices,
-            "allow_other": q.allow_other,
-            "archived": q.archived_at is not None,
-        }
-        for q in questions
-    ]
-    summaries = results.summarise(plain, answer_rows(survey))
-    # Archived versions without answers add nothing to the page.
-    summaries = [s for s in summaries if not s["archived"] or s["answered"]]
+    summaries = results_summaries(survey)
     invitations = invitation_counts(survey)
     return render(
         request,
