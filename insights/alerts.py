@@ -44,6 +44,17 @@ SENTIMENT_DROP_BASELINE_DAYS = 28
 SENTIMENT_DROP_MIN_ANALYSED = 30
 SENTIMENT_DROP_MIN_DELTA = 0.1
 
+# What each metric's threshold can sensibly be.
+METRIC_RANGES = {
+    "volume": (0, None),
+    "negative_share": (0, 1),
+    "average_sentiment": (-1, 1),
+    "nps": (-100, 100),
+    "csat_average": (1, 5),
+    "csat_satisfied": (0, 1),
+    "ces_average": (1, 7),
+}
+
 
 @dataclass
 class EvaluationReport:
@@ -521,6 +532,11 @@ def save_alert_rule(*, rule: AlertRule | None = None, by, data: dict, notify_use
         setattr(rule, name, value)
     if rule.condition == AlertRule.Condition.SIGNIFICANT_CHANGE:
         rule.threshold = None
+    if rule.threshold is not None and rule.metric in METRIC_RANGES:
+        low, high = METRIC_RANGES[rule.metric]
+        if rule.threshold < low or (high is not None and rule.threshold > high):
+            span = f"{low} to {high}" if high is not None else f"at least {low}"
+            raise ValidationError({"threshold": [f"For this metric the threshold must be {span}."]})
     rule.full_clean()
     with transaction.atomic():
         rule.save()

@@ -12,17 +12,6 @@ from feedback.models import Customer, Feedback, Product
 
 from .models import Alert, AlertRule
 
-# What each metric's threshold can sensibly be.
-METRIC_RANGES = {
-    "volume": (0, None),
-    "negative_share": (0, 1),
-    "average_sentiment": (-1, 1),
-    "nps": (-100, 100),
-    "csat_average": (1, 5),
-    "csat_satisfied": (0, 1),
-    "ces_average": (1, 7),
-}
-
 
 def people_who_can_triage():
     User = get_user_model()
@@ -108,19 +97,10 @@ class AlertRuleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        condition, metric, threshold = (
-            data.get("condition"),
-            data.get("metric"),
-            data.get("threshold"),
-        )
-        if condition in (AlertRule.Condition.ABOVE, AlertRule.Condition.BELOW):
-            if threshold is None:
-                self.add_error("threshold", "A threshold rule needs a threshold.")
-            elif metric in METRIC_RANGES:
-                low, high = METRIC_RANGES[metric]
-                if threshold < low or (high is not None and threshold > high):
-                    span = f"{low} to {high}" if high is not None else f"at least {low}"
-                    self.add_error("threshold", f"For this metric the threshold must be {span}.")
+        # The threshold's range per metric is checked by alerts.save_alert_rule.
+        above_or_below = (AlertRule.Condition.ABOVE, AlertRule.Condition.BELOW)
+        if data.get("condition") in above_or_below and data.get("threshold") is None:
+            self.add_error("threshold", "A threshold rule needs a threshold.")
         return data
 
     def rule_data(self) -> dict:

@@ -4,46 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from feedback.models import Feedback
 
-from .models import DailyFeedbackStat
+from .models import DailyFeedbackStat, DailyThemeStat
 
 
 def weekly_series(*, weeks: int = 52, today: dt.date | None = None) -> list[dict]:
     """Volume and average sentiment per ISO week (Monday) for the last ``weeks`` weeks."""
-    today = today or timezone.now().astimezone(dt.UTC).date()
-    first_monday = today - dt.timedelta(days=today.weekday()) - dt.timedelta(weeks=weeks - 1)
-    rows = (
-        DailyFeedbackStat.objects.filter(day__gte=first_monday)
-        .annotate(week=TruncWeek("day"))
-        .values("week")
-        .annotate(
-            volume=Sum("feedback_count"),
-            analysed=Sum("analysed_count"),
-            sentiment_sum=Sum("sentiment_sum"),
-        )
-        .order_by("week")
-    )
-    by_week = {}
-    for row in rows:
-        week = row["week"]
-        if isinstance(week, dt.datetime):
-            week = week.date()
-        by_week[week] = row
     series = []
-    for n in range(weeks):
-        week = first_monday + dt.timedelta(weeks=n)
-        row = by_week.get(week)
-        analysed = (row or {}).get("analysed") or 0
+    for week, sums in weekly_rollup_totals(weeks=weeks, today=today, include_current=True):
+        analysed = sums["analysed_count"]
         series.append(
             {
                 "week": week.isoformat(),
-                "volume": (row or {}).get("volume") or 0,
-                "average_sentiment": round(row["sentiment_sum"] / analysed, 4)
+                "volume": sums["feedback_count"],
+                "average_sentiment": round(sums["sentiment_sum"] / analysed, 4)
                 if analysed
                 else None,
             }
@@ -71,6 +50,24 @@ def labelled_feedback_counts() -> dict[str, int]:
 
 
 # --- Rollup totals and weekly metric series (alerts, forecasts, control charts) --------
+
+
+def utc_day_filter(field: str, days: list[dt.date] | None, since: dt.date | None) -> Q:
+    """Rows whose ``field`` falls on one of the UTC ``days`` (all days when None) and on
+    or after ``since`` (when given)."""
+    condition = Q()
+    if since is not None:
+        condition &= Q(**{f"{field}__gte": dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)})
+    if days is not None:
+        day_filter = Q()
+        for day in days:
+            start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+            day_filter |= Q(
+                **{f"{field}__gte": start, f"{field}__lt": start + dt.timedelta(days=1)}
+            )
+        condition &= day_filter
+    return condition
+
 
 ROLLUP_SUMS = [
     "feedback_count",
@@ -155,17 +152,12 @@ def active_product_ids(*, since: dt.date, limit: int = 20) -> list[int]:
 
 def weekly_theme_periods(*, weeks: int, today: dt.date | None = None) -> dict[int, list[dict]]:
     """Per theme: feedback and negative counts per ISO week, oldest first, ending with the
-    current (partial) week. Empty when the theme rollup does not exist yet."""
-    from .models import themes as theme_models
-
-    daily = getattr(theme_models, "DailyThemeStat", None)
-    if daily is None:
-        return {}
+    current (partial) week."""
     today = today or timezone.now().astimezone(dt.UTC).date()
     this_monday = today - dt.timedelta(days=today.weekday())
     first_monday = this_monday - dt.timedelta(weeks=weeks - 1)
     rows = (
-        daily.objects.filter(day__gte=first_monday, day__lte=today)
+        DailyThemeStat.objects.filter(day__gte=first_monday, day__lte=today)
         .annotate(week=TruncWeek("day"))
         .values("theme_id", "week")
         .annotate(count=Sum("feedback_count"), negative=Sum("negative_count"))

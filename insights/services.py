@@ -17,6 +17,7 @@ from feedback.models import Feedback
 from . import theme_services
 from .models import DailyFeedbackStat, DirtyRollupDay
 from .scoring import Scorer, active_scorer
+from .selectors import utc_day_filter
 
 logger = logging.getLogger(__name__)
 
@@ -180,21 +181,6 @@ _ROLLUP_COUNTERS = [
 ]
 
 
-def _utc_day_filter(field: str, days: list[dt.date] | None, since: dt.date | None) -> Q:
-    condition = Q()
-    if since is not None:
-        condition &= Q(**{f"{field}__gte": dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)})
-    if days is not None:
-        day_filter = Q()
-        for day in days:
-            start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-            day_filter |= Q(
-                **{f"{field}__gte": start, f"{field}__lt": start + dt.timedelta(days=1)}
-            )
-        condition &= day_filter
-    return condition
-
-
 def _square(field: str):
     """``field²`` in SQL; values too small to square are counted as 0 (PostgreSQL raises on
     float underflow instead of rounding to zero, and such values add nothing anyway)."""
@@ -204,7 +190,7 @@ def _square(field: str):
 
 def _feedback_counts(days, since):
     return (
-        Feedback.objects.filter(_utc_day_filter("received_at", days, since))
+        Feedback.objects.filter(utc_day_filter("received_at", days, since))
         .annotate(
             day=TruncDate("received_at", tzinfo=dt.UTC),
             kind=Coalesce(F("customer__kind"), Value("external")),
@@ -234,7 +220,7 @@ def _survey_score_counts(days, since):
     square = _square("number")
     return (
         Answer.objects.filter(
-            _utc_day_filter("response__submitted_at", days, since),
+            utc_day_filter("response__submitted_at", days, since),
             question__kind__in=[nps, csat, ces],
             number__isnull=False,
         )

@@ -17,11 +17,10 @@ from .runs import tracked_run
 # Worth a retry: the database was unreachable or timed out, not wrong.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
-PERIODIC = {
-    "bind": True,
+# Redelivered if the worker dies; retried with exponential back-off.
+RETRYING = {
     "acks_late": True,
     "reject_on_worker_lost": True,
-    "autoretry_for": TRANSIENT_ERRORS,
     "retry_backoff": True,
     "retry_backoff_max": 300,
     "retry_jitter": True,
@@ -30,17 +29,10 @@ PERIODIC = {
     "time_limit": 300,
 }
 
+PERIODIC = {**RETRYING, "bind": True, "autoretry_for": TRANSIENT_ERRORS}
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-    soft_time_limit=240,
-    time_limit=300,
-)
+
+@shared_task(**RETRYING, autoretry_for=(DatabaseError,))
 def analyse_pending_feedback_task() -> int:
     """Woken after feedback is committed; scores the whole backlog batch by batch.
     The rollup is recounted by the sweep, once a minute, not on every wake-up.

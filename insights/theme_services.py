@@ -21,6 +21,7 @@ from feedback.models import Feedback
 from .analysis import themes as analysis
 from .models import DailyThemeStat, FeedbackTheme, KeywordRule, Theme, ThemeModel
 from .scoring import model_dir
+from .selectors import utc_day_filter
 
 logger = logging.getLogger(__name__)
 
@@ -318,11 +319,11 @@ def apply_keyword_rules(
 ) -> int:
     """Apply the keyword rules (of one theme, or all) to existing feedback after
     ``after_id``, at most ``limit`` rows; return the last id done (0 when finished)."""
-    query = Feedback.objects.filter(pk__gt=after_id).order_by("pk")
-    ids = list(query.values_list("pk", flat=True)[:limit])
-    if not ids:
+    rows = list(
+        Feedback.objects.filter(pk__gt=after_id).order_by("pk").values_list("id", "text")[:limit]
+    )
+    if not rows:
         return 0
-    rows = list(Feedback.objects.filter(pk__in=ids).values_list("id", "text"))
     patterns = [(t, p) for t, p in _rule_patterns() if theme_id is None or t == theme_id]
     with transaction.atomic():
         for rule_theme, pattern in patterns:
@@ -346,7 +347,7 @@ def apply_keyword_rules(
                 batch_size=2000,
                 ignore_conflicts=True,
             )
-    return ids[-1]
+    return rows[-1][0]
 
 
 def apply_keyword_rules_everywhere(*, theme_id: int | None = None) -> int:
@@ -382,14 +383,7 @@ def refresh_daily_theme_stats(*, days: Iterable[dt.date] | None = None) -> int:
         days = sorted(set(days))
         if not days:
             return 0
-        day_filter = Q()
-        for day in days:
-            start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-            day_filter |= Q(
-                feedback__received_at__gte=start,
-                feedback__received_at__lt=start + dt.timedelta(days=1),
-            )
-        links = links.filter(day_filter)
+        links = links.filter(utc_day_filter("feedback__received_at", days, None))
     grouped = (
         links.annotate(
             day=TruncDate("feedback__received_at", tzinfo=dt.UTC),

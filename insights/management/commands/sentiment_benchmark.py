@@ -3,11 +3,11 @@ import sys
 import time
 from collections import Counter
 
-import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 from sklearn.model_selection import StratifiedKFold
 
 from insights.analysis import sentiment_model
+from insights.management.labelled_csv import read_labelled_frame
 
 
 class Command(BaseCommand):
@@ -111,19 +111,7 @@ class Command(BaseCommand):
 
 def _read_labelled_csv(path: str) -> tuple[list[str], list[str]]:
     """Texts and labels of a ``text,label`` CSV; CommandError on anything unusable."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise CommandError(f"{path}: no such file.") from exc
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise CommandError(f"{path}: cannot be read as a UTF-8 CSV ({exc}).") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise CommandError(f"{path}: the file is empty.") from exc
-    missing = [column for column in ("text", "label") if column not in frame.columns]
-    if missing:
-        raise CommandError(
-            f"{path}: missing column(s) {', '.join(missing)}; expected a header text,label."
-        )
+    frame = read_labelled_frame(path)
     if frame.empty:
         raise CommandError(f"{path}: no rows.")
     labels = frame["label"].str.strip().str.lower()

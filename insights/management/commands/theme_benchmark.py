@@ -1,11 +1,11 @@
 import json
 import time
 
-import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from insights.analysis import themes
+from insights.management.labelled_csv import read_labelled_frame
 
 
 class Command(BaseCommand):
@@ -48,17 +48,7 @@ class Command(BaseCommand):
 
 
 def _read(path: str) -> tuple[list[str], list[str]]:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise CommandError(f"{path}: no such file.") from exc
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise CommandError(f"{path}: cannot be read as a UTF-8 CSV ({exc}).") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise CommandError(f"{path}: the file is empty.") from exc
-    missing = [column for column in ("text", "label") if column not in frame.columns]
-    if missing:
-        raise CommandError(f"{path}: missing column(s) {', '.join(missing)}; expected text,label.")
+    frame = read_labelled_frame(path)
     frame = frame[frame["text"].str.strip() != ""]
     if frame.empty:
         raise CommandError(f"{path}: no rows with text.")
