@@ -295,9 +295,22 @@ def refresh_daily_stats(
     return len(stats)
 
 
-def refresh_recent_daily_stats(*, days_back: int = 3) -> int:
+# The periodic recount covers today and the days before it up to this many in all.
+RECENT_RECOUNT_DAYS = 3
+
+
+def refresh_recent_daily_stats(*, days_back: int = RECENT_RECOUNT_DAYS) -> int:
     today = timezone.now().astimezone(dt.UTC).date()
     return refresh_daily_stats(days=[today - dt.timedelta(days=n) for n in range(days_back)])
+
+
+def mark_moment_changed(moment: dt.datetime) -> None:
+    """Something counted in the rollups happened at ``moment`` (a survey answer, say):
+    its UTC day is recounted — by the periodic recount when recent, else as a dirty day."""
+    day = moment.astimezone(dt.UTC).date()
+    today = timezone.now().astimezone(dt.UTC).date()
+    if day <= today - dt.timedelta(days=RECENT_RECOUNT_DAYS):
+        mark_days_dirty([day])
 
 
 def rebuild_rollups(*, since: dt.date | None = None) -> dict[str, int]:

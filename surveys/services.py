@@ -223,16 +223,6 @@ def submit_response(
     return response, True
 
 
-def _mark_rollup_day_if_back_dated(submitted_at: dt.datetime) -> None:
-    """Scores count in the daily rollup; the last days are recounted every ten minutes,
-    an older day (a kiosk syncing late, an API import) must be marked for a recount."""
-    from insights.services import mark_days_dirty
-
-    day = submitted_at.astimezone(dt.UTC).date()
-    if day < timezone.now().astimezone(dt.UTC).date() - dt.timedelta(days=2):
-        mark_days_dirty([day])
-
-
 def _store_response(
     *,
     survey: Survey,
@@ -306,7 +296,10 @@ def _store_response(
             )
         )
     Answer.objects.bulk_create(rows)
-    _mark_rollup_day_if_back_dated(submitted_at)
+    # Scores count in the daily rollup: have the day of a late answer recounted.
+    from insights.services import mark_moment_changed
+
+    mark_moment_changed(submitted_at)
     # What was stored, so callers can show it without reading it back (the same cache
     # prefetch_related("answers") fills; other queryset methods still query).
     stored = response.answers.all()
