@@ -30,6 +30,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "surveys.view_response",
         "surveys.view_invitation",
         "insights.view_alerts",
+        # Staff see both backlogs and bring feedback to them; managers decide.
+        "customization.view_segment",
+        "customization.view_customizationrequest",
+        "customization.add_customizationrequest",
+        "customization.view_customerpreference",
+        "customization.add_customerpreference",
+        "customization.change_customerpreference",
+        "innovation.view_idea",
+        "innovation.add_idea",
+        "innovation.add_ideaevidence",
+        "innovation.add_ideavote",
     ],
     MANAGER: [
         "feedback.view_insights",
@@ -48,6 +59,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "surveys.change_question",
         "surveys.delete_question",
         "surveys.send_invitations",
+        "customization.manage_segments",
+        "customization.manage_customizations",
+        "customization.delete_customerpreference",
+        "innovation.manage_ideas",
     ],
     ADMIN: [
         "accounts.add_apikey",

@@ -46,6 +46,8 @@ urlpatterns = [
     ),
     path("", include("surveys.api_urls")),
     path("", include("insights.api_urls")),
+    path("", include("customization.api_urls")),
+    path("", include("innovation.api_urls")),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
         "docs/",

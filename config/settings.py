@@ -377,6 +377,26 @@ INSIGHTS_ALERT_EMAILS = env_list("INSIGHTS_ALERT_EMAILS", [])
 # Forecasts: weeks ahead, and weeks of history read (two years lets the yearly season in).
 INSIGHTS_FORECAST_HORIZON = env_int("INSIGHTS_FORECAST_HORIZON", 8)
 INSIGHTS_FORECAST_HISTORY_WEEKS = env_int("INSIGHTS_FORECAST_HISTORY_WEEKS", 104)
+# Dashboard: breakdowns with fewer respondents than this are hidden (no one singled out).
+INSIGHTS_MIN_GROUP_SIZE = env_int("INSIGHTS_MIN_GROUP_SIZE", 5)
+# Who receives the weekly digest besides every active manager (comma-separated).
+INSIGHTS_DIGEST_EMAILS = env_list("INSIGHTS_DIGEST_EMAILS", [])
+
+# --- Customization and innovation backlogs ------------------------------------------------
+# Suggested segments: clustering seed (same data + seed = same suggestions) and most clusters.
+SEGMENT_SUGGESTION_SEED = env_int("SEGMENT_SUGGESTION_SEED", 42)
+SEGMENT_SUGGESTION_MAX_CLUSTERS = env_int("SEGMENT_SUGGESTION_MAX_CLUSTERS", 8)
+# Similar customization requests from this many customers/segments are proposed as one idea.
+CUSTOMIZATION_PROMOTION_THRESHOLD = env_int("CUSTOMIZATION_PROMOTION_THRESHOLD", 3)
+# Weekly idea suggestions: a theme needs this much feedback in the window to count as a pain
+# point; a dismissed one comes back only when its volume grows by this factor (and significantly).
+IDEA_SUGGESTION_MIN_VOLUME = env_int("IDEA_SUGGESTION_MIN_VOLUME", 20)
+IDEA_SUGGESTION_REGROWTH = env_float("IDEA_SUGGESTION_REGROWTH", 1.5)
+# Weeks after shipping before the impact check compares before and after.
+IDEA_IMPACT_CHECK_WEEKS = env_int("IDEA_IMPACT_CHECK_WEEKS", 6)
+# The read-only public roadmap at /roadmap/public/ (ideas marked public only).
+PUBLIC_ROADMAP_ENABLED = env_bool("PUBLIC_ROADMAP_ENABLED", False)
+
 # The beat schedule lives in the database (editable in the admin); config/celery.py holds
 # the defaults; insights/beat.py seeds missing entries at beat start, never overwriting edits.
 CELERY_BEAT_SCHEDULER = "insights.beat:DefaultsKeepingScheduler"

@@ -15,5 +15,7 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("insights.urls")),
     path("", include("surveys.urls")),
+    path("", include("customization.urls")),
+    path("", include("innovation.urls")),
     path("admin/", admin.site.urls),
 ]
