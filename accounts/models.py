@@ -29,6 +29,9 @@ class ApiKey(models.Model):
         FEEDBACK_WRITE = "feedback:write", "Write feedback"
         SURVEYS_READ = "surveys:read", "Read surveys, responses and results"
         SURVEYS_WRITE = "surveys:write", "Submit survey responses"
+        INSIGHTS_READ = "insights:read", "Read metrics, themes, forecasts and alerts"
+        BACKLOG_READ = "backlog:read", "Read segments, customization requests, ideas and roadmap"
+        BACKLOG_WRITE = "backlog:write", "Write segments, customization requests, ideas, evidence"
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, db_index=True, editable=False)
