@@ -37,6 +37,8 @@ class FeedbackFilter(django_filters.FilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id", label="Customer id")
     # One FeedbackTheme row per feedback and theme: no duplicates to remove.
     theme = django_filters.NumberFilter(field_name="themes__theme", label="Theme id")
+    # A customer is in a segment once: no duplicates to remove.
+    segment = django_filters.NumberFilter(field_name="customer__segments", label="Segment id")
     tag = django_filters.CharFilter(field_name="tags__name", label="Tag", distinct=True)
     assignee = django_filters.CharFilter(field_name="assignee__username", label="Assignee")
     analysed = django_filters.BooleanFilter(

@@ -360,3 +360,20 @@ def test_admin_lists_the_new_models_read_only(client, admin_user, staff_member):
     )
     assert response.status_code == 302
     assert not Feedback.objects.exists()
+
+
+def test_inbox_segment_filter_shows_exactly_the_members_feedback(client, staff_member):
+    from customization.models import Segment
+
+    member, other = CustomerFactory(), CustomerFactory()
+    segment = Segment.objects.create(name="Key accounts")
+    segment.customers.add(member)
+    mine = FeedbackFactory.create_batch(2, customer=member)
+    FeedbackFactory(customer=other)
+    FeedbackFactory(customer=None)
+    client.force_login(staff_member)
+    response = client.get(reverse("feedback:inbox"), {"segment": segment.pk})
+    assert response.status_code == 200
+    page = response.context["page"]
+    assert {f.pk for f in page.object_list} == {f.pk for f in mine}
+    assert page.paginator.count == 2
