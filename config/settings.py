@@ -357,6 +357,9 @@ SURVEY_REMINDER_MIN_DAYS = env_float("SURVEY_REMINDER_MIN_DAYS", 3)
 # Interviews: largest transcript upload; staff notes on feedback: longest note.
 INTERVIEW_TRANSCRIPT_MAX_BYTES = env_int("INTERVIEW_TRANSCRIPT_MAX_BYTES", 1024 * 1024)
 FEEDBACK_NOTE_MAX_LENGTH = env_int("FEEDBACK_NOTE_MAX_LENGTH", 5000)
+# Respondents' rights: hours a data export/erasure link works; requests per IP.
+PRIVACY_LINK_HOURS = env_int("PRIVACY_LINK_HOURS", 24)
+PRIVACY_REQUEST_RATE = env_str("PRIVACY_REQUEST_RATE", "5/h")
 # Review feeds: fetch timeout and size cap, longest back-off after failures, and whether a
 # feed may live on a private or loopback address (off: a feed URL cannot reach inside).
 REVIEW_SOURCE_TIMEOUT_SECONDS = env_float("REVIEW_SOURCE_TIMEOUT_SECONDS", 15)

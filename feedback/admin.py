@@ -1,8 +1,12 @@
-from django.contrib import admin
+import json
 
-from . import focus_groups, interviews
+from django.contrib import admin, messages
+from django.http import HttpResponse
+
+from . import focus_groups, interviews, privacy
 from .models import (
     Customer,
+    ErasureRecord,
     Feedback,
     FocusGroup,
     Interview,
@@ -29,6 +33,50 @@ class CustomerAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "tier", "consent_contact", "consent_research"]
     search_fields = ["name", "email", "account", "department"]
+    actions = ["export_personal_data", "erase_personal_data"]
+
+    @admin.action(description="Export personal data (JSON) of the selected customers")
+    def export_personal_data(self, request, queryset):
+        emails = sorted({c.email.lower() for c in queryset if c.email})
+        exports = [json.loads(privacy.collect_personal_data(email=e).as_json()) for e in emails]
+        response = HttpResponse(json.dumps(exports, indent=2), content_type="application/json")
+        response["Content-Disposition"] = 'attachment; filename="personal-data.json"'
+        return response
+
+    @admin.action(description="Erase personal data of the selected customers")
+    def erase_personal_data(self, request, queryset):
+        emails = sorted({c.email.lower() for c in queryset if c.email})
+        for email in emails:
+            privacy.erase_personal_data(
+                email=email, via=ErasureRecord.Via.STAFF, requested_by=request.user
+            )
+        skipped = queryset.filter(email="").count()
+        self.message_user(request, f"Erased the personal data of {len(emails)} people.")
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} selected customers have no email: edit them by hand.",
+                level=messages.WARNING,
+            )
+
+
+@admin.register(ErasureRecord)
+class ErasureRecordAdmin(admin.ModelAdmin):
+    """The erasure log: read only, kept as evidence."""
+
+    list_display = ["erased_at", "via", "requested_by", "email_sha256"]
+    list_filter = ["via"]
+    search_fields = ["email_sha256"]
+    readonly_fields = ["email_sha256", "via", "requested_by", "counts", "erased_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Product)

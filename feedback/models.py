@@ -287,7 +287,9 @@ class ReviewImport(models.Model):
     @property
     def delimiter_name(self) -> str:
         delimiter = self.csv_dialect.get("delimiter", "")
-        return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars"}.get(delimiter, delimiter)
+        return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars"}.get(
+            delimiter, delimiter
+        )
 
     @property
     def percent_done(self) -> int:
@@ -550,3 +552,28 @@ class FeedbackNote(models.Model):
 
     def __str__(self) -> str:
         return f"Note on {self.feedback}"
+
+
+class ErasureRecord(models.Model):
+    """A person's personal data erased: by whom, through which door, how many rows.
+
+    The address is kept only as a SHA-256 digest, enough to answer "was this erased?".
+    """
+
+    class Via(models.TextChoices):
+        LINK = "link", "Emailed link"
+        STAFF = "staff", "Staff, in the admin"
+
+    email_sha256 = models.CharField(max_length=64, db_index=True)
+    via = models.CharField(max_length=5, choices=Via.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    counts = models.JSONField(default=dict)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self) -> str:
+        return f"erasure {self.email_sha256[:12]} ({self.get_via_display()})"

@@ -5,6 +5,7 @@ from . import (
     focus_group_views,
     inbox_views,
     interview_views,
+    privacy_views,
     review_import_views,
     review_source_views,
     views,
@@ -15,6 +16,14 @@ app_name = "feedback"
 urlpatterns = [
     path("feedback/", views.public_feedback, name="public_form"),
     path("feedback/thanks/", views.thanks, name="thanks"),
+    path("privacy/", privacy_views.privacy_start, name="privacy_start"),
+    path("privacy/<str:token>/", privacy_views.privacy_request, name="privacy_request"),
+    path(
+        "privacy/<str:token>/export.<str:fmt>",
+        privacy_views.privacy_export,
+        name="privacy_export",
+    ),
+    path("privacy/<str:token>/erase/", privacy_views.privacy_erase, name="privacy_erase"),
     path("inbox/", inbox_views.inbox, name="inbox"),
     path("inbox/bulk/", inbox_views.inbox_bulk, name="inbox_bulk"),
     path("inbox/views/", inbox_views.saved_view_create, name="saved_view_create"),
