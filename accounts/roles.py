@@ -63,6 +63,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customization.manage_customizations",
         "customization.delete_customerpreference",
         "innovation.manage_ideas",
+        "auditlog.view_logentry",
     ],
     ADMIN: [
         "accounts.add_apikey",

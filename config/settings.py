@@ -360,6 +360,34 @@ FEEDBACK_NOTE_MAX_LENGTH = env_int("FEEDBACK_NOTE_MAX_LENGTH", 5000)
 # Respondents' rights: hours a data export/erasure link works; requests per IP.
 PRIVACY_LINK_HOURS = env_int("PRIVACY_LINK_HOURS", 24)
 PRIVACY_REQUEST_RATE = env_str("PRIVACY_REQUEST_RATE", "5/h")
+
+# --- Audit trail (django-auditlog; see accounts/audit.py) -----------------------------------
+INSTALLED_APPS.append("auditlog")
+# After authentication, so the actor is known.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "accounts.audit.AuditMiddleware",
+)
+AUDITLOG_STORE_JSON_CHANGES = True
+# What is tracked, and which fields: statuses, owners, roles, keys, segments, backlog items,
+# erasures. Secrets (key digests, webhook secrets) and bulky fields are left out.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {"model": "auth.user", "exclude_fields": ["password", "last_login"], "m2m_fields": {"groups"}},
+    {"model": "auth.group", "m2m_fields": {"permissions"}},
+    {"model": "accounts.apikey", "exclude_fields": ["digest", "last_used_at"]},
+    {"model": "feedback.product"},
+    {"model": "feedback.erasurerecord"},
+    {"model": "feedback.reviewsource", "include_fields": ["name", "kind", "url", "product", "field_mapping", "interval_minutes", "active"]},
+    {"model": "surveys.survey"},
+    {"model": "insights.theme", "exclude_fields": ["centroid", "quotes", "updated_at"]},
+    {"model": "insights.alertrule"},
+    {"model": "insights.sentimentmodel", "include_fields": ["is_active"]},
+    {"model": "customization.segment", "exclude_fields": ["member_count", "membership_refreshed_at", "updated_at"]},
+    {"model": "customization.customizationrequest", "exclude_fields": ["value_at_stake", "updated_at"]},
+    {"model": "innovation.idea", "include_fields": ["title", "status", "owner", "product", "theme", "impact", "confidence", "effort", "value", "lane", "public", "merged_into", "impact_result"]},
+    {"model": "innovation.segmentweight"},
+    {"model": "innovation.ideasuggestion", "include_fields": ["status"]},
+)
 # Review feeds: fetch timeout and size cap, longest back-off after failures, and whether a
 # feed may live on a private or loopback address (off: a feed URL cannot reach inside).
 REVIEW_SOURCE_TIMEOUT_SECONDS = env_float("REVIEW_SOURCE_TIMEOUT_SECONDS", 15)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import audit_views
 from accounts import views as account_views
 
 # The API comes first: every "" include that does not match a path is searched through in
@@ -12,6 +13,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", account_views.healthz, name="healthz"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
     path("", include("feedback.urls")),
     path("", include("insights.urls")),
     path("", include("surveys.urls")),
