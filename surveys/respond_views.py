@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from functools import wraps
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
@@ -132,6 +133,22 @@ def invalid_context(questions, post, exc: ValidationError) -> dict:
     }
 
 
+def allow_framing(response):
+    """Let other sites frame this response (the survey embed): no X-Frame-Options, and a
+    Content-Security-Policy frame-ancestors of ``SURVEY_EMBED_ORIGINS``."""
+    response.xframe_options_exempt = True
+    response._csp_replace = {"frame-ancestors": settings.SURVEY_EMBED_ORIGINS}
+    return response
+
+
+def framable(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        return allow_framing(view(request, *args, **kwargs))
+
+    return wrapped
+
+
 def _closed_page(request, survey, exc, embed):
     status = 200 if "not open yet" in " ".join(exc.messages) else 410
     response = render(
@@ -141,7 +158,7 @@ def _closed_page(request, survey, exc, embed):
         status=status,
     )
     if embed:
-        response.xframe_options_exempt = True
+        allow_framing(response)
     return response
 
 
@@ -197,7 +214,7 @@ def _respond(request, slug: str, embed: bool):
         )
     response = render(request, "surveys/respond.html", context, status=status)
     if embed:
-        response.xframe_options_exempt = True
+        allow_framing(response)
     return response
 
 
@@ -212,14 +229,14 @@ def respond(request, slug: str):
     return _respond(request, slug, embed=request.GET.get("embed") == "1")
 
 
-@xframe_options_exempt
+@framable
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="ip", rate=_form_rate, method="POST", block=False)
 def embed(request, slug: str):
     return _respond(request, slug, embed=True)
 
 
-@xframe_options_exempt
+@framable
 def thanks(request, slug: str):
     survey = get_public_survey(slug)
     embed_mode = request.GET.get("embed") == "1"

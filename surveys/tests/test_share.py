@@ -95,15 +95,34 @@ def test_only_the_embed_route_may_be_framed(client, survey, staff_member):
     embed = client.get(reverse("surveys:embed", args=[survey.slug]))
     assert embed.status_code == 200
     assert "X-Frame-Options" not in embed.headers
+    assert "frame-ancestors *" in embed["Content-Security-Policy"]
 
-    assert client.get(reverse("surveys:respond", args=[survey.slug]))["X-Frame-Options"] == "DENY"
+    public = client.get(reverse("surveys:respond", args=[survey.slug]))
+    assert public["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in public["Content-Security-Policy"]
     client.force_login(staff_member)
     for url in (
         reverse("surveys:share", args=[survey.pk]),
         reverse("surveys:kiosk", args=[survey.pk]),
         reverse("surveys:invitations", args=[survey.pk]),
     ):
-        assert client.get(url)["X-Frame-Options"] == "DENY", url
+        response = client.get(url)
+        assert response["X-Frame-Options"] == "DENY", url
+        assert "frame-ancestors 'none'" in response["Content-Security-Policy"], url
+
+
+def test_embed_framing_is_limited_to_the_configured_sites(client, settings, survey):
+    settings.SURVEY_EMBED_ORIGINS = ["https://shop.example.com"]
+    embed = client.get(reverse("surveys:embed", args=[survey.slug]))
+    assert "frame-ancestors https://shop.example.com" in embed["Content-Security-Policy"]
+
+
+def test_pages_forbid_inline_scripts_and_styles(client):
+    policy = client.get(reverse("feedback:public_form"))["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
 
 
 def test_without_a_configured_address_links_follow_the_request(
