@@ -18,6 +18,7 @@ from auditlog.registry import auditlog
 from django.db.models.signals import post_save
 
 from .authentication import usable_key_for
+from .client_ip import client_ip
 
 
 def register_triage_changes() -> None:
@@ -52,12 +53,7 @@ class AuditMiddleware(AuditlogMiddleware):
 
     @staticmethod
     def _get_remote_addr(request):
-        from django.conf import settings
-
-        meta_key = getattr(settings, "RATELIMIT_IP_META_KEY", None) or "REMOTE_ADDR"
-        if callable(meta_key):
-            return meta_key(request)
-        return request.META.get(meta_key) or request.META.get("REMOTE_ADDR")
+        return client_ip(request) or None
 
     def get_extra_data(self, request):
         data = super().get_extra_data(request)
