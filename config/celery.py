@@ -78,6 +78,12 @@ DEFAULT_BEAT_SCHEDULE = {
         "task": "surveys.tasks.requeue_stale_invitations_task",
         "schedule": crontab(minute="*/10"),
     },
+    # Past the retention period (FEEDBACK_RETENTION_DAYS, off by default), feedback text
+    # loses its contact details and the submitter's name; scores and themes stay.
+    "anonymise-expired-feedback": {
+        "task": "feedback.tasks.anonymise_expired_feedback_task",
+        "schedule": crontab(hour=1, minute=45),
+    },
     # Forget API Idempotency-Key records older than a day.
     "purge-idempotency-records": {
         "task": "surveys.tasks.purge_expired_idempotency_records_task",

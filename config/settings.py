@@ -245,6 +245,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -396,6 +397,14 @@ FEEDBACK_NOTE_MAX_LENGTH = env_int("FEEDBACK_NOTE_MAX_LENGTH", 5000)
 # Respondents' rights: hours a data export/erasure link works; requests per IP.
 PRIVACY_LINK_HOURS = env_int("PRIVACY_LINK_HOURS", 24)
 PRIVACY_REQUEST_RATE = env_str("PRIVACY_REQUEST_RATE", "5/h")
+# Personal data typed in feedback text (emails, phone numbers, card numbers, IBANs):
+# "analysis" masks it for analysis, exports and webhooks and keeps the original for staff;
+# "store" masks it before the row is saved (the original is never kept); "off" masks nothing.
+PII_MASKING = env_str("PII_MASKING", "analysis")
+if PII_MASKING not in {"analysis", "store", "off"}:
+    raise ImproperlyConfigured(f"PII_MASKING must be analysis, store or off, got {PII_MASKING!r}")
+# Days after which feedback text is anonymised (PII masked, submitter removed); 0 keeps it.
+FEEDBACK_RETENTION_DAYS = env_int("FEEDBACK_RETENTION_DAYS", 0)
 
 # --- Audit trail (django-auditlog; see accounts/audit.py) -----------------------------------
 INSTALLED_APPS.append("auditlog")

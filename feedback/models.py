@@ -128,6 +128,8 @@ class Feedback(models.Model):
     submitter_email = models.EmailField(blank=True)
     consent = models.BooleanField(default=False)
     consent_text = models.TextField(blank=True)
+    # Set when the retention period anonymised the text (PII masked, submitter removed).
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
     assignee = models.ForeignKey(

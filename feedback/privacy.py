@@ -13,6 +13,7 @@ It is logged in ``ErasureRecord`` by a digest of the address, never the address 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -28,7 +29,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
+from .csv_safety import neutralise_formula
 from .models import Customer, ErasureRecord, Feedback
 from .pii import redact
 
@@ -121,10 +124,7 @@ class PersonalData:
                         if isinstance(value, str)
                         else json.dumps(value, cls=DjangoJSONEncoder)
                     )
-                    # A leading =, +, - or @ would run as a formula in a spreadsheet.
-                    if text[:1] in {"=", "+", "-", "@"}:
-                        text = "'" + text
-                    writer.writerow([kind, row.get("id"), field, text])
+                    writer.writerow([kind, row.get("id"), field, neutralise_formula(text)])
         return out.getvalue()
 
 
@@ -293,3 +293,68 @@ def erase_personal_data(*, email: str, via: str, requested_by=None) -> ErasureRe
     return ErasureRecord.objects.create(
         email_sha256=email_digest(email), via=via, requested_by=requested_by, counts=counts
     )
+
+
+def masked_for_processing(text: str) -> str:
+    """``text`` as analysis, exports and webhooks see it: personal data masked unless
+    ``PII_MASKING`` is off (with "store" it was masked before saving already)."""
+    return text if settings.PII_MASKING == "off" else redact(text)
+
+
+def masked_on_save(text: str) -> str:
+    """``text`` as it is stored: masked only when ``PII_MASKING`` is "store"."""
+    return redact(text) if settings.PII_MASKING == "store" else text
+
+
+RETENTION_BATCH = 1000
+
+
+def anonymise_expired_feedback(*, now=None, batch_size: int = RETENTION_BATCH) -> int:
+    """Anonymise one batch of feedback older than ``FEEDBACK_RETENTION_DAYS``; returns how many.
+
+    The text keeps its words but loses contact details (masked), the submitter's name and
+    email go, and a survey answer that carries the same text is masked too; scores,
+    sentiment and themes stay, so trends are unchanged. Rows are claimed with
+    ``FOR UPDATE SKIP LOCKED`` where the database has it; call again until it returns 0.
+    """
+    days = settings.FEEDBACK_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=days)
+    from django.db import connection
+
+    with transaction.atomic():
+        claim = Feedback.objects.filter(received_at__lt=cutoff, anonymised_at__isnull=True)
+        claim = claim.order_by("pk").only(
+            "pk", "text", "positive_excerpt", "negative_excerpt", "submitter_name"
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            claim = claim.select_for_update(skip_locked=True, of=("self",))
+        rows = list(claim[:batch_size])
+        for row in rows:
+            names = [row.submitter_name] if row.submitter_name else []
+            row.text = redact(row.text, names=names) or "[erased]"
+            row.positive_excerpt = redact(row.positive_excerpt, names=names)
+            row.negative_excerpt = redact(row.negative_excerpt, names=names)
+            row.submitter_name = ""
+            row.submitter_email = ""
+            row.anonymised_at = now
+        Feedback.objects.bulk_update(
+            rows,
+            [
+                "text",
+                "positive_excerpt",
+                "negative_excerpt",
+                "submitter_name",
+                "submitter_email",
+                "anonymised_at",
+            ],
+            batch_size=500,
+        )
+        Answer = apps.get_model("surveys", "Answer")
+        answers = list(Answer.objects.filter(feedback__in=rows).exclude(text=""))
+        for answer in answers:
+            answer.text = redact(answer.text)
+        Answer.objects.bulk_update(answers, ["text"], batch_size=500)
+    return len(rows)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .models import Customer, Feedback, Product, Tag
+from .privacy import masked_on_save
 
 
 class DuplicateFeedback(ValidationError):
@@ -95,6 +96,7 @@ def build_feedback(
         errors["channel"] = [f'"{channel}" is not a valid channel.']
     if errors:
         raise ValidationError(errors)
+    text = masked_on_save(text)
 
     rating_d = _as_decimal(rating, "rating")
     min_d = _as_decimal(rating_min, "rating_min")

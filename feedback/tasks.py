@@ -43,3 +43,21 @@ def poll_due_review_sources_task() -> int:
     from . import review_sources
 
     return len(review_sources.poll_due_review_sources())
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def anonymise_expired_feedback_task() -> int:
+    """Anonymise every feedback past the retention period, batch by batch."""
+    from . import privacy
+
+    total = 0
+    while batch := privacy.anonymise_expired_feedback():
+        total += batch
+    return total

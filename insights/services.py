@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from feedback.models import Feedback
+from feedback.privacy import masked_for_processing
 
 from . import theme_services
 from .models import DailyFeedbackStat, DirtyRollupDay
@@ -50,7 +51,9 @@ def score_claimed_batch(candidates, *, scorer: Scorer, batch_size: int) -> int:
         if not rows:
             return 0
         write_scores(rows, scorer)
-        theme_services.assign_themes([row.pk for row in rows], texts=[row.text for row in rows])
+        theme_services.assign_themes(
+            [row.pk for row in rows], texts=[masked_for_processing(row.text) for row in rows]
+        )
         mark_days_dirty({timezone.localtime(row.received_at, dt.UTC).date() for row in rows})
     return len(rows)
 
@@ -69,7 +72,8 @@ SCORE_FIELDS = [
 
 def write_scores(rows: list[Feedback], scorer: Scorer) -> None:
     """Score ``rows`` (claimed by the caller) with ``scorer`` and save the analysis fields."""
-    results = scorer.score_mixed([row.text for row in rows])
+    # Excerpts come from the masked text, so no contact details reach the dashboards.
+    results = scorer.score_mixed([masked_for_processing(row.text) for row in rows])
     now = timezone.now()
     for row, result in zip(rows, results, strict=True):
         row.sentiment_score = result.overall.score

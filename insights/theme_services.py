@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils.text import slugify
 
 from feedback.models import Feedback
+from feedback.privacy import masked_for_processing
 
 from .analysis import themes as analysis
 from .models import DailyThemeStat, FeedbackTheme, KeywordRule, Theme, ThemeModel
@@ -93,7 +94,7 @@ def discover_themes(
             f"there are {len(rows)}."
         )
     ids = [row[0] for row in rows]
-    texts = [row[1] for row in rows]
+    texts = [masked_for_processing(row[1]) for row in rows]
     try:
         found = analysis.discover(texts, k=k, random_state=random_state)
     except analysis.TooFewTextsError as exc:
@@ -193,7 +194,7 @@ def _re_express(
             texts = [" ".join(theme.top_terms)]
         if not texts:
             texts = [keyword for rule in theme.keyword_rules.all() for keyword in rule.keyword_list]
-        result[theme.pk] = analysis.centroid_of(space, texts)
+        result[theme.pk] = analysis.centroid_of(space, [masked_for_processing(t) for t in texts])
     return result
 
 
@@ -243,7 +244,7 @@ def assign_themes(feedback_ids: Sequence[int], *, texts: Sequence[str] | None = 
         return 0
     if texts is None:
         by_id = dict(Feedback.objects.filter(pk__in=feedback_ids).values_list("id", "text"))
-        rows = [(pk, by_id[pk]) for pk in feedback_ids if pk in by_id]
+        rows = [(pk, masked_for_processing(by_id[pk])) for pk in feedback_ids if pk in by_id]
     else:
         rows = list(zip(feedback_ids, texts, strict=True))
     if not rows:

@@ -12,12 +12,13 @@ from collections.abc import Iterable, Iterator
 
 from openpyxl import Workbook
 
+from feedback.csv_safety import neutralise_formula
+from feedback.privacy import masked_for_processing
+
 from .models import Question, Response
 from .question_types import OTHER, question_type
 
 FIXED_COLUMNS = ["response_id", "submitted_at", "channel", "customer", "collected_by"]
-# Cells a spreadsheet would run as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def header(questions: list[Question]) -> list[str]:
@@ -33,11 +34,10 @@ def cell_value(question: Question, answer) -> object:
     if family == "yes_no":
         return "yes" if answer.number == 1 else "no"
     if family in ("choice", "multiple"):
-        parts = [
-            f"{OTHER}: {answer.text}" if c == OTHER and answer.text else c for c in answer.choices
-        ]
+        text = masked_for_processing(answer.text)
+        parts = [f"{OTHER}: {text}" if c == OTHER and text else c for c in answer.choices]
         return "; ".join(parts)
-    return answer.text
+    return masked_for_processing(answer.text)
 
 
 def rows(questions: list[Question], responses: Iterable[Response]) -> Iterator[list]:
@@ -53,12 +53,6 @@ def rows(questions: list[Question], responses: Iterable[Response]) -> Iterator[l
         ]
 
 
-def _safe(value):
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 class _Echo:
     def write(self, value):
         return value
@@ -69,7 +63,7 @@ def csv_lines(questions: list[Question], responses: Iterable[Response]) -> Itera
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(header(questions))
     for row in rows(questions, responses):
-        yield writer.writerow([_safe(v) for v in row])
+        yield writer.writerow([neutralise_formula(v) for v in row])
 
 
 def xlsx_bytes(title: str, questions: list[Question], responses: Iterable[Response]) -> bytes:
@@ -79,7 +73,7 @@ def xlsx_bytes(title: str, questions: list[Question], responses: Iterable[Respon
     )
     sheet.append(header(questions))
     for row in rows(questions, responses):
-        sheet.append([_safe(v) for v in row])
+        sheet.append([neutralise_formula(v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

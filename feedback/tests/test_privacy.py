@@ -145,3 +145,76 @@ def test_privacy_requests_are_rate_limited(client, settings, jane):
         for _ in range(3)
     ]
     assert codes == [200, 200, 429]
+
+
+# --- PII masking and retention ----------------------------------------------------------
+
+CONTACT = "Terrible support, call me on +44 20 7946 0958 or write to jo@example.com"
+
+
+def test_analysis_sees_masked_text_and_staff_keep_the_original(settings):
+    from feedback.services import record_feedback
+    from insights.services import analyse_all_pending
+
+    settings.PII_MASKING = "analysis"
+    feedback = record_feedback(channel="form", text=CONTACT)
+    analyse_all_pending()
+    feedback.refresh_from_db()
+    assert feedback.text == CONTACT  # staff with access see what was written
+    assert feedback.negative_excerpt
+    assert "7946" not in feedback.negative_excerpt
+    assert "jo@example.com" not in feedback.negative_excerpt
+
+
+def test_store_mode_never_keeps_the_original(settings):
+    from feedback.services import record_feedback
+
+    settings.PII_MASKING = "store"
+    feedback = record_feedback(channel="form", text=CONTACT)
+    feedback.refresh_from_db()
+    assert feedback.text == "Terrible support, call me on [phone] or write to [email]"
+
+
+def test_survey_exports_mask_contact_details(jane, settings):
+    from surveys.exports import cell_value
+
+    settings.PII_MASKING = "analysis"
+    answer = Answer.objects.select_related("question").get(question__key="why")
+    assert "[email]" in cell_value(answer.question, answer)
+    settings.PII_MASKING = "off"
+    assert "jane.roe@example.com" in cell_value(answer.question, answer)
+
+
+def test_retention_anonymises_only_feedback_past_the_period(settings, jane):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from feedback.tasks import anonymise_expired_feedback_task
+
+    settings.FEEDBACK_RETENTION_DAYS = 30
+    now = timezone.now()
+    old = FeedbackFactory(
+        text="Old: ring 0612345678",
+        submitter_name="Kim",
+        submitter_email="kim@example.com",
+        received_at=now - dt.timedelta(days=40),
+        rating=4,
+    )
+    recent = FeedbackFactory(text="New: ring 0612345678", received_at=now - dt.timedelta(days=3))
+    assert anonymise_expired_feedback_task.apply().get() >= 1
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.text == "Old: ring [phone]" and old.anonymised_at is not None
+    assert old.submitter_name == old.submitter_email == ""
+    assert old.rating == 4
+    assert recent.text == "New: ring 0612345678" and recent.anonymised_at is None
+    assert anonymise_expired_feedback_task.apply().get() == 0  # nothing left to do
+
+
+def test_retention_off_by_default(settings):
+    from feedback.privacy import anonymise_expired_feedback
+
+    settings.FEEDBACK_RETENTION_DAYS = 0
+    FeedbackFactory(text="call 0612345678")
+    assert anonymise_expired_feedback() == 0
