@@ -4,13 +4,15 @@ from django.urls import include, path
 
 from accounts import audit_views
 from accounts import views as account_views
+from accounts.two_factor import LoginForm, two_factor
 
 # The API comes first: every "" include that does not match a path is searched through in
 # full before the next pattern is tried, and API requests are the most frequent.
 urlpatterns = [
     path("api/v1/", include(("api.urls", "api"))),
     path("", account_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(form_class=LoginForm), name="login"),
+    path("account/two-factor/", two_factor, name="two_factor"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", account_views.healthz, name="healthz"),
     path("audit/", audit_views.audit_log, name="audit_log"),
