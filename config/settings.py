@@ -481,11 +481,18 @@ PUBLIC_ROADMAP_ENABLED = env_bool("PUBLIC_ROADMAP_ENABLED", False)
 # the defaults; insights/beat.py seeds missing entries at beat start, never overwriting edits.
 CELERY_BEAT_SCHEDULER = "insights.beat:DefaultsKeepingScheduler"
 
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.log_format.JsonFormatter"},
+    },
+    # LOG_FORMAT=json: one JSON object per line (time, level, logger, message, extras).
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
