@@ -629,6 +629,30 @@ def _measure_once(args, name, port, extra, rows, logdir, monitor, logwatch, atte
     return result
 
 
+HOLD_P99_MAX_MS = 100
+
+
+def hold_api(args, port, extra, rows, logdir, monitor, logwatch, peak_rps: float) -> dict:
+    """The load drill: the API paced at ``--hold-fraction`` of its measured rate for
+    ``--hold`` seconds; every request must succeed, p99 under HOLD_P99_MAX_MS."""
+    target = args.hold_fraction * peak_rps
+    os.environ["FL_BENCH_THREAD_RATE"] = f"{target / args.threads:.3f}"
+    saved = args.duration, args.warmup
+    args.duration, args.warmup = args.hold, 0
+    log(f"hold: API at {target:.0f} requests/s ({args.hold_fraction:.0%} of {peak_rps}) "
+        f"for {args.hold} s")
+    try:
+        result = _measure_once(args, "api", port, extra, rows, logdir, monitor, logwatch,
+                               "hold")
+    finally:
+        args.duration, args.warmup = saved
+        os.environ.pop("FL_BENCH_THREAD_RATE", None)
+    result["endpoint"] = "api_hold"
+    result["target_rps"] = round(target, 1)
+    result["hold_s"] = args.hold
+    return result
+
+
 def check_targets(results: dict) -> list[dict]:
     checks = []
     bare = results.get("bare")
@@ -670,6 +694,21 @@ def check_targets(results: dict) -> list[dict]:
             "value": (f"{r['unsuccessful']} unsuccessful, {r['socket_errors']} socket errors, "
                       f"statuses {r['statuses']}"),
             "pass": r["unsuccessful"] == 0 and r["socket_errors"] == 0,
+        })
+    hold = results.get("api_hold")
+    if hold is not None:
+        checks.append({
+            "endpoint": "hold", "target": f"{hold['hold_s']} s at {hold['target_rps']}/s: "
+                                          f"p99 < {HOLD_P99_MAX_MS} ms",
+            "value": f"{hold['latency_ms']['p99']} ms at {hold['rps']}/s",
+            "pass": hold["latency_ms"]["p99"] < HOLD_P99_MAX_MS,
+        })
+        checks.append({
+            "endpoint": "hold", "target": "zero errors, every success stored",
+            "value": (f"{hold['unsuccessful']} unsuccessful, {hold['socket_errors']} socket "
+                      f"errors, {hold['rows_stored']} rows / {hold['successes']} successes"),
+            "pass": hold["unsuccessful"] == 0 and hold["socket_errors"] == 0
+            and bool(hold["stored_equal"]),
         })
     for name, r in results.items():
         errors = r.get("server_errors") or {}
@@ -750,6 +789,10 @@ def parse_args(argv):
     p.add_argument("--lock-wait", type=int, default=1800,
                    help="seconds to wait for another benchmark run to finish")
     p.add_argument("--no-celery", action="store_true", help="do not run the analysis worker")
+    p.add_argument("--hold", type=int, default=0,
+                   help="after the endpoints, hold the API at --hold-fraction of its measured "
+                        "rate for this many seconds (the load drill; 300 = five minutes)")
+    p.add_argument("--hold-fraction", type=float, default=0.8)
     p.add_argument("--drain-wait", type=int, default=60,
                    help="seconds to wait for the worker to analyse the backlog")
     p.add_argument("--db-name", default="focusloop_bench")
@@ -893,6 +936,10 @@ def main(argv=None) -> int:
             r["cpu_ratio"] = (
                 round(bare_cpu / r["cpu_ms_total"], 4) if bare_cpu and r["cpu_ms_total"] else None
             )
+
+        if args.hold > 0 and "api" in results:
+            results["api_hold"] = hold_api(args, port, extras["api"], rows, logdir, monitor,
+                                           logwatch, results["api"]["rps"])
 
         drain = None
         if not args.no_celery and any(ENDPOINTS[n]["stores"] for n in results):

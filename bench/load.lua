@@ -64,6 +64,10 @@ first_t = 0
 last_t = 0
 stop_at = nil
 running = false
+-- Paced runs (bench/ingest.py --hold): this thread's requests per second; 0 = as fast as
+-- the server answers. Read from FL_BENCH_THREAD_RATE.
+thread_rate = 0
+pace_t0 = nil
 
 local headers = {}
 local api_key, csrf_cookie, csrf_token, referer
@@ -89,6 +93,7 @@ function init(args)
     seconds = tonumber(args[2] or "10")
     tag = args[3] or "bench"
     math.randomseed(1000 + thread_id)
+    thread_rate = tonumber(os.getenv("FL_BENCH_THREAD_RATE") or "0") or 0
     if mode == "api" or mode == "survey_api" then
         api_key = args[4]
         headers = {
@@ -150,6 +155,12 @@ function delay()
     end
     if t >= stop_at then
         return 3600000 -- park the connection: no new request after SECONDS
+    end
+    if thread_rate > 0 then
+        -- Open-loop pacing: the next request of this thread is due at t0 + sent / rate.
+        if pace_t0 == nil then pace_t0 = t end
+        local due = pace_t0 + sent / thread_rate
+        if due > t then return math.floor((due - t) * 1000) end
     end
     return 0
 end
