@@ -84,6 +84,18 @@ DEFAULT_BEAT_SCHEDULE = {
         "task": "feedback.tasks.anonymise_expired_feedback_task",
         "schedule": crontab(hour=1, minute=45),
     },
+    # Re-match every rule segment's customers to its rules (customers change, feedback on
+    # products arrives) and bring the value at stake of their open requests up to date.
+    "refresh-segments": {
+        "task": "customization.tasks.refresh_all_segments_task",
+        "schedule": crontab(minute=20),
+    },
+    # Cluster customers into suggested segments for managers to accept or discard; only
+    # the pending suggestions are replaced.
+    "suggest-segments": {
+        "task": "customization.tasks.suggest_segments_task",
+        "schedule": crontab(day_of_week="mon", hour=4, minute=30),
+    },
     # Forget API Idempotency-Key records older than a day.
     "purge-idempotency-records": {
         "task": "surveys.tasks.purge_expired_idempotency_records_task",

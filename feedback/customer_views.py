@@ -6,6 +6,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from accounts.decorators import permission_required
+from customization import selectors as customization_selectors
+from customization.forms import PreferenceForm
 
 from .selectors import (
     customer_feedback,
@@ -50,5 +52,21 @@ def customer_detail(request, pk: int):
             "focus_groups": customer_focus_groups(customer),
             "interviews": customer_interviews(customer),
             "can_triage": request.user.has_perm("feedback.triage_feedback"),
+            **_customization_profile(request.user, customer),
         },
     )
+
+
+def _customization_profile(user, customer) -> dict:
+    """Stated and inferred preferences, segments and customization requests."""
+    profile = {}
+    if user.has_perm("customization.view_customerpreference"):
+        profile["preferences"] = customization_selectors.customer_preferences(customer)
+        profile["inferred_themes"] = customization_selectors.inferred_themes(customer)
+        profile["products_discussed"] = customization_selectors.customer_products(customer)
+        profile["preference_form"] = PreferenceForm()
+    if user.has_perm("customization.view_segment"):
+        profile["customer_segments"] = customization_selectors.customer_segments(customer)
+    if user.has_perm("customization.view_customizationrequest"):
+        profile["customization_requests"] = customization_selectors.customer_requests(customer)[:50]
+    return profile

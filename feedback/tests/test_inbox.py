@@ -317,7 +317,7 @@ def test_customer_page_query_count_is_bounded(client, staff_member, django_asser
     for n in range(30):
         FeedbackFactory(customer=bea, text=f"row {n}")
     client.force_login(staff_member)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(21):
         response = client.get(reverse("feedback:customer_detail", args=[bea.pk]))
     assert len(response.context["page"].object_list) == 25
 

@@ -1,0 +1,1 @@
+"""Customization analysis without the database: clustering and request similarity."""
