@@ -78,6 +78,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "feedback.add_product",
         "feedback.change_product",
         "feedback.view_tag",
+        "innovation.view_ideaevidence",
+        "innovation.view_ideavote",
+        "innovation.view_segmentweight",
+        "innovation.change_segmentweight",
+        "innovation.view_ideasuggestion",
+        "innovation.view_loopmessage",
     ],
 }
 ROLE_ORDER = [STAFF, MANAGER, ADMIN]

@@ -96,6 +96,31 @@ DEFAULT_BEAT_SCHEDULE = {
         "task": "customization.tasks.suggest_segments_task",
         "schedule": crontab(day_of_week="mon", hour=4, minute=30),
     },
+    # Nightly: recompute every idea's evidence numbers (customers, value at stake, segments,
+    # votes, weighted reach) and its RICE and value/effort scores.
+    "refresh-idea-numbers": {
+        "task": "innovation.tasks.refresh_idea_numbers_task",
+        "schedule": crontab(hour=1, minute=15),
+    },
+    # Weekly idea suggestions: themes that hurt (emerging negative, or large and mostly
+    # negative over the last 28 days) and have no idea yet are proposed to managers;
+    # pending ones are refreshed, dismissed ones return only after significant growth.
+    "suggest-ideas": {
+        "task": "innovation.tasks.suggest_ideas_task",
+        "schedule": crontab(day_of_week="mon", hour=6, minute=0),
+    },
+    # Impact check: for shipped ideas whose check is due, compare their theme before and
+    # after shipping (volume, negative share, sentiment) and record the verdict.
+    "check-idea-impact": {
+        "task": "innovation.tasks.check_idea_impact_task",
+        "schedule": crontab(hour=5, minute=30),
+    },
+    # Safety net: send close-the-loop emails still missing for items shipped or delivered
+    # in the last week (a message lost while the broker was down). Sends nothing twice.
+    "close-recent-loops": {
+        "task": "innovation.tasks.close_recent_loops_task",
+        "schedule": crontab(hour=7, minute=0),
+    },
     # Forget API Idempotency-Key records older than a day.
     "purge-idempotency-records": {
         "task": "surveys.tasks.purge_expired_idempotency_records_task",

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import permission_required
 from feedback.models import Customer
 from feedback.selectors import get_feedback_for_user
+from innovation.loop import LOOP_MESSAGES_SHOWN, loop_messages_for
 from insights.models import Theme
 
 from . import selectors, services
@@ -83,6 +84,7 @@ def _detail(request, obj, *, status: int = 200, **forms):
             "req": obj,
             "history": selectors.request_history(obj),
             "evidence": selectors.request_evidence(obj),
+            "loop_messages": loop_messages_for(customization_request=obj)[:LOOP_MESSAGES_SHOWN],
             "transitions": [
                 (value, services.Status(value).label) for value in services.allowed_transitions(obj)
             ],

@@ -56,3 +56,8 @@ class Command(BaseCommand):
                 request_discovery()
             except Exception as exc:  # no broker reachable: the nightly run will do it
                 self.stdout.write(f"Theme discovery not queued ({exc}); it runs nightly.")
+            from customization.demo import seed_demo_customization
+            from innovation.demo import seed_demo_innovation
+
+            seed_demo_customization()
+            seed_demo_innovation()
