@@ -19,6 +19,7 @@ _LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 # checked on every request. Unknown keys are never remembered.
 _known_keys: dict[str, tuple[float, ApiKey]] = {}
 _KNOWN_KEYS_MAX = 1000
+KEYWORDS = ("bearer", "token")
 
 
 def forget_key(digest: str) -> None:
@@ -42,6 +43,37 @@ def _lookup(digest: str) -> ApiKey | None:
     return key
 
 
+def _raw_key(request) -> str | None:
+    """The key in a ``Bearer``/``Token`` Authorization header; None without one.
+
+    Raises ``AuthenticationFailed`` for a malformed header of that kind.
+    """
+    header = authentication.get_authorization_header(request).split()
+    if not header or header[0].lower().decode(errors="replace") not in KEYWORDS:
+        return None
+    if len(header) != 2:
+        raise exceptions.AuthenticationFailed("Invalid authorization header.")
+    try:
+        return header[1].decode()
+    except UnicodeDecodeError:
+        raise exceptions.AuthenticationFailed("Invalid API key.") from None
+
+
+def usable_key_for(request) -> ApiKey | None:
+    """The usable key the request authenticates with, or None (no key, bad or revoked key).
+
+    For code that runs before DRF authenticates (middleware); never raises.
+    """
+    try:
+        raw = _raw_key(request)
+    except exceptions.AuthenticationFailed:
+        return None
+    if raw is None:
+        return None
+    key = _lookup(ApiKey.digest_of(raw))
+    return key if key is not None and key.is_usable else None
+
+
 class ApiKeyUser(AnonymousUser):
     """The identity of a request made with an API key: it holds the key's scopes only."""
 
@@ -57,18 +89,10 @@ class ApiKeyUser(AnonymousUser):
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    keywords = ("bearer", "token")
-
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower().decode(errors="replace") not in self.keywords:
+        raw = _raw_key(request)
+        if raw is None:
             return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Invalid authorization header.")
-        try:
-            raw = header[1].decode()
-        except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("Invalid API key.") from None
         key = _lookup(ApiKey.digest_of(raw))
         if key is None or not key.is_usable:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired API key.")

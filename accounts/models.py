@@ -30,6 +30,7 @@ class ApiKey(models.Model):
         SURVEYS_READ = "surveys:read", "Read surveys, responses and results"
         SURVEYS_WRITE = "surveys:write", "Submit survey responses"
         INSIGHTS_READ = "insights:read", "Read metrics, themes, forecasts and alerts"
+        INSIGHTS_WRITE = "insights:write", "Acknowledge and resolve alerts"
         BACKLOG_READ = "backlog:read", "Read segments, customization requests, ideas and roadmap"
         BACKLOG_WRITE = "backlog:write", "Write segments, customization requests, ideas, evidence"
 

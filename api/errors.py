@@ -42,7 +42,9 @@ def _django_error_codes(exc: DjangoValidationError) -> set[str]:
         if hasattr(exc, "error_dict")
         else exc.error_list
     )
-    return {e.code for e in errors if e.code} | ({exc.code} if getattr(exc, "code", None) else set())
+    return {e.code for e in errors if e.code} | (
+        {exc.code} if getattr(exc, "code", None) else set()
+    )
 
 
 def exception_handler(exc, context):

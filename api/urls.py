@@ -1,5 +1,5 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from feedback import api as feedback_api
 from feedback import channels_api, review_import_api
@@ -8,6 +8,8 @@ urlpatterns = [
     path("feedback/", feedback_api.FeedbackListCreateView.as_view(), name="feedback-list"),
     path("feedback/<int:pk>/", feedback_api.FeedbackDetailView.as_view(), name="feedback-detail"),
     path("feedback/bulk/", feedback_api.FeedbackBulkCreateView.as_view(), name="feedback-bulk"),
+    path("customers/", feedback_api.CustomerListView.as_view(), name="customer-list"),
+    path("products/", feedback_api.ProductListView.as_view(), name="product-list"),
     path(
         "review-imports/",
         review_import_api.ReviewImportListCreateView.as_view(),
@@ -51,7 +53,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[]),
+        SpectacularSwaggerSplitView.as_view(url_name="api:schema", permission_classes=[]),
         name="docs",
     ),
 ]

@@ -338,6 +338,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Per API key (or signed-in person) and per anonymous client IP, counted in the
+    # default cache (Redis in production). A key's default is high enough for ingest at
+    # full speed and stops only a runaway client.
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env_str("API_RATE_PER_KEY", "60000/min"),
+        "api_user": env_str("API_RATE_PER_USER", "600/min"),
+        "api_anon": env_str("API_RATE_PER_ANON_IP", "120/min"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DATETIME_FORMAT": "iso-8601",
@@ -355,11 +364,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every POST documents the Idempotency-Key header; every operation its error shape.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_platform_headers",
+    ],
     # Several models have a "status"; each choice set gets its own name in the schema.
     "ENUM_NAME_OVERRIDES": {
         "FeedbackStatusEnum": "feedback.models.Feedback.Status",
         "FocusGroupStatusEnum": "feedback.models.FocusGroup.Status",
         "ReviewImportStatusEnum": "feedback.models.ReviewImport.Status",
+        "CustomerKindEnum": "feedback.models.Customer.Kind",
+        "AlertKindEnum": "insights.models.Alert.Kind",
+        "AlertStatusEnum": "insights.models.Alert.Status",
     },
 }
 
@@ -496,3 +513,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- API platform ------------------------------------------------------------------------
+INSTALLED_APPS = [*INSTALLED_APPS, "api"]
+# Idempotency-Key on every POST under /api/v1/, and the one JSON error shape for answers
+# Django gives outside DRF there (unknown address, server error). After authentication.
+MIDDLEWARE = [*MIDDLEWARE, "api.middleware.ApiPlatformMiddleware"]
+# Webhook deliveries: seconds before a receiver times out, tries before a delivery is
+# given up, failed deliveries in a row before an endpoint is switched off.
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
+# Seconds each process remembers whether an event has subscribers (0: ask every time).
+WEBHOOK_SUBSCRIBERS_CACHE_SECONDS = env_int("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", 10)
+# Local development only: let webhooks reach loopback and private addresses.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)

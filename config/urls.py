@@ -16,6 +16,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", account_views.healthz, name="healthz"),
     path("audit/", audit_views.audit_log, name="audit_log"),
+    path("", include("accounts.urls")),
     path("", include("feedback.urls")),
     path("", include("insights.urls")),
     path("", include("surveys.urls")),

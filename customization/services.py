@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from api import webhooks
 from feedback.models import Customer, Feedback
 
 from .models import (
@@ -308,6 +309,10 @@ def change_request_status(
             to_status=to_status,
             changed_by=changed_by,
             note=note or "",
+        )
+        webhooks.emit(
+            "customization_request.status_changed",
+            {"id": request.pk, "status": request.status, "previous_status": from_status},
         )
     return request
 

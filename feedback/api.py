@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasScopeOrPermission
+from api.pagination import CursorPagination
 from api.serializers import InputSerializer
 
 from . import services
@@ -197,12 +198,14 @@ class FeedbackTriageSerializer(serializers.Serializer):
 
 
 class FeedbackListCreateView(generics.ListAPIView):
-    """List feedback (filters, search, ordering, pages) or record a new one."""
+    """List feedback (filters, search, ordering, cursor pages) or record a new one."""
 
     serializer_class = FeedbackSerializer
     filterset_class = FeedbackFilter
     ordering_fields = ["received_at", "created_at", "sentiment_score", "id"]
     ordering = ["-received_at", "-id"]
+    pagination_class = CursorPagination
+    cursor_fields = ("received_at", "created_at", "id")
     permission_classes = [HasScopeOrPermission]
     required_scopes = {"GET": "feedback:read", "POST": "feedback:write"}
     required_perms = {"GET": "feedback.triage_feedback", "POST": "feedback.triage_feedback"}
@@ -323,3 +326,57 @@ def _resolve_relations(checked):
             errors = errors or None
         resolved.append((data, errors))
     return resolved
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "name",
+            "email",
+            "kind",
+            "department",
+            "account",
+            "tier",
+            "annual_value",
+            "attributes",
+            "created_at",
+        ]
+
+
+class CustomerListView(generics.ListAPIView):
+    """Customers (internal and external), by id; cursor pages."""
+
+    serializer_class = CustomerSerializer
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"GET": "feedback:read"}
+    required_perms = {"GET": "feedback.view_customer"}
+    pagination_class = CursorPagination
+    filterset_fields = ["kind", "tier", "email"]
+    search_fields = ["name", "account"]
+    ordering_fields = ["id"]
+    ordering = ["-id"]
+
+    def get_queryset(self):
+        return Customer.objects.all()
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", "name", "slug", "description", "active"]
+
+
+class ProductListView(generics.ListAPIView):
+    """Products feedback can be about (a short list: numbered pages)."""
+
+    serializer_class = ProductSerializer
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"GET": "feedback:read"}
+    required_perms = {"GET": "feedback.view_product"}
+    filterset_fields = ["active"]
+    ordering_fields = ["name", "id"]
+
+    def get_queryset(self):
+        return Product.objects.order_by("name", "id")

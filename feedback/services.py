@@ -13,6 +13,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from api import webhooks
+
 from .models import Customer, Feedback, Product, Tag
 from .privacy import masked_on_save
 
@@ -163,6 +165,7 @@ def record_feedback(*, tags: Iterable[str] = (), **fields) -> Feedback:
     from insights.triggers import request_analysis
 
     transaction.on_commit(request_analysis)
+    webhooks.emit("feedback.created", lambda: webhooks.feedback_payload(feedback))
     return feedback
 
 
@@ -226,6 +229,7 @@ def record_feedback_batch(items: list[dict]) -> list[Feedback | ValidationError]
         from insights.triggers import request_analysis
 
         transaction.on_commit(request_analysis)
+        webhooks.emit_many("feedback.created", lambda: webhooks.feedback_payloads(results))
     return results
 
 

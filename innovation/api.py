@@ -48,10 +48,10 @@ class IdeaSerializer(serializers.ModelSerializer):
     status = _choice_text(Idea.Status.choices, read_only=True)
     origin = _choice_text(Idea.Origin.choices, read_only=True)
     lane = _choice_text(Idea.Lane.choices, read_only=True)
-    product = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    theme = serializers.PrimaryKeyRelatedField(read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    merged_into = serializers.PrimaryKeyRelatedField(read_only=True)
+    product = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    theme = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    merged_into = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     segment_counts = serializers.DictField(child=serializers.IntegerField(), read_only=True)
 
     class Meta:

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from api import webhooks
 from feedback.models import Customer, Feedback
 
 from .analysis import scoring
@@ -288,6 +289,10 @@ def change_idea_status(*, idea: Idea, to_status: str, by, note: str = "") -> Ide
     if to_status == Idea.Status.SHIPPED:
         idea_id = idea.pk
         transaction.on_commit(lambda: _enqueue_close_the_loop(idea_id))
+    webhooks.emit(
+        "idea.status_changed",
+        {"id": idea.pk, "status": to_status, "previous_status": from_status},
+    )
     return idea
 
 

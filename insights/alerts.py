@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from api import webhooks
 from feedback.models import Feedback
 
 from . import selectors
@@ -118,6 +119,7 @@ def raise_alert(
             return alert, False
         if recipients:
             transaction.on_commit(lambda: _send_notification(alert.pk, recipients))
+        webhooks.emit("alert.created", lambda: webhooks.alert_payload(alert))
     return alert, True
 
 

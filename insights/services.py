@@ -12,6 +12,7 @@ from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from api import webhooks
 from feedback.models import Feedback
 from feedback.privacy import masked_for_processing
 
@@ -119,6 +120,7 @@ def write_scores(rows: list[Feedback], scorer: Scorer) -> None:
                 f"UPDATE {table} SET {assignments} WHERE id = %s",
                 [row_values[1:] + row_values[:1] for row_values in values],
             )
+    webhooks.emit_many("feedback.analysed", lambda: [webhooks.feedback_payload(r) for r in rows])
 
 
 def analyse_all_pending(*, max_batches: int | None = None, refresh_rollups: bool = True) -> int:

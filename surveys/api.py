@@ -1,8 +1,7 @@
 """Surveys over REST: read surveys, their results and responses; submit responses.
 
-Input serializer → ``services.submit_response`` → output serializer. A POST may carry an
-``Idempotency-Key``: the same key and body replay the first answer (status and body), the
-same key with another body is refused with 409.
+Input serializer → ``services.submit_response`` → output serializer. ``Idempotency-Key``
+on the POST is handled, as for every endpoint, by ``api.middleware``.
 """
 
 from __future__ import annotations
@@ -13,24 +12,23 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
     inline_serializer,
 )
-from rest_framework import generics, serializers, status
+from rest_framework import generics, serializers
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from accounts.authentication import ApiKeyUser
 from accounts.permissions import HasScopeOrPermission
 from api.errors import NON_FIELD
+from api.pagination import CursorPagination
 from feedback.models import Customer
 
 from . import results, services
 from .exports import cell_value
-from .idempotency import KEY_MAX_LENGTH, IdempotencyConflict, fingerprint, run_idempotent
 from .models import Answer, Question, Response, Survey
 from .question_types import question_type
 from .selectors import (
@@ -90,7 +88,7 @@ class QuestionSerializer(serializers.ModelSerializer):
 class SurveySerializer(serializers.ModelSerializer):
     status = _choice_output(Survey.Status.choices)
     audience = _choice_output(Survey.Audience.choices)
-    product = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    product = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     response_count = serializers.IntegerField(read_only=True)
     public_url = serializers.SerializerMethodField()
 
@@ -256,13 +254,6 @@ def _error_body(exc: ValidationError) -> dict:
     return {"errors": {NON_FIELD: exc.messages}, "code": getattr(exc, "code", None) or "invalid"}
 
 
-def _requester_scope(request) -> str:
-    user = request.user
-    if isinstance(user, ApiKeyUser):
-        return f"key:{user.api_key.pk}"
-    return f"user:{user.pk}"
-
-
 class SurveyResponsesView(generics.ListAPIView):
     """Responses of a survey (newest first), or submit one."""
 
@@ -273,6 +264,8 @@ class SurveyResponsesView(generics.ListAPIView):
     filterset_fields = ["channel"]
     ordering_fields = ["submitted_at", "id"]
     ordering = ["-submitted_at", "-id"]
+    pagination_class = CursorPagination
+    cursor_fields = ("submitted_at", "id")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -284,17 +277,6 @@ class SurveyResponsesView(generics.ListAPIView):
 
     @extend_schema(
         request=ResponseCreateSerializer,
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description=(
-                    "Optional. Retrying with the same key and body returns the first answer; "
-                    "the same key with another body answers 409."
-                ),
-            )
-        ],
         responses={
             201: ResponseSerializer,
             200: OpenApiResponse(ResponseSerializer, description="client_uuid already stored"),
@@ -307,41 +289,8 @@ class SurveyResponsesView(generics.ListAPIView):
     )
     def post(self, request, pk: int):
         survey = get_object_or_404(Survey, pk=pk)
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key:
-            status_code, body = self._create(request, survey)
-            return ApiResponse(body, status=status_code)
-        if len(key) > KEY_MAX_LENGTH:
-            return ApiResponse(
-                {
-                    "errors": {"Idempotency-Key": [f"Use at most {KEY_MAX_LENGTH} characters."]},
-                    "code": "invalid",
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        try:
-            outcome = run_idempotent(
-                scope=_requester_scope(request),
-                key=key,
-                request_sha256=fingerprint(request.method, request.path, request.body),
-                run=lambda: self._create(request, survey),
-            )
-        except IdempotencyConflict:
-            return ApiResponse(
-                {
-                    "errors": {
-                        "Idempotency-Key": [
-                            "This key was already used with a different request body."
-                        ]
-                    },
-                    "code": "idempotency_conflict",
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
-        response = ApiResponse(outcome.body, status=outcome.status)
-        if outcome.replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
+        status_code, body = self._create(request, survey)
+        return ApiResponse(body, status=status_code)
 
     def _create(self, request, survey: Survey) -> tuple[int, dict]:
         serializer = ResponseCreateSerializer(data=request.data)

@@ -2,6 +2,7 @@
 
 Usable by any endpoint (it knows nothing about surveys): the caller gives who is asking,
 the key, a fingerprint of the request and a function producing ``(status, json body)``.
+``api.middleware`` applies it to every POST under /api/v1/.
 """
 
 from __future__ import annotations
@@ -44,14 +45,26 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def kept_status(status: int) -> bool:
+    """Answers worth replaying: not server errors, and not refusals (401, 403, 429) that a
+    retry with new credentials or after a wait should get past."""
+    return status < 500 and status not in {401, 403, 429}
+
+
 def run_idempotent(
-    *, scope: str, key: str, request_sha256: str, run: Callable[[], tuple[int, dict]]
+    *,
+    scope: str,
+    key: str,
+    request_sha256: str,
+    run: Callable[[], tuple[int, dict]],
+    keep: Callable[[int], bool] = kept_status,
 ) -> Outcome:
     """Run ``run`` once per ``(scope, key)``; later calls get its stored result.
 
     The record is inserted before ``run`` inside one transaction: a concurrent request
     with the same key waits on the unique index until the first commits, then replays
-    it. Server errors (5xx, exceptions) roll everything back, so a retry runs again.
+    it. Answers ``keep`` refuses (server errors, refusals) roll everything back, so a retry
+    runs again.
     Raises ``IdempotencyConflict`` when the key was used with another request.
     """
     with transaction.atomic():
@@ -66,7 +79,7 @@ def run_idempotent(
                 raise IdempotencyConflict from None
             return Outcome(record.status_code, record.response_body, replayed=True)
         status, body = run()
-        if status >= 500:
+        if not keep(status):
             transaction.set_rollback(True)
             return Outcome(status, body, replayed=False)
         record.status_code = status

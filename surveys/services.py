@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from api import webhooks
 from feedback.models import Customer, Feedback
 from feedback.services import record_feedback
 
@@ -220,6 +221,7 @@ def submit_response(
             if existing is not None:
                 return existing, False
         raise
+    webhooks.emit("survey_response.created", lambda: webhooks.survey_response_payload(response))
     return response, True
 
 

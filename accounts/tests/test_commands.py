@@ -26,7 +26,9 @@ def test_create_api_key_prints_a_working_key_once():
 
 def test_create_api_key_with_limited_and_unknown_scopes():
     out = io.StringIO()
-    call_command("create_api_key", "bi", "--scopes", "feedback:read", stdout=out, stderr=io.StringIO())
+    call_command(
+        "create_api_key", "bi", "--scopes", "feedback:read", stdout=out, stderr=io.StringIO()
+    )
     assert ApiKey.objects.get(name="bi").scopes == ["feedback:read"]
     with pytest.raises(CommandError, match="Unknown scope"):
         call_command("create_api_key", "x", "--scopes", "feedback:delete", stdout=io.StringIO())
@@ -35,7 +37,9 @@ def test_create_api_key_with_limited_and_unknown_scopes():
 def test_role_groups_hold_their_permissions(staff_member, manager, admin_user):
     assert staff_member.has_perm("feedback.triage_feedback")
     assert not staff_member.has_perm("feedback.view_insights")
-    assert manager.has_perm("feedback.triage_feedback") and manager.has_perm("feedback.view_insights")
+    assert manager.has_perm("feedback.triage_feedback") and manager.has_perm(
+        "feedback.view_insights"
+    )
     assert admin_user.has_perm("accounts.add_apikey")
     assert not manager.has_perm("accounts.add_apikey")
 
@@ -47,7 +51,11 @@ def test_setup_demo_creates_logins_once_and_prints_them(settings, tmp_path):
     first = out.getvalue()
     User = get_user_model()
     assert set(User.objects.values_list("username", flat=True)) == {"manager", "staff", "admin"}
-    password = next(line.split("password: ")[1] for line in first.splitlines() if "manager" in line and "password" in line)
+    password = next(
+        line.split("password: ")[1]
+        for line in first.splitlines()
+        if "manager" in line and "password" in line
+    )
     assert User.objects.get(username="manager").check_password(password.strip())
 
     out = io.StringIO()

@@ -172,7 +172,7 @@ def test_list_filters_orders_and_paginates(integrator):
     assert texts(received_to="2025-01-16") == ["alpha"]
     assert texts(received_from="2025-01-16") == ["bravo", "charlie"]
     page = integrator.get(LIST_URL, {"page_size": 2}).json()
-    assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
+    assert len(page["results"]) == 2 and page["next"] and "count" not in page
     bad = integrator.get(LIST_URL, {"channel": "fax"})
     assert bad.status_code == 400 and "channel" in bad.json()["errors"]
 

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         try:
             key, raw = create_api_key(name=name, scopes=scope_list)
         except ValidationError as exc:
-            raise CommandError("; ".join(m for ms in exc.message_dict.values() for m in ms)) from exc
+            raise CommandError(
+                "; ".join(m for ms in exc.message_dict.values() for m in ms)
+            ) from exc
         self.stderr.write(f"Created API key '{key.name}' with scopes {', '.join(key.scopes)}.")
         self.stderr.write("Store it now: it is not shown again.")
         self.stdout.write(raw)

@@ -1,0 +1,27 @@
+from django import forms
+
+from api.models import WebhookEvent
+
+from .models import ApiKey
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Which system uses it, e.g. “CRM sync”.")
+    scopes = forms.MultipleChoiceField(
+        choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple
+    )
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Expires",
+        help_text="Leave empty for a key that does not expire.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+
+class WebhookEndpointForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    url = forms.URLField(max_length=500, label="URL", assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=[c for c in WebhookEvent.choices if c[0] != WebhookEvent.PING],
+        widget=forms.CheckboxSelectMultiple,
+    )

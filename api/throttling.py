@@ -1,0 +1,60 @@
+"""Request rates per API key, per signed-in person and per anonymous client IP."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.cache import cache
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+from accounts.authentication import ApiKeyUser
+from accounts.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
+
+
+class ClientRateThrottle(BaseThrottle):
+    """One counter per client and time window: ``api_key`` for keys, ``api_user`` for
+    sessions, ``api_anon`` per client IP, rates from ``DEFAULT_THROTTLE_RATES`` (read at
+    each request). A refused request answers 429 with ``Retry-After`` (the end of the
+    window) in the one error shape (code ``throttled``).
+
+    A fixed-window counter: one atomic increment in the shared cache per request (Redis in
+    production), where DRF's own throttle reads and rewrites the list of every request
+    time in the window, which costs more the higher the rate. A client may send up to
+    twice the rate across a window boundary; that is the price of one round trip. When
+    the cache is unreachable requests are let through (logged), like the form limits.
+    """
+
+    parse_rate = SimpleRateThrottle.parse_rate
+
+    def allow_request(self, request, view) -> bool:
+        user = request.user
+        if isinstance(user, ApiKeyUser):
+            scope, ident = "api_key", f"key:{user.api_key.pk}"
+        elif user is not None and user.is_authenticated:
+            scope, ident = "api_user", f"user:{user.pk}"
+        else:
+            scope, ident = "api_anon", f"ip:{client_ip(request)}"
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
+        if rate is None:
+            return True
+        limit, duration = self.parse_rate(rate)
+        now = time.time()
+        window = int(now // duration)
+        key = f"throttle:{scope}:{ident}:{window}"
+        try:
+            try:
+                count = cache.incr(key)
+            except ValueError:  # first request of the window
+                count = 1 if cache.add(key, 1, timeout=duration + 1) else cache.incr(key)
+        except Exception:  # noqa: BLE001 - the cache is down: fail open
+            logger.warning("request rate not counted: cache unreachable", exc_info=True)
+            return True
+        self.retry_after = (window + 1) * duration - now
+        return count <= limit
+
+    def wait(self) -> float:
+        return self.retry_after

@@ -1,0 +1,402 @@
+"""Webhooks: events from the services, signed deliveries to the endpoints subscribed.
+
+``emit(event, payload)`` is called by a service inside its transaction; after the commit
+one delivery row per subscribed endpoint is written and a task posts it. When no active
+endpoint subscribes to the event (the usual case), ``emit`` costs no query: each process
+remembers which events have subscribers for ``WEBHOOK_SUBSCRIBERS_CACHE_SECONDS``.
+
+A receiver checks ``X-FocusLoop-Signature: sha256=<hex>``, the HMAC-SHA256 with the
+endpoint's secret of ``"<X-FocusLoop-Timestamp>.<raw body>"``, and refuses old timestamps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-FocusLoop-Signature"
+TIMESTAMP_HEADER = "X-FocusLoop-Timestamp"
+EVENT_HEADER = "X-FocusLoop-Event"
+DELIVERY_HEADER = "X-FocusLoop-Delivery"
+USER_AGENT = "FocusLoop webhooks"
+# A delivery claimed longer ago than this belongs to a worker that died mid-post.
+STALE_CLAIM = dt.timedelta(minutes=5)
+RETRY_BASE_SECONDS = 30
+RETRY_MAX_SECONDS = 6 * 3600
+SWEEP_BATCH = 500
+
+_subscribers: dict[str, tuple[float, bool]] = {}
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def forget_subscribers() -> None:
+    """Drop this process's memory of which events have subscribers (after a change)."""
+    _subscribers.clear()
+
+
+def has_subscribers(event: str) -> bool:
+    """Whether an active endpoint subscribes to ``event``; one query per event and process
+    every ``WEBHOOK_SUBSCRIBERS_CACHE_SECONDS``."""
+    ttl = _setting("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", 10)
+    now = time.monotonic()
+    hit = _subscribers.get(event)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    found = _subscribed_endpoints(event).exists()
+    _subscribers[event] = (now, found)
+    return found
+
+
+def _subscribed_endpoints(event: str):
+    return WebhookEndpoint.objects.filter(active=True).filter(
+        Q(events__contains=[event]) if _supports_json_contains() else Q()
+    )
+
+
+def _supports_json_contains() -> bool:
+    from django.db import connection
+
+    return connection.features.supports_json_field_contains
+
+
+def emit(event: str, payload: dict | Callable[[], dict]) -> None:
+    """Announce ``event`` to its subscribers once the current transaction commits.
+
+    ``payload`` may be a function building it, called only when someone subscribes.
+    """
+    emit_many(event, lambda: [payload() if callable(payload) else payload])
+
+
+def emit_many(event: str, payloads: Iterable[dict] | Callable[[], Iterable[dict]]) -> None:
+    """``emit`` for a batch: one delivery per payload and endpoint, written in one insert."""
+    if not has_subscribers(event):
+        return
+    built = list(payloads() if callable(payloads) else payloads)
+    if built:
+        transaction.on_commit(lambda: queue_deliveries(event=event, payloads=built))
+
+
+def queue_deliveries(*, event: str, payloads: list[dict]) -> list[int]:
+    """Write a delivery per payload for every active endpoint subscribed to ``event`` and
+    enqueue them; returns their ids. Call after the commit that made the event true."""
+    endpoints = [e for e in _subscribed_endpoints(event) if e.subscribes_to(event)]
+    rows = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(endpoint=endpoint, event=event, payload=_json_safe(payload))
+            for endpoint in endpoints
+            for payload in payloads
+        ]
+    )
+    ids = [row.pk for row in rows]
+    _enqueue(ids)
+    return ids
+
+
+def _json_safe(payload: dict) -> dict:
+    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+
+
+def _enqueue(ids: list[int], countdown: int = 0) -> None:
+    from .tasks import deliver_webhook_task
+
+    for pk in ids:
+        try:
+            deliver_webhook_task.apply_async(args=[pk], countdown=countdown)
+        except Exception:  # broker down: the periodic sweep sends it
+            logger.warning("Webhook delivery %s left for the sweep", pk, exc_info=True)
+            return
+
+
+# --- Endpoints ------------------------------------------------------------------------
+
+
+def check_endpoint_url(url: str) -> None:
+    """Raise ``ValidationError`` for a URL a webhook may not be sent to (not http(s), or a
+    host that is not a public address, unless ``WEBHOOK_ALLOW_PRIVATE_HOSTS``)."""
+    from feedback.review_feeds import FeedError, check_public_host
+
+    if urlsplit(url).scheme not in {"http", "https"}:
+        raise ValidationError({"url": ["Use an http or https URL."]})
+    if _setting("WEBHOOK_ALLOW_PRIVATE_HOSTS", False):
+        return
+    try:
+        check_public_host(url)
+    except FeedError as exc:
+        raise ValidationError(
+            {"url": [str(exc).replace("feed", "webhook").replace("Feed", "Webhook")]}
+        ) from None
+
+
+def create_endpoint(
+    *, name: str, url: str, events: list[str], created_by=None
+) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint; returns it with its secret (shown to the person once).
+
+    Raises ``ValidationError`` for an empty name, an unknown event or a refused URL.
+    """
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["An endpoint needs a name."]
+    unknown = sorted(set(events) - set(WebhookEvent.values))
+    if unknown or not events:
+        errors["events"] = [f"Unknown event: {', '.join(unknown)}." if unknown else "Pick one."]
+    if errors:
+        raise ValidationError(errors)
+    check_endpoint_url(url)
+    secret = WebhookEndpoint.generate_secret()
+    endpoint = WebhookEndpoint.objects.create(
+        name=name.strip(), url=url, events=sorted(set(events)), secret=secret, created_by=created_by
+    )
+    forget_subscribers()
+    return endpoint, secret
+
+
+def set_endpoint_active(*, endpoint: WebhookEndpoint, active: bool) -> WebhookEndpoint:
+    """Switch an endpoint on or off; switching on forgets its failures in a row."""
+    endpoint.active = active
+    if active:
+        endpoint.consecutive_failures = 0
+        endpoint.disabled_reason = ""
+    endpoint.save(update_fields=["active", "consecutive_failures", "disabled_reason"])
+    forget_subscribers()
+    return endpoint
+
+
+def send_test_event(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Queue a ``ping`` delivery to ``endpoint`` (active or not: it is how one checks)."""
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event=WebhookEvent.PING,
+        payload={"message": "Test event from FocusLoop.", "endpoint": endpoint.pk},
+    )
+    transaction.on_commit(lambda: _enqueue([delivery.pk]))
+    return delivery
+
+
+# --- Delivering -----------------------------------------------------------------------
+
+
+def sign(*, secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, 4 min … after each failed try, at most six hours."""
+    return dt.timedelta(
+        seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
+    )
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # a 3xx is an answer like any other: not followed, counted as failed
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    """POST and return (status, error); status None when nothing came back."""
+    try:
+        check_endpoint_url(url)
+    except ValidationError as exc:
+        return None, "; ".join(exc.messages)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    opener = urllib.request.build_opener(_NoRedirects())
+    try:
+        with opener.open(request, timeout=_setting("WEBHOOK_TIMEOUT_SECONDS", 10.0)) as reply:
+            reply.read(1024)
+            return reply.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code} {exc.reason}"
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        return None, f"Not reachable: {getattr(exc, 'reason', exc)}"
+
+
+def _claim(delivery_id: int, now: dt.datetime) -> bool:
+    pending = Q(status=WebhookDelivery.Status.PENDING)
+    stale = Q(status=WebhookDelivery.Status.DELIVERING, claimed_at__lt=now - STALE_CLAIM)
+    return bool(
+        WebhookDelivery.objects.filter(pending | stale, pk=delivery_id).update(
+            status=WebhookDelivery.Status.DELIVERING, claimed_at=now
+        )
+    )
+
+
+def deliver_webhook(*, delivery_id: int) -> str:
+    """Post one delivery, signed; returns its status afterwards.
+
+    Claims the row first (another worker's claim makes this a no-op). A 2xx succeeds; a
+    5xx, 408, 429, timeout or unreachable host is tried again after ``retry_delay`` until
+    ``WEBHOOK_MAX_ATTEMPTS``; another 4xx fails at once. Each failed try counts against the
+    endpoint, which is switched off after ``WEBHOOK_DISABLE_AFTER_FAILURES`` in a row.
+    """
+    now = timezone.now()
+    if not _claim(delivery_id, now):
+        return (
+            WebhookDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
+            or ""
+        )
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    endpoint = delivery.endpoint
+    if not endpoint.active and delivery.event != WebhookEvent.PING:
+        return _finish(delivery, WebhookDelivery.Status.FAILED, None, "Endpoint switched off.")
+    timestamp = int(time.time())
+    body = json.dumps(
+        {
+            "id": delivery.pk,
+            "event": delivery.event,
+            "created_at": delivery.created_at.isoformat(),
+            "data": delivery.payload,
+        },
+        separators=(",", ":"),
+    ).encode()
+    status, error = _post(
+        endpoint.url,
+        body,
+        {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            SIGNATURE_HEADER: sign(secret=endpoint.secret, timestamp=timestamp, body=body),
+            TIMESTAMP_HEADER: str(timestamp),
+            EVENT_HEADER: delivery.event,
+            DELIVERY_HEADER: str(delivery.pk),
+        },
+    )
+    delivery.attempts += 1
+    if status is not None and 200 <= status < 300:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=0)
+        return _finish(delivery, WebhookDelivery.Status.SUCCEEDED, status, "")
+    _count_failure(endpoint)
+    transient = status is None or status >= 500 or status in {408, 429}
+    if transient and delivery.attempts < _setting("WEBHOOK_MAX_ATTEMPTS", 6):
+        delay = retry_delay(delivery.attempts)
+        delivery.next_attempt_at = timezone.now() + delay
+        _finish(delivery, WebhookDelivery.Status.PENDING, status, error)
+        _enqueue([delivery.pk], countdown=int(delay.total_seconds()))
+        return delivery.status
+    return _finish(delivery, WebhookDelivery.Status.FAILED, status, error or f"HTTP {status}")
+
+
+def _finish(delivery: WebhookDelivery, status: str, code: int | None, error: str) -> str:
+    delivery.status = status
+    delivery.response_code = code
+    delivery.last_error = error[:500]
+    delivery.claimed_at = None
+    if status == WebhookDelivery.Status.SUCCEEDED:
+        delivery.delivered_at = timezone.now()
+    delivery.save(
+        update_fields=[
+            "status",
+            "attempts",
+            "response_code",
+            "last_error",
+            "next_attempt_at",
+            "claimed_at",
+            "delivered_at",
+        ]
+    )
+    return status
+
+
+def _count_failure(endpoint: WebhookEndpoint) -> None:
+    limit = _setting("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1
+    )
+    switched_off = WebhookEndpoint.objects.filter(
+        pk=endpoint.pk, active=True, consecutive_failures__gte=limit
+    ).update(
+        active=False, disabled_reason=f"Switched off after {limit} failed deliveries in a row."
+    )
+    if switched_off:
+        forget_subscribers()
+        logger.warning("Webhook endpoint %s switched off after %s failures", endpoint.pk, limit)
+
+
+def requeue_due_webhooks(*, now: dt.datetime | None = None) -> int:
+    """Enqueue deliveries that are due but whose message was lost (broker down, worker
+    died); returns how many. Claiming in ``deliver_webhook`` keeps a double send out."""
+    now = now or timezone.now()
+    due = WebhookDelivery.objects.filter(
+        Q(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now - dt.timedelta(minutes=1))
+        | Q(status=WebhookDelivery.Status.DELIVERING, claimed_at__lt=now - STALE_CLAIM)
+    )
+    ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    _enqueue(ids)
+    return len(ids)
+
+
+# --- Payloads -------------------------------------------------------------------------
+
+
+def feedback_payload(feedback) -> dict:
+    """What ``feedback.created`` and ``feedback.analysed`` carry: no query needed. The text
+    has personal details masked unless ``PII_MASKING`` is off."""
+    from feedback.privacy import masked_for_processing
+
+    return {
+        "id": feedback.pk,
+        "channel": feedback.channel,
+        "source": feedback.source,
+        "external_id": feedback.external_id,
+        "text": masked_for_processing(feedback.text),
+        "rating_normalised": feedback.rating_normalised,
+        "received_at": feedback.received_at,
+        "customer": feedback.customer_id,
+        "product": feedback.product_id,
+        "sentiment": (
+            {"score": feedback.sentiment_score, "label": feedback.sentiment_label}
+            if feedback.analysed_at
+            else None
+        ),
+    }
+
+
+def feedback_payloads(results) -> list[dict]:
+    """Payloads for the stored rows among a batch's results (errors are skipped)."""
+    from feedback.models import Feedback
+
+    return [feedback_payload(row) for row in results if isinstance(row, Feedback)]
+
+
+def survey_response_payload(response) -> dict:
+    return {
+        "id": response.pk,
+        "survey": response.survey_id,
+        "channel": response.channel,
+        "customer": response.customer_id,
+        "submitted_at": response.submitted_at,
+    }
+
+
+def alert_payload(alert) -> dict:
+    return {
+        "id": alert.pk,
+        "kind": alert.kind,
+        "title": alert.title,
+        "product": alert.product_id,
+        "theme": alert.theme_id,
+        "feedback": alert.feedback_id,
+        "evidence": alert.evidence,
+    }

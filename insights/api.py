@@ -1,0 +1,304 @@
+"""Insights over REST (read only, plus acknowledging and resolving alerts): themes, alerts,
+forecasts, and metrics with their confidence intervals, all from the rollups."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import ApiKeyUser
+from accounts.permissions import HasScopeOrPermission
+from api.pagination import CursorPagination
+from api.serializers import InputSerializer
+from feedback.models import Customer, Feedback, Product
+
+from . import alerts, selectors
+from .analysis import stats
+from .models import Alert, Forecast, Theme
+from .trends import METRIC_LABELS
+
+READ = "insights:read"
+WRITE = "insights:write"
+DASHBOARD_PERM = "feedback.view_insights"
+ALERTS_PERM = "insights.view_alerts"
+
+
+class _InsightsRead:
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"GET": READ}
+    required_perms = {"GET": DASHBOARD_PERM}
+
+
+class ThemeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Theme
+        fields = ["id", "name", "slug", "status", "top_terms", "pinned", "curated", "parent"]
+
+
+class ThemeListView(_InsightsRead, generics.ListAPIView):
+    """Themes of the codebook (merged ones left out unless ``status=merged``)."""
+
+    serializer_class = ThemeSerializer
+    filterset_fields = ["status", "pinned"]
+    search_fields = ["name"]
+    ordering_fields = ["name", "id"]
+
+    def get_queryset(self):
+        themes = Theme.objects.order_by("-pinned", "name", "id")
+        if self.request.query_params.get("status") != Theme.Status.MERGED:
+            themes = themes.exclude(status=Theme.Status.MERGED)
+        return themes
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    theme = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "status",
+            "evidence",
+            "product",
+            "theme",
+            "feedback",
+            "created_at",
+            "last_seen_at",
+            "times_seen",
+            "acknowledged_at",
+            "resolved_at",
+            "resolution_note",
+        ]
+
+
+class AlertListView(generics.ListAPIView):
+    """Alerts, most recently seen first; ``status`` filters (``unresolved`` by default)."""
+
+    serializer_class = AlertSerializer
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"GET": READ}
+    required_perms = {"GET": ALERTS_PERM}
+    pagination_class = CursorPagination
+    filter_backends: list = []
+    ordering = ["-last_seen_at", "-id"]
+    cursor_fields = ("last_seen_at",)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "status",
+                str,
+                enum=["unresolved", *Alert.Status.values, "all"],
+                description="Default `unresolved`.",
+            )
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        status = self.request.query_params.get("status", "unresolved")
+        return selectors.alerts_for_page(status=status)
+
+
+class AlertResolveSerializer(InputSerializer):
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class AlertActionView(APIView):
+    """Acknowledge (someone is on it) or resolve an alert."""
+
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"POST": WRITE}
+    required_perms = {"POST": ALERTS_PERM}
+    action = ""
+
+    @extend_schema(request=AlertResolveSerializer, responses={200: AlertSerializer})
+    def post(self, request, pk: int):
+        alert = get_object_or_404(selectors.alerts_for_page(status="all"), pk=pk)
+        by = None if isinstance(request.user, ApiKeyUser) else request.user
+        if self.action == "resolve":
+            data = AlertResolveSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            alert = alerts.resolve_alert(alert=alert, by=by, note=data.validated_data["note"])
+        else:
+            alert = alerts.acknowledge_alert(alert=alert, by=by)
+        return Response(AlertSerializer(alert).data)
+
+
+class ForecastSerializer(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    theme = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Forecast
+        fields = [
+            "id",
+            "metric",
+            "scope",
+            "product",
+            "theme",
+            "generated_at",
+            "history_end",
+            "horizon",
+            "method",
+            "interval",
+            "points",
+            "history",
+            "backtest",
+        ]
+
+
+class ForecastListView(_InsightsRead, generics.ListAPIView):
+    """The latest forecast per metric and scope, with intervals and backtest."""
+
+    serializer_class = ForecastSerializer
+    filterset_fields = ["metric", "scope"]
+
+    def get_queryset(self):
+        return selectors.forecasts()
+
+
+class MetricFilterSerializer(InputSerializer):
+    product = serializers.SlugField(required=False)
+    channel = serializers.ChoiceField(choices=Feedback.Channel.choices, required=False)
+    customer_kind = serializers.ChoiceField(choices=Customer.Kind.choices, required=False)
+
+    def validated_filter(self) -> dict:
+        """Rollup filter arguments; raises ValidationError (400) for an unknown product."""
+        self.is_valid(raise_exception=True)
+        data = self.validated_data
+        product_id = None
+        if data.get("product"):
+            product_id = (
+                Product.objects.filter(slug=data["product"]).values_list("pk", flat=True).first()
+            )
+            if product_id is None:
+                raise serializers.ValidationError({"product": ["No product with that slug."]})
+        return {
+            "product_id": product_id,
+            "channel": data.get("channel", ""),
+            "customer_kind": data.get("customer_kind", ""),
+        }
+
+
+class KpiFilterSerializer(MetricFilterSerializer):
+    days = serializers.IntegerField(min_value=1, max_value=366, default=30)
+
+
+class SeriesFilterSerializer(MetricFilterSerializer):
+    weeks = serializers.IntegerField(min_value=1, max_value=52, default=12)
+
+
+def _estimate(metric: str, sums: dict, confidence: float) -> dict | None:
+    estimate = stats.metric_estimate(metric, sums, confidence=confidence)
+    return estimate.as_dict() if estimate else None
+
+
+_ESTIMATE = serializers.DictField(allow_null=True, help_text="value, ci_low, ci_high, n, …")
+_FILTER_PARAMETERS = [
+    OpenApiParameter("product", OpenApiTypes.STR, description="Product slug"),
+    OpenApiParameter("channel", OpenApiTypes.STR, enum=Feedback.Channel.values),
+    OpenApiParameter("customer_kind", OpenApiTypes.STR, enum=Customer.Kind.values),
+]
+
+
+class KpiView(_InsightsRead, APIView):
+    """Each KPI over the last ``days`` days against the ``days`` before, with confidence
+    intervals and the metric's significance test, for an optional filter."""
+
+    @extend_schema(
+        parameters=[*_FILTER_PARAMETERS, OpenApiParameter("days", OpenApiTypes.INT)],
+        responses=inline_serializer(
+            "KpiValues",
+            {
+                "window": serializers.DictField(),
+                "alpha": serializers.FloatField(),
+                "metrics": inline_serializer(
+                    "KpiValue",
+                    {
+                        "metric": serializers.CharField(),
+                        "label": serializers.CharField(),
+                        "current": _ESTIMATE,
+                        "previous": _ESTIMATE,
+                        "comparison": serializers.DictField(allow_null=True),
+                    },
+                    many=True,
+                ),
+            },
+        ),
+    )
+    def get(self, request):
+        query = KpiFilterSerializer(data=request.query_params)
+        where = query.validated_filter()
+        days = query.validated_data["days"]
+        today = timezone.now().astimezone(dt.UTC).date()
+        end = today + dt.timedelta(days=1)
+        start, before = end - dt.timedelta(days=days), end - dt.timedelta(days=2 * days)
+        current = selectors.rollup_totals(start=start, end=end, **where)
+        previous = selectors.rollup_totals(start=before, end=start, **where)
+        alpha = settings.INSIGHTS_SIGNIFICANCE_ALPHA
+        metrics = []
+        for metric in stats.METRICS:
+            comparison = stats.metric_comparison(metric, previous, current, alpha=alpha)
+            metrics.append(
+                {
+                    "metric": metric,
+                    "label": METRIC_LABELS[metric],
+                    "current": _estimate(metric, current, 1 - alpha),
+                    "previous": _estimate(metric, previous, 1 - alpha),
+                    "comparison": comparison.as_dict() if comparison else None,
+                }
+            )
+        window = {"from": start, "to": today, "previous_from": before}
+        return Response({"window": window, "alpha": alpha, "metrics": metrics})
+
+
+class MetricSeriesView(_InsightsRead, APIView):
+    """Each KPI per ISO week (Monday), oldest first, with its confidence interval."""
+
+    @extend_schema(
+        parameters=[*_FILTER_PARAMETERS, OpenApiParameter("weeks", OpenApiTypes.INT)],
+        responses=inline_serializer(
+            "MetricSeries",
+            {
+                "weeks": serializers.ListField(child=serializers.DateField()),
+                "metrics": serializers.DictField(
+                    child=serializers.ListField(child=_ESTIMATE),
+                    help_text="Per metric, one estimate (or null) per week.",
+                ),
+            },
+        ),
+    )
+    def get(self, request):
+        query = SeriesFilterSerializer(data=request.query_params)
+        where = query.validated_filter()
+        weeks = query.validated_data["weeks"]
+        today = timezone.now().astimezone(dt.UTC).date()
+        first = today - dt.timedelta(days=today.weekday(), weeks=weeks - 1)
+        confidence = 1 - settings.INSIGHTS_SIGNIFICANCE_ALPHA
+        mondays = [first + dt.timedelta(weeks=n) for n in range(weeks)]
+        sums = [
+            selectors.rollup_totals(start=monday, end=monday + dt.timedelta(weeks=1), **where)
+            for monday in mondays
+        ]
+        return Response(
+            {
+                "weeks": mondays,
+                "metrics": {
+                    metric: [_estimate(metric, week, confidence) for week in sums]
+                    for metric in stats.METRICS
+                },
+            }
+        )
