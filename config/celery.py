@@ -121,6 +121,18 @@ DEFAULT_BEAT_SCHEDULE = {
         "task": "innovation.tasks.close_recent_loops_task",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Webhook deliveries that are due but whose task was lost (broker down, worker died)
+    # are queued again; a claimed delivery is never posted twice.
+    "requeue-due-webhooks": {
+        "task": "api.tasks.requeue_due_webhooks_task",
+        "schedule": 60.0,
+    },
+    # Monday morning: email managers last week's KPIs, the biggest significant movers
+    # (products and themes) and the alerts raised that week.
+    "send-weekly-digest": {
+        "task": "insights.tasks.send_weekly_digest_task",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    },
     # Forget API Idempotency-Key records older than a day.
     "purge-idempotency-records": {
         "task": "surveys.tasks.purge_expired_idempotency_records_task",

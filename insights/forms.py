@@ -1,15 +1,45 @@
-from django import forms
+import datetime as dt
 
+from django import forms
+from django.utils import timezone
+
+from feedback.models import Customer, Feedback
 from feedback.selectors import active_products
 
+from .dashboard_scope import Scope
+
 PERIODS = [(7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days"), (365, "Last 12 months")]
+INTERVALS = [("week", "Week"), ("month", "Month")]
+# A custom range longer than this would compare against more history than the rollup keeps.
+MAX_RANGE_DAYS = 731
+
+
+def _live_segments():
+    from customization.models import Segment
+
+    return Segment.objects.live().order_by("name")
+
+
+def _visible_themes():
+    from .models import Theme
+
+    return Theme.objects.exclude(status=Theme.Status.MERGED).order_by("name")
 
 
 class DashboardFilterForm(forms.Form):
-    """The dashboard's filters; read from the query string, so a view can be bookmarked."""
+    """The dashboard's filters; read from the query string, so a view can be bookmarked.
+
+    A preset period (``days``) or a custom range (``date_from`` and ``date_to``, both UTC
+    days, inclusive); the custom range wins when given."""
 
     days = forms.TypedChoiceField(
         label="Period", choices=PERIODS, coerce=int, required=False, empty_value=30
+    )
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     product = forms.ModelChoiceField(
         queryset=active_products(),
@@ -17,3 +47,55 @@ class DashboardFilterForm(forms.Form):
         required=False,
         empty_label="All products",
     )
+    channel = forms.ChoiceField(
+        choices=[("", "All channels"), *Feedback.Channel.choices], required=False
+    )
+    segment = forms.ModelChoiceField(
+        queryset=_live_segments(), required=False, empty_label="All segments"
+    )
+    customer_kind = forms.ChoiceField(
+        label="Customers",
+        choices=[("", "Internal and external"), *Customer.Kind.choices],
+        required=False,
+    )
+    theme = forms.ModelChoiceField(
+        queryset=_visible_themes(), required=False, empty_label="All themes"
+    )
+    interval = forms.ChoiceField(
+        label="Chart by", choices=INTERVALS, required=False, initial="week"
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if (start is None) != (end is None) and not self.has_error("date_from"):
+            if not self.has_error("date_to"):
+                raise forms.ValidationError("Give both ends of a custom range, or neither.")
+        if start and end:
+            if end < start:
+                self.add_error("date_to", "The range must end on or after its first day.")
+            elif (end - start).days + 1 > MAX_RANGE_DAYS:
+                self.add_error("date_to", f"A range covers at most {MAX_RANGE_DAYS} days.")
+            elif end > timezone.now().astimezone(dt.UTC).date():
+                self.add_error("date_to", "The range cannot end in the future.")
+        return data
+
+    def scope(self, *, today: dt.date | None = None) -> Scope:
+        """The validated filters as a :class:`Scope`; the defaults when unbound."""
+        data = self.cleaned_data if self.is_bound else {}
+        today = today or timezone.now().astimezone(dt.UTC).date()
+        if data.get("date_from") and data.get("date_to"):
+            start, end = data["date_from"], data["date_to"] + dt.timedelta(days=1)
+        else:
+            end = today + dt.timedelta(days=1)
+            start = end - dt.timedelta(days=data.get("days") or 30)
+        return Scope(
+            start=start,
+            end=end,
+            product=data.get("product"),
+            channel=data.get("channel") or "",
+            segment=data.get("segment"),
+            customer_kind=data.get("customer_kind") or "",
+            theme=data.get("theme"),
+            interval=data.get("interval") or "week",
+        )

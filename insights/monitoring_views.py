@@ -185,6 +185,8 @@ def forecast_list(request):
 @permission_required("feedback.view_insights")
 @require_GET
 def trends(request):
+    from feedback.selectors import active_products
+
     from . import trends as trend_stats
 
     try:
@@ -192,12 +194,27 @@ def trends(request):
     except ValueError:
         days = 30
     days = days if days in (7, 14, 30, 90) else 30
+    products = list(active_products())
+    slug = request.GET.get("product", "")
+    product = next((p for p in products if p.slug == slug), None)
+    if slug and product is None:
+        return render(
+            request,
+            "insights/trends.html",
+            {"days": days, "products": products, "error": "Select a valid product."},
+            status=400,
+        )
+    product_id = product.pk if product else None
+    charts = trend_stats.control_charts(weeks=26, product_id=product_id)
     return render(
         request,
         "insights/trends.html",
         {
             "days": days,
-            "comparison": trend_stats.period_comparison(days=days),
-            "charts": trend_stats.control_charts(weeks=26),
+            "products": products,
+            "product": product,
+            "comparison": trend_stats.period_comparison(days=days, product_id=product_id),
+            "charts": charts,
+            "chart_data": {name: chart.as_dict() for name, chart in charts.items()},
         },
     )

@@ -140,3 +140,12 @@ def apply_keyword_rules_task(theme_id: int | None = None) -> int:
     from .theme_services import apply_keyword_rules_everywhere
 
     return apply_keyword_rules_everywhere(theme_id=theme_id)
+
+
+@shared_task(**RETRYING, autoretry_for=TRANSIENT_ERRORS)
+def send_weekly_digest_task() -> int:
+    """Beat, Mondays: email managers the week's KPIs, biggest movers and new alerts.
+    A second run on the same day sends nothing (see ``send_weekly_digest``)."""
+    from .digest import send_weekly_digest
+
+    return send_weekly_digest()

@@ -55,6 +55,69 @@ def codebook(*, days: int = CODEBOOK_DAYS, include_hidden: bool = False) -> list
     return rows
 
 
+SPARKLINE_WEEKS = 12
+
+
+def emerging_theme_ids() -> set[int]:
+    """Themes with an unresolved emerging-theme alert."""
+    from .models import Alert
+
+    return set(
+        Alert.objects.unresolved()
+        .filter(kind=Alert.Kind.EMERGING_THEME, theme__isnull=False)
+        .values_list("theme_id", flat=True)
+    )
+
+
+def weekly_theme_counts(*, weeks: int = SPARKLINE_WEEKS) -> dict[int, list[int]]:
+    """Per theme: feedback per ISO week, oldest first, ending with the current week."""
+    from .selectors import weekly_theme_periods
+
+    return {
+        theme_id: [period["count"] for period in periods]
+        for theme_id, periods in weekly_theme_periods(weeks=weeks).items()
+    }
+
+
+def theme_weekly_totals(theme: Theme, *, weeks: int, today: dt.date) -> list[dict]:
+    """The theme's feedback, analysed and negative counts per ISO week, oldest first,
+    ending with the last complete week."""
+    from django.db.models.functions import TruncWeek
+
+    last_monday = today - dt.timedelta(days=today.weekday(), weeks=1)
+    first_monday = last_monday - dt.timedelta(weeks=weeks - 1)
+    rows = (
+        DailyThemeStat.objects.filter(
+            theme=theme, day__gte=first_monday, day__lt=last_monday + dt.timedelta(weeks=1)
+        )
+        .annotate(week=TruncWeek("day"))
+        .values("week")
+        .annotate(
+            count=Sum("feedback_count"),
+            analysed=Sum("analysed_count"),
+            negative=Sum("negative_count"),
+        )
+        .order_by()
+    )
+    by_week = {
+        (row["week"].date() if isinstance(row["week"], dt.datetime) else row["week"]): row
+        for row in rows
+    }
+    weeks_out = []
+    for n in range(weeks):
+        monday = first_monday + dt.timedelta(weeks=n)
+        row = by_week.get(monday, {})
+        weeks_out.append(
+            {
+                "week": monday,
+                "count": row.get("count") or 0,
+                "analysed": row.get("analysed") or 0,
+                "negative": row.get("negative") or 0,
+            }
+        )
+    return weeks_out
+
+
 def theme_detail(theme: Theme) -> dict:
     quotes_by_id = {
         item.pk: item

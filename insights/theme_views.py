@@ -1,14 +1,19 @@
 """Codebook pages: managers read themes with feedback.view_insights and curate them with
 insights.change_theme."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import permission_required
 
-from . import theme_forms, theme_selectors, theme_services
+from . import dashboard, exports, theme_forms, theme_selectors, theme_services
+from .analysis import spc
+from .dashboard_scope import Scope
 from .models import KeywordRule, Theme
 
 CURATE = "insights.change_theme"
@@ -17,17 +22,91 @@ CURATE = "insights.change_theme"
 @permission_required("feedback.view_insights")
 def themes(request):
     show_hidden = request.GET.get("show") == "all"
+    rows = theme_selectors.codebook(include_hidden=show_hidden)
+    today = timezone.now().astimezone(dt.UTC).date()
+    window = Scope(
+        start=today - dt.timedelta(days=theme_selectors.CODEBOOK_DAYS - 1),
+        end=today + dt.timedelta(days=1),
+    )
+    weekly = theme_selectors.weekly_theme_counts()
+    emerging = theme_selectors.emerging_theme_ids()
+    for row in rows:
+        theme = row["theme"]
+        counts = weekly.get(theme.pk, [0] * theme_selectors.SPARKLINE_WEEKS)
+        row["weekly"] = counts
+        row["sparkline"] = dashboard.sparkline(counts)
+        row["emerging"] = theme.pk in emerging
+        row["drill_down"] = window.narrowed(theme=theme).inbox_url() if row["volume"] else ""
+    if request.GET.get("format") == "csv":
+        return exports.csv_response(
+            "focusloop-themes",
+            [
+                "theme",
+                "volume",
+                "share",
+                "average_sentiment",
+                "negative_share",
+                "status",
+                "emerging",
+            ]
+            + [f"week_{n + 1}" for n in range(theme_selectors.SPARKLINE_WEEKS)],
+            (
+                [
+                    row["theme"].name,
+                    row["volume"],
+                    None if row["share"] is None else round(row["share"], 4),
+                    None if row["sentiment"] is None else round(row["sentiment"], 4),
+                    None if row["negative_share"] is None else round(row["negative_share"], 4),
+                    row["theme"].status,
+                    row["emerging"],
+                    *row["weekly"],
+                ]
+                for row in rows
+            ),
+        )
     return render(
         request,
         "insights/themes.html",
         {
-            "rows": theme_selectors.codebook(include_hidden=show_hidden),
+            "rows": rows,
             "show_hidden": show_hidden,
             "model": theme_selectors.active_theme_model(),
             "days": theme_selectors.CODEBOOK_DAYS,
             "can_curate": request.user.has_perm(CURATE),
+            "sparkline_weeks": theme_selectors.SPARKLINE_WEEKS,
         },
     )
+
+
+THEME_TREND_WEEKS = 26
+
+
+def _theme_insights(theme: Theme) -> dict:
+    """The theme's weekly trend with its p-chart of the negative share, and the products
+    and segments it hits over the codebook window (small groups hidden)."""
+    today = timezone.now().astimezone(dt.UTC).date()
+    weekly = theme_selectors.theme_weekly_totals(theme, weeks=THEME_TREND_WEEKS, today=today)
+    window = Scope(
+        start=today - dt.timedelta(days=theme_selectors.CODEBOOK_DAYS - 1),
+        end=today + dt.timedelta(days=1),
+        theme=theme,
+    )
+    for week in weekly:
+        week_scope = window.narrowed(start=week["week"], end=week["week"] + dt.timedelta(weeks=1))
+        week["drill_down"] = week_scope.inbox_url() if week["count"] else ""
+    counts = [week["count"] for week in weekly]
+    return {
+        "weekly": weekly,
+        "weekly_counts": counts,
+        "theme_sparkline": dashboard.sparkline(counts),
+        "theme_chart": spc.p_chart(
+            [(w["week"].isoformat(), w["negative"], w["analysed"]) for w in weekly]
+        ),
+        "theme_products": dashboard.breakdown(window, "product"),
+        "theme_segments": dashboard.breakdown(window, "segment"),
+        "theme_window": window,
+        "min_group_size": dashboard.min_group_size(),
+    }
 
 
 def _detail(request, theme: Theme, *, status: int = 200, **forms):
@@ -40,6 +119,7 @@ def _detail(request, theme: Theme, *, status: int = 200, **forms):
         "split_form": forms.get("split_form") or theme_forms.SplitThemeForm(),
         "rule_form": forms.get("rule_form") or theme_forms.KeywordRuleForm(),
         **theme_selectors.theme_detail(theme),
+        **_theme_insights(theme),
     }
     return render(request, "insights/theme_detail.html", context, status=status)
 

@@ -6,6 +6,7 @@ app_name = "insights"
 
 urlpatterns = [
     path("insights/", views.dashboard, name="dashboard"),
+    path("insights/rankings/", views.rankings, name="rankings"),
     path("insights/models/", views.sentiment_models, name="sentiment_models"),
     path(
         "insights/models/<int:version>/activate/",

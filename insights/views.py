@@ -1,52 +1,111 @@
-import datetime as dt
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import permission_required
 from feedback.selectors import get_feedback_for_user
 
-from . import model_training, selectors, trends
+from . import dashboard as dashboard_data
+from . import exports, model_training, selectors
 from .forms import DashboardFilterForm
 from .models import SentimentModel
 
 
-@permission_required("feedback.view_insights")
-def dashboard(request):
+def _filters(request):
+    """The bound filter form and its scope; invalid filters give the default scope and
+    a 400 status so the page shows the form errors."""
     filters = DashboardFilterForm(request.GET or None)
     if filters.is_bound and not filters.is_valid():
-        status, days, product = 400, 30, None
-    else:
-        status = 200
-        days = filters.cleaned_data["days"] if filters.is_bound else 30
-        product = filters.cleaned_data["product"] if filters.is_bound else None
-    comparison = trends.period_comparison(days=days, product_id=product.pk if product else None)
-    start, last_day = comparison["current_window"]
-    scope = {
-        "received_from": start.isoformat(),
-        "received_to": (last_day + dt.timedelta(days=1)).isoformat(),
-    }
-    if product:
-        scope["product"] = product.slug
-    inbox = f"{reverse('feedback:inbox')}?{urlencode(scope)}"
-    drill_downs = {"volume": inbox, "negative_share": f"{inbox}&sentiment=negative"}
-    for row in comparison["rows"]:
-        row["drill_down"] = drill_downs.get(row["metric"], "")
+        return filters, DashboardFilterForm().scope(), 400
+    return filters, filters.scope(), 200
+
+
+def _csv_or_none(request, tables: dict, status: int):
+    """The requested table as CSV when ``?format=csv``; None otherwise."""
+    if request.GET.get("format") != "csv":
+        return None
+    if status != 200:
+        return HttpResponseBadRequest("Fix the filters before exporting.")
+    name = request.GET.get("table", "")
+    if name not in tables:
+        return HttpResponseBadRequest(f"Unknown table; one of: {', '.join(sorted(tables))}.")
+    header, rows = tables[name]()
+    return exports.csv_response(f"focusloop-{name}", header, rows)
+
+
+@permission_required("feedback.view_insights")
+def dashboard(request):
+    filters, scope, status = _filters(request)
+    data = dashboard_data.overview(scope)
+    export = _csv_or_none(
+        request,
+        {
+            "kpis": lambda: dashboard_data.tiles_table(data["tiles"]),
+            "channels": lambda: dashboard_data.breakdown_table(data["channels"], "channel"),
+            "customer_kinds": lambda: dashboard_data.breakdown_table(
+                data["customer_kinds"], "customer_kind"
+            ),
+            "series": lambda: dashboard_data.series_table(data["series"]),
+        },
+        status,
+    )
+    if export is not None:
+        return export
     return render(
         request,
         "insights/dashboard.html",
         {
             "filters": filters,
-            "days": days,
-            "product": product,
-            "comparison": comparison,
-            "confidence": round((1 - comparison["alpha"]) * 100),
-            "series": selectors.weekly_series(weeks=52),
+            "scope": scope,
+            "query": urlencode(scope.query()),
             "pending": selectors.pending_analysis_count(),
+            **data,
+        },
+        status=status,
+    )
+
+
+@permission_required("feedback.view_insights")
+def rankings(request):
+    filters, scope, status = _filters(request)
+    rank_by = request.GET.get("rank", "negative_share")
+    if rank_by not in dashboard_data.BREAKDOWN_METRICS or rank_by == "volume":
+        rank_by, status = "negative_share", 400 if "rank" in request.GET else status
+    products = dashboard_data.breakdown(scope, "product", rank_by=rank_by)
+    segments = dashboard_data.breakdown(scope, "segment", rank_by=rank_by)
+    export = _csv_or_none(
+        request,
+        {
+            "products": lambda: dashboard_data.breakdown_table(products, "product"),
+            "segments": lambda: dashboard_data.breakdown_table(segments, "segment"),
+        },
+        status,
+    )
+    if export is not None:
+        return export
+    return render(
+        request,
+        "insights/rankings.html",
+        {
+            "filters": filters,
+            "scope": scope,
+            "query": urlencode(scope.query()),
+            "rank_by": rank_by,
+            "rank_label": dashboard_data.LABELS[rank_by],
+            "rank_choices": [
+                (m, dashboard_data.LABELS[m])
+                for m in dashboard_data.BREAKDOWN_METRICS
+                if m != "volume"
+            ],
+            "products": products,
+            "segments": segments,
+            "min_group_size": dashboard_data.min_group_size(),
+            "confidence": round((1 - settings.INSIGHTS_SIGNIFICANCE_ALPHA) * 100),
         },
         status=status,
     )

@@ -1,13 +1,21 @@
 import datetime as dt
+import json
 import re
 
 import pytest
 from django.utils import timezone
 
+from customization.models import Segment
 from feedback.services import record_feedback
+from feedback.tests.factories import CustomerFactory, ProductFactory
 from insights import services
+from insights.models import FeedbackTheme, Forecast, Theme
+from insights.tests.rollup_data import answer_survey, make_survey
 
 pytestmark = pytest.mark.django_db
+
+BAD = "Bad, very bad, awful"
+GOOD = "Good, very good, lovely"
 
 
 def _tile(html: str, label: str) -> str:
@@ -15,19 +23,47 @@ def _tile(html: str, label: str) -> str:
     return html[start : html.index("</article>", start)]
 
 
+def _links(fragment: str) -> list[tuple[str, int]]:
+    """(inbox URL, the count it claims) for every drill-down link in ``fragment``."""
+    return [
+        (url.replace("&amp;", "&"), int(count))
+        for url, count in re.findall(r'href="(/inbox/\?[^"]+)" data-count="(\d+)"', fragment)
+    ]
+
+
+def _inbox_count(client, url: str) -> int:
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.context["page"].paginator.count
+
+
+def _assert_every_link_matches_the_inbox(client, fragment: str) -> int:
+    links = _links(fragment)
+    for url, claimed in links:
+        assert _inbox_count(client, url) == claimed, url
+    return len(links)
+
+
+def _feedback(text=BAD, *, days_ago=1, **fields):
+    return record_feedback(
+        channel=fields.pop("channel", "form"),
+        text=text,
+        received_at=timezone.now() - dt.timedelta(days=days_ago),
+        **fields,
+    )
+
+
+def _table(html: str, table_id: str) -> str:
+    start = html.index(f'id="{table_id}"')
+    return html[start : html.index("</table>", start)]
+
+
 def test_kpi_tiles_show_interval_significance_and_drill_down_to_the_same_count(client, manager):
-    now = timezone.now()
     for days_ago in range(1, 13):
-        record_feedback(
-            channel="form",
-            text="Bad, very bad, awful",
-            received_at=now - dt.timedelta(days=days_ago),
-        )
+        _feedback(BAD, days_ago=days_ago)
     for days_ago in range(31, 34):
-        record_feedback(
-            channel="form", text="Good, very good", received_at=now - dt.timedelta(days=days_ago)
-        )
-    record_feedback(channel="form", text="Too old", received_at=now - dt.timedelta(days=90))
+        _feedback(GOOD, days_ago=days_ago)
+    _feedback("Too old", days_ago=90)
     services.analyse_all_pending()
 
     client.force_login(manager)
@@ -36,53 +72,331 @@ def test_kpi_tiles_show_interval_significance_and_drill_down_to_the_same_count(c
     volume = _tile(html, "Feedback volume")
     assert '<p class="value">12</p>' in volume
     assert "Before: 3" in volume and "interval" in volume
-    assert "significant" in volume
+    assert "<strong>significant</strong>" in volume
     negative = _tile(html, "Negative share")
     assert '<p class="value">100%</p>' in negative and "<strong>significant</strong>" in negative
-
-    for tile, expected in ((volume, 12), (negative, 12)):
-        link = re.search(r'href="(/inbox/\?[^"]+)"', tile).group(1).replace("&amp;", "&")
-        inbox = client.get(link)
-        assert inbox.context["page"].paginator.count == expected
+    sentiment = _tile(html, "Average sentiment (−1…1)")
+    for tile in (volume, negative, sentiment):
+        links = _links(tile)
+        assert len(links) == 1 and links[0][1] == 12
+        assert _inbox_count(client, links[0][0]) == 12
 
 
 def test_dashboard_tiles_say_when_there_is_no_data(client, manager):
     client.force_login(manager)
     html = client.get("/insights/").content.decode()
-    assert "No data in this period" in _tile(html, "NPS")
-    assert "Not enough data to compare" in _tile(html, "NPS")
+    for label in ("NPS", "CSAT (1–5)", "CES (1–7)", "Survey response rate"):
+        assert "No data in this period" in _tile(html, label)
+        assert "Not enough data to compare" in _tile(html, label)
 
 
-def test_filters_in_the_query_string_narrow_tiles_and_drill_down(client, manager):
-    from feedback.tests.factories import ProductFactory
+def test_survey_scores_and_response_rate_fill_their_tiles(client, manager):
+    from surveys.tests.factories import InvitationFactory
 
-    app = ProductFactory(slug="app", name="App")
+    survey = make_survey()
     now = timezone.now()
-    for days_ago in (1, 2, 3, 20):
-        record_feedback(
-            channel="form",
-            text="Crashes again",
-            product=app,
-            received_at=now - dt.timedelta(days=days_ago),
+    for score in (10, 10, 9, 3):
+        answer_survey(survey, submitted_at=now - dt.timedelta(days=2), nps=score, csat=4, ces=6)
+    for answered in (True, False, False, False):
+        InvitationFactory(
+            survey=survey,
+            sent_at=now - dt.timedelta(days=3),
+            answered_at=now if answered else None,
         )
-    record_feedback(channel="form", text="Fine", received_at=now - dt.timedelta(days=2))
+    services.refresh_daily_stats()
+    client.force_login(manager)
+    html = client.get("/insights/").content.decode()
+    assert '<p class="value">50.00</p>' in _tile(html, "NPS")  # (3 − 1) / 4
+    assert '<p class="value">4.00</p>' in _tile(html, "CSAT (1–5)")
+    assert '<p class="value">6.00</p>' in _tile(html, "CES (1–7)")
+    assert '<p class="value">25%</p>' in _tile(html, "Survey response rate")
+
+
+def test_product_filter_narrows_tiles_and_drill_down(client, manager):
+    app = ProductFactory(slug="app", name="App")
+    for days_ago in (1, 2, 3, 20):
+        _feedback("Crashes again", days_ago=days_ago, product=app)
+    _feedback("Fine", days_ago=2)
     services.analyse_all_pending()
     client.force_login(manager)
 
     page = client.get("/insights/", {"days": 7, "product": "app"})
     assert page.status_code == 200
     html = page.content.decode()
-    assert "Last 7 days compared with the 7 days before, App only" in html
+    assert "(7 days) compared with the 7 days before, App only" in html
     volume = _tile(html, "Feedback volume")
     assert '<p class="value">3</p>' in volume
-    link = re.search(r'href="(/inbox/\?[^"]+)"', volume).group(1).replace("&amp;", "&")
-    assert "product=app" in link
-    assert client.get(link).context["page"].paginator.count == 3
+    [(link, claimed)] = _links(volume)
+    assert "product=app" in link and claimed == 3
+    assert _inbox_count(client, link) == 3
 
 
-@pytest.mark.parametrize("query", [{"days": "5"}, {"product": "no-such-product"}])
-def test_bad_filters_are_400_with_the_form_error(client, manager, query):
+def test_custom_range_channel_kind_and_theme_filters_match_the_inbox(client, manager, settings):
+    settings.INSIGHTS_MIN_GROUP_SIZE = 3
+    staff_customer = CustomerFactory(kind="internal", department="Finance")
+    for days_ago in (3, 4, 5, 6, 7, 8):
+        _feedback(BAD, days_ago=days_ago, channel="email", customer=staff_customer)
+    for days_ago in (3, 4, 5, 6, 40):
+        _feedback(BAD, days_ago=days_ago, channel="review")
+    services.analyse_all_pending()
+    theme = Theme.objects.create(name="Checkout", slug="checkout")
+    for item in _feedback_ids(channel="review"):
+        FeedbackTheme.objects.create(feedback_id=item, theme=theme, score=1.0, source="manual")
+    client.force_login(manager)
+    today = timezone.now().date()
+    custom = {
+        "date_from": (today - dt.timedelta(days=6)).isoformat(),
+        "date_to": (today - dt.timedelta(days=2)).isoformat(),
+    }
+    cases = [
+        ({"channel": "email"}, 4),
+        ({"customer_kind": "internal"}, 4),
+        ({"customer_kind": "external"}, 4),
+        ({"theme": theme.pk}, 4),
+        ({}, 8),
+    ]
+    for extra, expected in cases:
+        html = client.get("/insights/", {**custom, **extra}).content.decode()
+        volume = _tile(html, "Feedback volume")
+        assert f'<p class="value">{expected}</p>' in volume, extra
+        [(link, claimed)] = _links(volume)
+        assert claimed == expected
+        assert _inbox_count(client, link) == expected, extra
+
+
+def _feedback_ids(**filters):
+    from feedback.models import Feedback
+
+    return list(Feedback.objects.filter(**filters).values_list("pk", flat=True))
+
+
+def test_segment_filter_counts_the_members_and_hides_small_segments(client, manager, settings):
+    settings.INSIGHTS_MIN_GROUP_SIZE = 5
+    members = [CustomerFactory() for _ in range(3)]
+    big = Segment.objects.create(name="Key accounts")
+    big.customers.add(*members)
+    small = Segment.objects.create(name="One person")
+    small.customers.add(members[0])
+    for days_ago in range(1, 7):
+        _feedback(BAD, days_ago=days_ago, customer=members[days_ago % 3])
+    _feedback(BAD, days_ago=2)  # anonymous: in no segment
+    services.analyse_all_pending()
+    client.force_login(manager)
+
+    html = client.get("/insights/", {"segment": big.pk}).content.decode()
+    volume = _tile(html, "Feedback volume")
+    assert '<p class="value">6</p>' in volume
+    [(link, claimed)] = _links(volume)
+    assert f"segment={big.pk}" in link and claimed == 6
+    assert _inbox_count(client, link) == 6
+
+    html = client.get("/insights/", {"segment": small.pk}).content.decode()
+    volume = _tile(html, "Feedback volume")
+    assert "Hidden: fewer than 5 in this group" in volume
+    assert _links(volume) == []
+    assert '<p class="value">2</p>' not in volume
+
+
+def test_channel_and_customer_kind_breakdowns_link_to_the_same_counts(client, manager):
+    for days_ago in range(1, 7):
+        _feedback(BAD, days_ago=days_ago, channel="review")
+    for days_ago in range(1, 6):
+        _feedback(
+            GOOD,
+            days_ago=days_ago,
+            channel="email",
+            customer=CustomerFactory(kind="internal", department="Finance"),
+        )
+    services.analyse_all_pending()
+    client.force_login(manager)
+    html = client.get("/insights/").content.decode()
+    channels = _table(html, "channel-table")
+    assert "Online review" in channels and "Email" in channels
+    assert _assert_every_link_matches_the_inbox(client, channels) >= 4
+    kinds = _table(html, "kind-table")
+    assert "Internal" in kinds and "External" in kinds
+    assert _assert_every_link_matches_the_inbox(client, kinds) >= 4
+    bars = json.loads(re.search(r'id="channel-data"[^>]*>(.*?)</script>', html, re.S).group(1))
+    by_label = {bar["label"]: bar for bar in bars}
+    assert by_label["Online review"]["volume"] == 6
+    assert _inbox_count(client, by_label["Online review"]["volume_link"]) == 6
+    assert _inbox_count(client, by_label["Email"]["volume_link"]) == 5
+
+
+def test_small_groups_in_breakdowns_are_hidden_without_links(client, manager, settings):
+    settings.INSIGHTS_MIN_GROUP_SIZE = 5
+    for days_ago in range(1, 7):
+        _feedback(BAD, days_ago=days_ago, channel="review")
+    for days_ago in (1, 2):
+        _feedback(BAD, days_ago=days_ago, channel="interview")
+    services.analyse_all_pending()
+    client.force_login(manager)
+    html = client.get("/insights/").content.decode()
+    channels = _table(html, "channel-table")
+    interview_row = channels[
+        channels.index("Interview") : channels.index("</tr>", channels.index("Interview"))
+    ]
+    assert "&lt;5" in interview_row and "/inbox/" not in interview_row
+    bars = json.loads(re.search(r'id="channel-data"[^>]*>(.*?)</script>', html, re.S).group(1))
+    interview = next(bar for bar in bars if bar["label"] == "Interview")
+    assert interview["volume"] is None and interview["volume_link"] == ""
+
+    settings.INSIGHTS_MIN_GROUP_SIZE = 2
+    html = client.get("/insights/").content.decode()
+    channels = _table(html, "channel-table")
+    interview_row = channels[
+        channels.index("Interview") : channels.index("</tr>", channels.index("Interview"))
+    ]
+    assert "&lt;2" not in interview_row and "/inbox/" in interview_row
+
+
+def test_time_series_points_link_to_their_feedback_and_show_the_forecast(client, manager):
+    for days_ago in (1, 8, 9, 15):
+        _feedback(BAD, days_ago=days_ago)
+    services.analyse_all_pending()
+    today = timezone.now().date()
+    next_monday = today + dt.timedelta(days=7 - today.weekday())
+    Forecast.objects.create(
+        metric="volume",
+        scope="overall",
+        scope_key="overall",
+        generated_at=timezone.now(),
+        history_end=next_monday - dt.timedelta(weeks=2),
+        horizon=1,
+        method="test",
+        points=[{"week": next_monday.isoformat(), "value": 3.0, "lower": 1.0, "upper": 5.0}],
+    )
+    client.force_login(manager)
+    html = client.get("/insights/").content.decode()
+    series = json.loads(re.search(r'id="series-data"[^>]*>(.*?)</script>', html, re.S).group(1))
+    assert len(series["points"]) == 52 and series["interval"] == "week"
+    assert sum(point["volume"] for point in series["points"]) == 4
+    for point in series["points"]:
+        if point["volume"]:
+            assert _inbox_count(client, point["link"]) == point["volume"]
+    assert series["forecast"] == [
+        {"period": next_monday.isoformat(), "value": 3.0, "lower": 1.0, "upper": 5.0}
+    ]
+    assert _assert_every_link_matches_the_inbox(client, _table(html, "series-table")) >= 2
+
+    monthly = client.get("/insights/", {"interval": "month"}).content.decode()
+    series = json.loads(re.search(r'id="series-data"[^>]*>(.*?)</script>', monthly, re.S).group(1))
+    assert len(series["points"]) == 24 and series["forecast"] == []
+    assert sum(point["volume"] for point in series["points"]) == 4
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"days": "5"}, "Select a valid choice"),
+        ({"product": "no-such-product"}, "Select a valid choice"),
+        ({"segment": "999999"}, "Select a valid choice"),
+        ({"channel": "pigeon"}, "Select a valid choice"),
+        ({"date_from": "2026-01-01"}, "Give both ends of a custom range"),
+        ({"date_from": "2026-02-01", "date_to": "2026-01-01"}, "must end on or after"),
+        ({"date_from": "2020-01-01", "date_to": "2026-01-01"}, "at most 731 days"),
+        ({"date_from": "yesterday", "date_to": "2026-01-01"}, "Enter a valid date"),
+    ],
+)
+def test_bad_filters_are_400_with_the_form_error(client, manager, query, message):
     client.force_login(manager)
     page = client.get("/insights/", query)
     assert page.status_code == 400
-    assert "Select a valid choice" in page.content.decode()
+    assert message in page.content.decode()
+
+
+def test_filters_are_kept_in_the_links_so_the_view_can_be_bookmarked(client, manager):
+    ProductFactory(slug="app", name="App")
+    client.force_login(manager)
+    html = client.get(
+        "/insights/", {"days": 7, "product": "app", "channel": "email"}
+    ).content.decode()
+    today = timezone.now().date()
+    expected = f"date_from={(today - dt.timedelta(days=6)).isoformat()}&amp;date_to={today.isoformat()}&amp;product=app&amp;channel=email"
+    assert f"/insights/rankings/?{expected}" in html
+    assert f"?{expected}&amp;format=csv&amp;table=kpis" in html
+
+
+@pytest.mark.parametrize(
+    "url", ["/insights/", "/insights/rankings/", "/insights/?format=csv&table=kpis"]
+)
+def test_dashboard_pages_are_for_managers_only(client, staff_member, outsider, manager, url):
+    assert client.get(url).status_code == 302
+    for user in (outsider, staff_member):
+        client.force_login(user)
+        assert client.get(url).status_code == 403
+    client.force_login(manager)
+    assert client.get(url).status_code == 200
+
+
+def test_dashboard_query_count_does_not_grow_with_data(
+    client, manager, django_assert_max_num_queries
+):
+    segment = Segment.objects.create(name="Everyone")
+    for n in range(12):
+        product = ProductFactory()
+        customer = (
+            CustomerFactory(kind="internal", department="Ops") if n % 2 else CustomerFactory()
+        )
+        segment.customers.add(customer)
+        for channel in ("form", "email", "review"):
+            _feedback(BAD, days_ago=n + 1, channel=channel, product=product, customer=customer)
+    services.analyse_all_pending()
+    client.force_login(manager)
+    with django_assert_max_num_queries(25):
+        assert client.get("/insights/").status_code == 200
+    with django_assert_max_num_queries(25):
+        assert client.get("/insights/", {"segment": segment.pk}).status_code == 200
+    with django_assert_max_num_queries(20):
+        assert client.get("/insights/rankings/").status_code == 200
+
+
+def test_rankings_put_the_worst_served_product_and_segment_first(client, manager, settings):
+    settings.INSIGHTS_MIN_GROUP_SIZE = 3
+    good, bad, tiny = (
+        ProductFactory(name="Good app"),
+        ProductFactory(name="Bad app"),
+        ProductFactory(name="Tiny app"),
+    )
+    happy, unhappy = Segment.objects.create(name="Happy"), Segment.objects.create(name="Unhappy")
+    for n in range(4):
+        customer = CustomerFactory()
+        happy.customers.add(customer)
+        _feedback(GOOD, days_ago=n + 1, product=good, customer=customer)
+        other = CustomerFactory()
+        unhappy.customers.add(other)
+        _feedback(BAD, days_ago=n + 1, product=bad, customer=other)
+    _feedback(BAD, days_ago=1, product=tiny)
+    services.analyse_all_pending()
+    client.force_login(manager)
+    html = client.get("/insights/rankings/").content.decode()
+    products = _table(html, "product-table")
+    assert products.index("Bad app") < products.index("Good app") < products.index("Tiny app")
+    tiny_row = products[
+        products.index("Tiny app") : products.index("</tr>", products.index("Tiny app"))
+    ]
+    assert "&lt;3" in tiny_row and "/inbox/" not in tiny_row
+    segments = _table(html, "segment-table")
+    assert segments.index("Unhappy") < segments.index("Happy<")
+    assert _assert_every_link_matches_the_inbox(client, products) >= 5
+    assert _assert_every_link_matches_the_inbox(client, segments) >= 5
+
+    by_sentiment = client.get("/insights/rankings/", {"rank": "average_sentiment"}).content.decode()
+    products = _table(by_sentiment, "product-table")
+    assert products.index("Bad app") < products.index("Good app")
+    assert client.get("/insights/rankings/", {"rank": "shoe_size"}).status_code == 400
+
+
+def test_segment_ranking_includes_survey_scores_of_members(client, manager, settings):
+    settings.INSIGHTS_MIN_GROUP_SIZE = 2
+    segment = Segment.objects.create(name="Detractors")
+    survey = make_survey()
+    now = timezone.now()
+    for score in (1, 2, 9):
+        customer = CustomerFactory()
+        segment.customers.add(customer)
+        answer_survey(survey, submitted_at=now - dt.timedelta(days=1), nps=score, customer=customer)
+    answer_survey(survey, submitted_at=now - dt.timedelta(days=1), nps=10)  # anonymous
+    client.force_login(manager)
+    segments = _table(client.get("/insights/rankings/").content.decode(), "segment-table")
+    assert "-33.33" in segments  # (1 promoter − 2 detractors) / 3

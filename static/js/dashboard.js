@@ -1,47 +1,161 @@
-// Draws the weekly trend on the insights dashboard from the JSON the page embeds.
+// Insights overview: draws the time series (with forecast band), the channel chart and the
+// internal/external chart from the JSON the page embeds. Bars open the inbox filtered to
+// their feedback; charts download as PNG; "Print report" prints. Meaning never rests on
+// colour alone: each series has its own pattern, dash or marker.
 (function () {
   "use strict";
-  var dataNode = document.getElementById("trend-data");
-  var canvas = document.getElementById("trend-chart");
-  if (!dataNode || !canvas || typeof Chart === "undefined") {
+  if (typeof Chart === "undefined" || !window.InsightsCharts) {
     return;
   }
-  var series = JSON.parse(dataNode.textContent);
-  var chart = new Chart(canvas, {
-    data: {
-      labels: series.map(function (row) { return row.week; }),
-      datasets: [
+  var hatch = window.InsightsCharts.hatch;
+  var read = window.InsightsCharts.readJson;
+
+  function goTo(links) {
+    return function (event, elements) {
+      if (!elements.length) { return; }
+      var link = links[elements[0].datasetIndex] && links[elements[0].datasetIndex][elements[0].index];
+      if (link) { window.location.href = link; }
+    };
+  }
+
+  // Keyboard: Enter on a focused chart opens the first link of its table instead.
+  function keyboardFallback(canvas, tableId) {
+    canvas.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") { return; }
+      var table = document.getElementById(tableId);
+      var link = table && table.querySelector("a[data-count]");
+      if (link) { link.focus(); }
+    });
+  }
+
+  var charts = {};
+  var base = { responsive: true, maintainAspectRatio: false, animation: false };
+
+  var series = read("series-data");
+  var seriesCanvas = document.getElementById("series-chart");
+  if (series && seriesCanvas) {
+    var points = series.points;
+    var forecast = series.forecast || [];
+    var labels = points.map(function (p) { return p.period; }).concat(forecast.map(function (p) { return p.period; }));
+    var pad = function (values, before) { return new Array(before).fill(null).concat(values); };
+    var datasets = [
+      {
+        type: "bar",
+        label: "Feedback volume",
+        data: points.map(function (p) { return p.volume; }),
+        backgroundColor: "rgba(44, 94, 160, 0.6)",
+        yAxisID: "volume",
+        order: 3
+      },
+      {
+        type: "line",
+        label: "Average sentiment",
+        data: points.map(function (p) { return p.average_sentiment; }),
+        borderColor: "#111111",
+        borderDash: [6, 3],
+        pointStyle: "rectRot",
+        pointRadius: 3,
+        spanGaps: true,
+        yAxisID: "sentiment",
+        order: 1
+      }
+    ];
+    if (forecast.length) {
+      var offset = points.length;
+      datasets.push(
         {
-          type: "bar",
-          label: "Feedback volume",
-          data: series.map(function (row) { return row.volume; }),
-          backgroundColor: "rgba(44, 94, 160, 0.55)",
+          type: "line",
+          label: "Prediction band (upper)",
+          data: pad(forecast.map(function (p) { return p.upper; }), offset),
+          borderColor: "rgba(120,120,120,0.8)",
+          borderWidth: 1,
+          pointRadius: 0,
+          fill: "+1",
+          backgroundColor: hatch("#777777"),
           yAxisID: "volume",
           order: 2
         },
         {
           type: "line",
-          label: "Average sentiment",
-          data: series.map(function (row) { return row.average_sentiment; }),
-          borderColor: "#111111",
-          borderDash: [6, 3],
-          pointStyle: "rectRot",
-          spanGaps: true,
-          yAxisID: "sentiment",
-          order: 1
+          label: "Prediction band (lower)",
+          data: pad(forecast.map(function (p) { return p.lower; }), offset),
+          borderColor: "rgba(120,120,120,0.8)",
+          borderWidth: 1,
+          pointRadius: 0,
+          yAxisID: "volume",
+          order: 2
+        },
+        {
+          type: "line",
+          label: "Forecast volume",
+          data: pad(forecast.map(function (p) { return p.value; }), offset),
+          borderColor: "#b34700",
+          borderDash: [2, 3],
+          pointStyle: "triangle",
+          pointRadius: 4,
+          yAxisID: "volume",
+          order: 0
         }
-      ]
-    },
-    options: {
-      responsive: true,
-      maintainAspectRatio: false,
-      animation: false,
-      interaction: { mode: "index", intersect: false },
-      scales: {
-        volume: { type: "linear", position: "left", beginAtZero: true, title: { display: true, text: "Feedback per week" } },
-        sentiment: { type: "linear", position: "right", min: -1, max: 1, grid: { drawOnChartArea: false }, title: { display: true, text: "Average sentiment" } }
-      }
+      );
     }
-  });
-  canvas.dataset.drawn = String(chart.data.labels.length);
+    charts["series-chart"] = new Chart(seriesCanvas, {
+      data: { labels: labels, datasets: datasets },
+      options: Object.assign({}, base, {
+        interaction: { mode: "index", intersect: false },
+        onClick: function (event, elements) {
+          var point = elements.length ? points[elements[0].index] : null;
+          if (point && point.link) { window.location.href = point.link; }
+        },
+        scales: {
+          volume: { type: "linear", position: "left", beginAtZero: true, title: { display: true, text: "Feedback" } },
+          sentiment: { type: "linear", position: "right", min: -1, max: 1, grid: { drawOnChartArea: false }, title: { display: true, text: "Average sentiment" } }
+        }
+      })
+    });
+    seriesCanvas.dataset.drawn = String(labels.length);
+    keyboardFallback(seriesCanvas, "series-table");
+  }
+
+  function barChart(canvasId, dataId, tableId) {
+    var bars = read(dataId);
+    var canvas = document.getElementById(canvasId);
+    if (!bars || !canvas) { return; }
+    charts[canvasId] = new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: bars.map(function (b) { return b.label; }),
+        datasets: [
+          {
+            label: "Feedback volume",
+            data: bars.map(function (b) { return b.volume; }),
+            backgroundColor: "rgba(44, 94, 160, 0.75)",
+            borderColor: "#1b3a66",
+            borderWidth: 1,
+            yAxisID: "volume"
+          },
+          {
+            label: "Negative share (%)",
+            data: bars.map(function (b) { return b.negative_share === null ? null : Math.round(b.negative_share * 1000) / 10; }),
+            backgroundColor: hatch("#8a1c1c"),
+            borderColor: "#8a1c1c",
+            borderWidth: 1,
+            yAxisID: "share"
+          }
+        ]
+      },
+      options: Object.assign({}, base, {
+        onClick: goTo([bars.map(function (b) { return b.volume_link; }), bars.map(function (b) { return b.negative_link; })]),
+        scales: {
+          volume: { type: "linear", position: "left", beginAtZero: true, title: { display: true, text: "Feedback" } },
+          share: { type: "linear", position: "right", min: 0, max: 100, grid: { drawOnChartArea: false }, title: { display: true, text: "Negative %" } }
+        }
+      })
+    });
+    canvas.dataset.drawn = String(bars.length);
+    keyboardFallback(canvas, tableId);
+  }
+  barChart("channel-chart", "channel-data", "channel-table");
+  barChart("kind-chart", "kind-data", "kind-table");
+
+  window.InsightsCharts.bindPngButtons(charts);
 })();

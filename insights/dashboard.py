@@ -1,0 +1,425 @@
+"""The managers' dashboard: KPI tiles against the previous period, breakdowns by channel,
+customer kind, product and segment, and the time series with its forecast.
+
+Every number carries the inbox URL of the feedback behind it when there is one (survey
+scores and invitations are not feedback, so NPS, CSAT, CES and the response rate have
+none). The small-group guard: in a breakdown, or anywhere once the scope is narrowed by a
+filter, a value computed from fewer than ``INSIGHTS_MIN_GROUP_SIZE`` items is hidden with
+its link, so nobody can be singled out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+
+from feedback.models import Customer, Feedback
+
+from . import dashboard_selectors as reads
+from .analysis import stats
+from .dashboard_scope import Scope
+from .trends import METRIC_LABELS
+
+LABELS = {**METRIC_LABELS, "csat_average": "CSAT (1–5)", "ces_average": "CES (1–7)"}
+LABELS["response_rate"] = "Survey response rate"
+TILE_METRICS = (
+    "nps",
+    "csat_average",
+    "ces_average",
+    "average_sentiment",
+    "volume",
+    "negative_share",
+    "response_rate",
+)
+BREAKDOWN_METRICS = (
+    "volume",
+    "negative_share",
+    "average_sentiment",
+    "nps",
+    "csat_average",
+    "ces_average",
+)
+# For ranking: True when a higher value serves customers better.
+HIGHER_IS_BETTER = {
+    "volume": None,
+    "negative_share": False,
+    "average_sentiment": True,
+    "nps": True,
+    "csat_average": True,
+    "ces_average": True,
+}
+PERCENT_METRICS = {"negative_share", "csat_satisfied", "response_rate"}
+SERIES_LENGTH = {"week": 52, "month": 24}
+
+
+def min_group_size() -> int:
+    return settings.INSIGHTS_MIN_GROUP_SIZE
+
+
+def format_value(metric: str, estimate) -> str:
+    """The value as the pages show it: counts whole, shares in percent, means to 2 places."""
+    if estimate is None:
+        return ""
+    if metric == "volume":
+        return f"{int(estimate.value):,}"
+    if metric in PERCENT_METRICS:
+        return f"{round(estimate.value * 100)}%"
+    return f"{estimate.value:.2f}"
+
+
+def _drill_down(metric: str, scope: Scope, sums: dict) -> tuple[str, int] | None:
+    """(inbox URL, how many feedback it lists) for a metric, or None without feedback."""
+    if metric == "volume":
+        return scope.inbox_url(), int(sums["feedback_count"])
+    if metric == "negative_share":
+        return scope.inbox_url(sentiment="negative"), int(sums["negative_count"])
+    if metric == "average_sentiment":
+        return scope.inbox_url(analysed="true"), int(sums["analysed_count"])
+    return None
+
+
+def _estimate(metric: str, sums, confidence: float):
+    if metric == "response_rate":
+        return stats.proportion(*sums, confidence=confidence) if sums and sums[1] else None
+    return stats.metric_estimate(metric, sums, confidence=confidence)
+
+
+def _sample_size(metric: str, sums) -> int:
+    if metric == "response_rate":
+        return sums[1] if sums else 0
+    return stats.metric_sample_size(metric, sums)
+
+
+def _comparison(metric: str, previous, current, alpha: float):
+    if metric == "response_rate":
+        if not (previous and current and previous[1] and current[1]):
+            return None
+        return stats.proportion_difference(previous, current, alpha=alpha)
+    return stats.metric_comparison(metric, previous, current, alpha=alpha)
+
+
+def metric_cell(
+    metric: str, scope: Scope, current, previous, *, guarded: bool, compare: bool = True
+) -> dict:
+    """One metric in one scope: value, previous value, change with its test, drill-down.
+    ``guarded`` applies the small-group guard; without ``compare`` (``previous`` is then
+    None) only the current value is estimated."""
+    alpha = settings.INSIGHTS_SIGNIFICANCE_ALPHA
+    n_current = _sample_size(metric, current)
+    n_previous = _sample_size(metric, previous) if compare else 0
+    floor = min_group_size() if guarded else 0
+    hidden = 0 < n_current < floor
+    previous_hidden = 0 < n_previous < floor
+    cell = {
+        "metric": metric,
+        "label": LABELS[metric],
+        "percent": metric in PERCENT_METRICS,
+        "hidden": hidden,
+        "n_current": n_current,
+        "n_previous": n_previous,
+        "current": None if hidden else _estimate(metric, current, 1 - alpha),
+        "previous": None
+        if previous_hidden or not compare
+        else _estimate(metric, previous, 1 - alpha),
+        "comparison": None
+        if hidden or previous_hidden or not compare
+        else _comparison(metric, previous, current, alpha),
+        "drill_down": "",
+        "drill_down_count": 0,
+    }
+    cell["display"] = format_value(metric, cell["current"])
+    link = None if hidden or metric == "response_rate" else _drill_down(metric, scope, current)
+    if link and link[1]:
+        cell["drill_down"], cell["drill_down_count"] = link
+    return cell
+
+
+def kpi_tiles(scope: Scope) -> list[dict]:
+    current = reads.scoped_sums(scope)[None]
+    previous = reads.scoped_sums(scope.previous())[None]
+    rate_now = reads.response_rate_counts(scope)
+    rate_before = reads.response_rate_counts(scope.previous())
+    tiles = []
+    for metric in TILE_METRICS:
+        now, before = (rate_now, rate_before) if metric == "response_rate" else (current, previous)
+        tiles.append(metric_cell(metric, scope, now, before, guarded=scope.narrows_customers))
+    return tiles
+
+
+def _group_label_and_scope(group: str, key, scope: Scope, objects: dict):
+    if group == "channel":
+        return Feedback.Channel(key).label if key in Feedback.Channel.values else key, {
+            "channel": key
+        }
+    if group == "customer_kind":
+        return Customer.Kind(key).label if key in Customer.Kind.values else key, {
+            "customer_kind": key
+        }
+    item = objects.get(key)
+    if group == "product":
+        return (item.name if item else "No product"), {"product": item}
+    return (item.name if item else ""), {"segment": item}
+
+
+def breakdown(scope: Scope, group: str, *, rank_by: str = "", compare: bool = True) -> list[dict]:
+    """One row per value of ``group`` (channel, customer_kind, product, segment) with
+    each breakdown metric (against the previous period when ``compare``), small groups
+    hidden. Ranked worst first by ``rank_by`` when given, else largest volume first."""
+    current = reads.scoped_sums(scope, group=group)
+    previous = reads.scoped_sums(scope.previous(), group=group) if compare else {}
+    if group == "product":
+        objects = reads.products_by_id([k for k in current if k is not None])
+    elif group == "segment":
+        objects = reads.live_segments_by_id()
+    else:
+        objects = {}
+    empty = dict.fromkeys(reads.ROLLUP_SUMS, 0)
+    rows = []
+    for key, sums in current.items():
+        if group == "segment" and key not in objects:
+            continue  # a discarded or suggested segment
+        if group == "product" and key is not None and key not in objects:
+            continue
+        label, narrowing = _group_label_and_scope(group, key, scope, objects)
+        if group == "product" and key is None:
+            # The inbox cannot select "no product": the row shows numbers without links.
+            sub_scope = None
+        else:
+            sub_scope = scope.narrowed(**narrowing)
+        cells = {
+            metric: metric_cell(
+                metric,
+                sub_scope or scope,
+                sums,
+                previous.get(key, empty) if compare else None,
+                guarded=True,
+                compare=compare,
+            )
+            for metric in BREAKDOWN_METRICS
+        }
+        if sub_scope is None:
+            for cell in cells.values():
+                cell["drill_down"], cell["drill_down_count"] = "", 0
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "cells": cells,
+                "dashboard_url": sub_scope.dashboard_url() if sub_scope else "",
+            }
+        )
+    return (
+        rank(rows, rank_by)
+        if rank_by
+        else sorted(rows, key=lambda row: -row["cells"]["volume"]["n_current"])
+    )
+
+
+def rank(rows: list[dict], metric: str) -> list[dict]:
+    """Worst-served first by ``metric``; rows without a shown value go last."""
+    better_high = HIGHER_IS_BETTER.get(metric)
+
+    def key(row):
+        estimate = row["cells"][metric]["current"]
+        if estimate is None:
+            return (1, 0.0)
+        value = estimate.value
+        return (0, value if better_high else -value)
+
+    return sorted(rows, key=key)
+
+
+def _period_starts(scope: Scope) -> tuple[dt.date, list[dt.date]]:
+    """The first day of each week or month in the series, oldest first: the last
+    ``SERIES_LENGTH`` periods, or more when the scope starts earlier."""
+    last = scope.last_day
+    if scope.interval == "month":
+        start = dt.date(last.year, last.month, 1)
+    else:
+        start = last - dt.timedelta(days=last.weekday())
+    starts = [start]
+    while len(starts) < SERIES_LENGTH[scope.interval] or starts[-1] > scope.start:
+        starts.append(_previous_start(starts[-1], scope.interval))
+    starts.reverse()
+    return starts[0], starts
+
+
+def _previous_start(start: dt.date, interval: str) -> dt.date:
+    if interval == "month":
+        return dt.date(start.year - (start.month == 1), (start.month - 2) % 12 + 1, 1)
+    return start - dt.timedelta(weeks=1)
+
+
+def _next_start(start: dt.date, interval: str) -> dt.date:
+    if interval == "month":
+        return dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    return start + dt.timedelta(weeks=1)
+
+
+def time_series(scope: Scope) -> dict:
+    """Volume, negative share and average sentiment per week or month, ending with the
+    scope's last day (at least the last year or two), each point linking to its feedback;
+    with the latest volume forecast and its prediction band when one covers this scope."""
+    first, starts = _period_starts(scope)
+    end = scope.end
+    sums = reads.scoped_sums(scope.narrowed(start=first), group=scope.interval)
+    empty = dict.fromkeys(reads.ROLLUP_SUMS, 0)
+    floor = min_group_size() if scope.narrows_customers else 0
+    points = []
+    for start in starts:
+        period = sums.get(start, empty)
+        volume, analysed = int(period["feedback_count"]), int(period["analysed_count"])
+        hidden = 0 < volume < floor
+        point_scope = scope.narrowed(start=start, end=min(_next_start(start, scope.interval), end))
+        points.append(
+            {
+                "period": start.isoformat(),
+                "volume": None if hidden else volume,
+                "negative_share": None
+                if hidden or not analysed or analysed < floor
+                else round(period["negative_count"] / analysed, 4),
+                "average_sentiment": None
+                if hidden or not analysed or analysed < floor
+                else round(period["sentiment_sum"] / analysed, 4),
+                "link": "" if hidden or not volume else point_scope.inbox_url(),
+            }
+        )
+    return {"interval": scope.interval, "points": points, "forecast": _forecast_for(scope)}
+
+
+def _forecast_for(scope: Scope) -> list[dict]:
+    only_product = not any((scope.channel, scope.segment, scope.customer_kind, scope.theme))
+    if scope.interval != "week" or not only_product:
+        return []
+    forecast = reads.latest_forecast(
+        metric="volume", product_id=scope.product.pk if scope.product else None
+    )
+    if forecast is None:
+        return []
+    return [
+        {
+            "period": point["week"],
+            "value": point.get("value"),
+            "lower": point.get("lower"),
+            "upper": point.get("upper"),
+        }
+        for point in forecast.points
+    ]
+
+
+def chart_bars(rows: list[dict]) -> list[dict]:
+    """JSON-safe bars for a breakdown chart: hidden groups carry no value and no link."""
+    bars = []
+    for row in rows:
+        volume, negative = row["cells"]["volume"], row["cells"]["negative_share"]
+        bars.append(
+            {
+                "label": str(row["label"]),
+                "volume": None if volume["hidden"] else volume["n_current"],
+                "volume_link": volume["drill_down"],
+                "negative_share": None
+                if negative["current"] is None
+                else round(negative["current"].value, 4),
+                "negative_link": negative["drill_down"],
+            }
+        )
+    return bars
+
+
+def overview(scope: Scope) -> dict:
+    # The tiles carry the period comparison; the breakdowns show the period itself,
+    # which halves the overview's statistics work (see docs/dashboard.md, Speed).
+    channels = breakdown(scope, "channel", compare=False)
+    customer_kinds = breakdown(scope, "customer_kind", compare=False)
+    return {
+        "tiles": kpi_tiles(scope),
+        "channels": channels,
+        "customer_kinds": customer_kinds,
+        "chart_channels": chart_bars(channels),
+        "chart_kinds": chart_bars(customer_kinds),
+        "series": time_series(scope),
+        "min_group_size": min_group_size(),
+        "confidence": round((1 - settings.INSIGHTS_SIGNIFICANCE_ALPHA) * 100),
+        "alpha": settings.INSIGHTS_SIGNIFICANCE_ALPHA,
+    }
+
+
+# --- Tables as rows, for CSV ----------------------------------------------------------
+
+
+def _value(cell_estimate, metric: str = ""):
+    if cell_estimate is None:
+        return None
+    return int(cell_estimate.value) if metric == "volume" else round(cell_estimate.value, 4)
+
+
+def tiles_table(tiles: list[dict]) -> tuple[list[str], list[list]]:
+    header = [
+        "metric",
+        "value",
+        "ci_low",
+        "ci_high",
+        "n",
+        "previous",
+        "change",
+        "p_value",
+        "significant",
+    ]
+    rows = []
+    for tile in tiles:
+        current, comparison = tile["current"], tile["comparison"]
+        rows.append(
+            [
+                tile["label"],
+                _value(current, tile["metric"]),
+                None if current is None else round(current.ci_low, 4),
+                None if current is None else round(current.ci_high, 4),
+                None if tile["hidden"] else tile["n_current"],
+                _value(tile["previous"], tile["metric"]),
+                None if comparison is None else round(comparison.difference, 4),
+                None if comparison is None else round(comparison.p_value, 6),
+                None if comparison is None else comparison.significant,
+            ]
+        )
+    return header, rows
+
+
+def breakdown_table(rows: list[dict], first_column: str) -> tuple[list[str], list[list]]:
+    header = [first_column]
+    for metric in BREAKDOWN_METRICS:
+        header += [metric, f"{metric}_n", f"{metric}_change", f"{metric}_significant"]
+    table = []
+    for row in rows:
+        line = [row["label"]]
+        for metric in BREAKDOWN_METRICS:
+            cell = row["cells"][metric]
+            comparison = cell["comparison"]
+            line += [
+                _value(cell["current"], metric),
+                None if cell["hidden"] else cell["n_current"],
+                None if comparison is None else round(comparison.difference, 4),
+                None if comparison is None else comparison.significant,
+            ]
+        table.append(line)
+    return header, table
+
+
+def series_table(series: dict) -> tuple[list[str], list[list]]:
+    header = [series["interval"], "volume", "negative_share", "average_sentiment"]
+    return header, [
+        [p["period"], p["volume"], p["negative_share"], p["average_sentiment"]]
+        for p in series["points"]
+    ]
+
+
+def sparkline(values: list[int], *, width: int = 96, height: int = 24) -> str:
+    """SVG polyline points for a small trend line of ``values`` (oldest first)."""
+    if not values:
+        return ""
+    top = max(values) or 1
+    step = width / max(len(values) - 1, 1)
+    return " ".join(
+        f"{round(i * step, 1)},{round(height - (value / top) * (height - 2) - 1, 1)}"
+        for i, value in enumerate(values)
+    )

@@ -1,0 +1,230 @@
+"""Dashboard reads: rollup sums for a scope, whole or grouped by one dimension.
+
+Without a segment or theme filter every number comes from :class:`DailyFeedbackStat`.
+The rollup has no segment dimension and its theme twin keeps no sums of squares, so a
+segment or theme filter (and the segment ranking) counts the feedback of that window
+directly, in one grouped query per source, with the same definitions as the rollup
+(anonymous feedback is external; survey scores count on the response's day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncWeek
+
+from feedback.models import Customer, Feedback
+
+from .dashboard_scope import Scope
+from .models import DailyFeedbackStat
+from .selectors import ROLLUP_SUMS
+
+GROUPS = ("channel", "customer_kind", "product", "segment", "week", "month")
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+def _square(field: str):
+    # PostgreSQL raises on float underflow; values this small add nothing to the sum.
+    tiny = Q(**{f"{field}__gt": -1e-150, f"{field}__lt": 1e-150})
+    return Case(When(tiny, then=Value(0.0)), default=F(field) * F(field), output_field=FloatField())
+
+
+def _feedback_sums() -> dict:
+    return {
+        "feedback_count": Count("id"),
+        "analysed_count": Count("id", filter=Q(analysed_at__isnull=False)),
+        "sentiment_sum": Coalesce(Sum("sentiment_score"), 0.0),
+        "sentiment_sq_sum": Coalesce(Sum(_square("sentiment_score")), 0.0),
+        "negative_count": Count("id", filter=Q(sentiment_label="negative")),
+    }
+
+
+def _answer_sums() -> dict:
+    from surveys.models import Question
+
+    nps = Q(question__kind=Question.Kind.NPS)
+    csat = Q(question__kind=Question.Kind.CSAT)
+    ces = Q(question__kind=Question.Kind.CES)
+    return {
+        "nps_promoters": Count("id", filter=nps & Q(number__gte=9)),
+        "nps_passives": Count("id", filter=nps & Q(number__gte=7, number__lt=9)),
+        "nps_detractors": Count("id", filter=nps & Q(number__lt=7)),
+        "csat_count": Count("id", filter=csat),
+        "csat_sum": Coalesce(Sum("number", filter=csat), 0.0),
+        "csat_sq_sum": Coalesce(Sum(_square("number"), filter=csat), 0.0),
+        "csat_satisfied": Count("id", filter=csat & Q(number__gte=4)),
+        "ces_count": Count("id", filter=ces),
+        "ces_sum": Coalesce(Sum("number", filter=ces), 0.0),
+        "ces_sq_sum": Coalesce(Sum(_square("number"), filter=ces), 0.0),
+    }
+
+
+def _rollup_rows(*, start, end, product_id, channel, customer_kind, **_):
+    rows = DailyFeedbackStat.objects.filter(day__gte=start, day__lt=end)
+    if product_id is not None:
+        rows = rows.filter(product_id=product_id)
+    if channel:
+        rows = rows.filter(channel=channel)
+    if customer_kind:
+        rows = rows.filter(customer_kind=customer_kind)
+    return rows
+
+
+def _raw_feedback(*, start, end, product_id, channel, customer_kind, segment_id, theme_id):
+    rows = Feedback.objects.filter(
+        received_at__gte=_midnight(start), received_at__lt=_midnight(end)
+    )
+    if product_id is not None:
+        rows = rows.filter(product_id=product_id)
+    if channel:
+        rows = rows.filter(channel=channel)
+    if customer_kind == Customer.Kind.EXTERNAL:
+        rows = rows.filter(Q(customer__kind=customer_kind) | Q(customer__isnull=True))
+    elif customer_kind:
+        rows = rows.filter(customer__kind=customer_kind)
+    if segment_id is not None:
+        rows = rows.filter(customer__segments=segment_id)
+    if theme_id is not None:
+        rows = rows.filter(themes__theme=theme_id)
+    return rows.annotate(kind=Coalesce(F("customer__kind"), Value(Customer.Kind.EXTERNAL)))
+
+
+def _raw_answers(*, start, end, product_id, channel, customer_kind, segment_id, theme_id):
+    """Score answers in the scope, or None when the scope excludes survey scores."""
+    from surveys.models import Answer, Question
+
+    if theme_id is not None or channel not in ("", Feedback.Channel.SURVEY):
+        return None
+    rows = Answer.objects.filter(
+        response__submitted_at__gte=_midnight(start),
+        response__submitted_at__lt=_midnight(end),
+        question__kind__in=[Question.Kind.NPS, Question.Kind.CSAT, Question.Kind.CES],
+        number__isnull=False,
+    ).annotate(kind=Coalesce(F("response__customer__kind"), F("response__survey__audience")))
+    if product_id is not None:
+        rows = rows.filter(response__survey__product_id=product_id)
+    if customer_kind:
+        rows = rows.filter(kind=customer_kind)
+    if segment_id is not None:
+        rows = rows.filter(response__customer__segments=segment_id)
+    return rows
+
+
+def _group_expressions(source: str, group: str):
+    """The grouping expression for ``group`` in a source: rollup, feedback or answers."""
+    time_field = {"rollup": "day", "feedback": "received_at", "answers": "response__submitted_at"}
+    if group in ("week", "month"):
+        trunc = TruncWeek if group == "week" else TruncMonth
+        if source == "rollup":
+            return trunc("day")
+        return trunc(TruncDate(time_field[source], tzinfo=dt.UTC))
+    return {
+        "rollup": {"channel": "channel", "customer_kind": "customer_kind", "product": "product_id"},
+        "feedback": {
+            "channel": "channel",
+            "customer_kind": "kind",
+            "product": "product_id",
+            "segment": "customer__segments",
+        },
+        "answers": {
+            "channel": Value(Feedback.Channel.SURVEY),
+            "customer_kind": "kind",
+            "product": "response__survey__product_id",
+            "segment": "response__customer__segments",
+        },
+    }[source][group]
+
+
+def _aggregate(rows, sums: dict, group: str | None, source: str):
+    if group is None:
+        return [{"key": None, **rows.aggregate(**sums)}]
+    expression = _group_expressions(source, group)
+    if isinstance(expression, str):
+        grouped = rows.values(key=F(expression))
+    else:
+        grouped = rows.annotate(key=expression).values("key")
+    return list(grouped.annotate(**sums).order_by())
+
+
+def _normalise_key(key):
+    return key.date() if isinstance(key, dt.datetime) else key
+
+
+def scoped_sums(scope: Scope, *, group: str | None = None) -> dict:
+    """Rollup counters (``ROLLUP_SUMS``) for the scope's UTC days and filters, as
+    ``{key: sums}`` with ``key`` the ``group`` value (``None`` when not grouped; a date
+    for week and month). One or two queries."""
+    if group is not None and group not in GROUPS:
+        raise ValueError(f"unknown group {group!r}")
+    filters = scope.filter_kwargs
+    if filters["segment_id"] is None and filters["theme_id"] is None and group != "segment":
+        rows = _rollup_rows(**filters)
+        sources = [(rows, {name: Sum(name) for name in ROLLUP_SUMS}, "rollup")]
+    else:
+        sources = [(_raw_feedback(**filters), _feedback_sums(), "feedback")]
+        answers = _raw_answers(**filters)
+        if answers is not None:
+            sources.append((answers, _answer_sums(), "answers"))
+    empty = dict.fromkeys(ROLLUP_SUMS, 0)
+    result: dict = {}
+    for rows, sums, source in sources:
+        for row in _aggregate(rows, sums, group, source):
+            key = _normalise_key(row.pop("key"))
+            if group == "segment" and key is None:
+                continue
+            target = result.setdefault(key, dict(empty))
+            for name, value in row.items():
+                target[name] += value or 0
+    if group is None:
+        result.setdefault(None, dict(empty))
+    return result
+
+
+def response_rate_counts(scope: Scope) -> tuple[int, int] | None:
+    """(answered, sent) for survey invitations sent in the scope's days; None when the
+    scope leaves out surveys (another channel, or a theme)."""
+    from surveys.models import Invitation
+
+    start, end = scope.start, scope.end
+    product_id, channel, customer_kind = (
+        scope.filter_kwargs["product_id"],
+        scope.channel,
+        scope.customer_kind,
+    )
+    segment_id, theme_id = scope.filter_kwargs["segment_id"], scope.filter_kwargs["theme_id"]
+    if theme_id is not None or channel not in ("", Feedback.Channel.SURVEY):
+        return None
+    rows = Invitation.objects.filter(sent_at__gte=_midnight(start), sent_at__lt=_midnight(end))
+    if product_id is not None:
+        rows = rows.filter(survey__product_id=product_id)
+    if customer_kind:
+        rows = rows.filter(customer__kind=customer_kind)
+    if segment_id is not None:
+        rows = rows.filter(customer__segments=segment_id)
+    counts = rows.aggregate(
+        sent=Count("id"), answered=Count("id", filter=Q(answered_at__isnull=False))
+    )
+    return counts["answered"], counts["sent"]
+
+
+def products_by_id(ids) -> dict:
+    from feedback.models import Product
+
+    return {product.pk: product for product in Product.objects.filter(pk__in=ids)}
+
+
+def live_segments_by_id() -> dict:
+    from customization.models import Segment
+
+    return {segment.pk: segment for segment in Segment.objects.live()}
+
+
+def latest_forecast(*, metric: str, product_id: int | None):
+    from .models import Forecast
+
+    key = f"product:{product_id}" if product_id else "overall"
+    return Forecast.objects.filter(metric=metric, scope_key=key).first()
