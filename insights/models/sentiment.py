@@ -101,7 +101,7 @@ class SentimentModel(models.Model):
     def name(self) -> str:
         """What is written into Feedback.sentiment_model for rows this version scored."""
         if self.kind == self.Kind.LEXICON:
-            from .analysis.sentiment import MODEL_NAME
+            from insights.analysis.sentiment import MODEL_NAME
 
             return MODEL_NAME
         return f"trained-v{self.version}"
