@@ -96,6 +96,11 @@ def celery_worker(redis_url, settings):
 
     require_service("Redis broker (REDIS_URL)", settings.CELERY_BROKER_URL.startswith("redis://"))
     with start_worker(
-        app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=20
+        app,
+        pool="solo",
+        concurrency=1,
+        perform_ping_check=False,
+        shutdown_timeout=20,
+        queues=settings.FOCUSLOOP_QUEUES,
     ) as worker:
         yield worker

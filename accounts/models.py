@@ -71,3 +71,18 @@ class ApiKey(models.Model):
         return self.revoked_at is None and (
             self.expires_at is None or self.expires_at > timezone.now()
         )
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time a worker consuming ``queue`` ran the heartbeat task beat sends it.
+
+    ``/healthz/workers/`` reads these: a queue whose heartbeat is older than
+    ``WORKER_HEARTBEAT_MAX_AGE`` has no worker (or no beat) and answers 503.
+    """
+
+    queue = models.CharField(max_length=40, primary_key=True)
+    seen_at = models.DateTimeField()
+    hostname = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.queue} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -32,6 +32,29 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def healthz_workers(request):
+    """Every Celery queue has a worker that ran its heartbeat recently (beat sends one a
+    minute); 503 naming the silent queues otherwise."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .models import WorkerHeartbeat
+
+    now = timezone.now()
+    seen = dict(WorkerHeartbeat.objects.values_list("queue", "seen_at"))
+    queues = {}
+    for queue in settings.FOCUSLOOP_QUEUES:
+        age = (now - seen[queue]).total_seconds() if queue in seen else None
+        queues[queue] = {
+            "last_heartbeat_s": round(age, 1) if age is not None else None,
+            "ok": age is not None and age <= settings.WORKER_HEARTBEAT_MAX_AGE,
+        }
+    ok = all(q["ok"] for q in queues.values())
+    return JsonResponse(
+        {"status": "ok" if ok else "stale", "queues": queues}, status=200 if ok else 503
+    )
+
+
 # --- Integrations: API keys and webhooks (admins) ----------------------------------------
 
 

@@ -9,7 +9,7 @@ What it does, all on this machine and on loopback only:
 1. Recreates the PostgreSQL database ``focusloop_bench`` (127.0.0.1:5432, user postgres),
    flushes Redis db 14 (127.0.0.1:6379), migrates, collects static files into a scratch
    folder and creates an API key.
-2. Starts one Celery worker (``-Q default --concurrency 1``) and gunicorn on a free port of
+2. Starts one Celery worker (``-Q default,analysis --concurrency 1``) and gunicorn on a free port of
    127.0.0.1, with one fixed configuration for every endpoint (see ``--worker-class``).
    Both use ``bench.settings_bench``: the app's settings plus ``/bench/bare/``.
 3. For each endpoint, a short wrk warm-up and then a measured wrk run (2 threads,
@@ -842,7 +842,7 @@ def start_worker(args, services: Services, env: dict, logdir: Path, stamp: str) 
     proc = services.start(
         "celery",
         ["nice", "-n", str(args.worker_nice),
-         str(BIN / "celery"), "-A", "config", "worker", "-Q", "default",
+         str(BIN / "celery"), "-A", "config", "worker", "-Q", "default,analysis",
          "--concurrency", "1", "--loglevel", "INFO", "-n", f"bench-{stamp}@%h"],
         env, celery_log,
     )

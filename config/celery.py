@@ -140,5 +140,15 @@ DEFAULT_BEAT_SCHEDULE = {
     },
 }
 
+# A heartbeat a minute on every queue (settings.FOCUSLOOP_QUEUES), run by whichever worker
+# consumes it; the web's /healthz/workers/ reports a queue without a recent one.
+for _queue in ("default", "analysis", "training", "mail"):
+    DEFAULT_BEAT_SCHEDULE[f"heartbeat-{_queue}"] = {
+        "task": "accounts.tasks.record_heartbeat_task",
+        "schedule": 60.0,
+        "args": (_queue,),
+        "options": {"queue": _queue},
+    }
+
 # Read by Celery's own file scheduler too (``celery beat -S celery.beat:PersistentScheduler``).
 app.conf.beat_schedule = DEFAULT_BEAT_SCHEDULE

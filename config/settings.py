@@ -108,6 +108,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.outage.DatabaseUnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -221,10 +222,25 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Model training is slow and memory-hungry: its own queue, so analysis never waits behind it.
 # Model fitting runs on its own queue, so a long training never delays analysis.
+# Four queues, so each kind of work can get workers of its own: "analysis" (scoring what
+# customers just sent: keep it short), "training" (model training and theme discovery:
+# long, CPU-heavy), "mail" (invitations, reminders, close-the-loop, the digest: waits on
+# the mail server) and "default" (everything else). One worker may consume them all.
+FOCUSLOOP_QUEUES = ["default", "analysis", "training", "mail"]
 CELERY_TASK_ROUTES = {
+    "insights.tasks.analyse_pending_feedback_task": {"queue": "analysis"},
+    "insights.tasks.sweep_unanalysed_feedback_task": {"queue": "analysis"},
+    "insights.tasks.rescore_outdated_feedback_task": {"queue": "analysis"},
     "insights.tasks.train_sentiment_model_task": {"queue": "training"},
     "insights.tasks.discover_themes_task": {"queue": "training"},
+    "surveys.tasks.send_invitations_task": {"queue": "mail"},
+    "surveys.tasks.send_reminders_task": {"queue": "mail"},
+    "innovation.tasks.close_the_loop_task": {"queue": "mail"},
+    "innovation.tasks.close_recent_loops_task": {"queue": "mail"},
+    "insights.tasks.send_weekly_digest_task": {"queue": "mail"},
 }
+# /healthz/workers/ calls a queue stale when its last heartbeat is older than this.
+WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 180)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 

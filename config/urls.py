@@ -15,6 +15,7 @@ urlpatterns = [
     path("account/two-factor/", two_factor, name="two_factor"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", account_views.healthz, name="healthz"),
+    path("healthz/workers/", account_views.healthz_workers, name="healthz_workers"),
     path("audit/", audit_views.audit_log, name="audit_log"),
     path("", include("accounts.urls")),
     path("", include("feedback.urls")),
@@ -24,3 +25,6 @@ urlpatterns = [
     path("", include("innovation.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# A database outage is a 503 with Retry-After, also when a middleware hit it.
+handler500 = "config.outage.handler500"

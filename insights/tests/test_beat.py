@@ -108,7 +108,7 @@ def worker_on_all_queues(redis_url, settings):
     require_service("Redis broker (REDIS_URL)", settings.CELERY_BROKER_URL.startswith("redis://"))
     with start_worker(
         celery_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30,
-        queues=["default", "training"],
+        queues=settings.FOCUSLOOP_QUEUES,
     ) as worker:  # fmt: skip
         yield worker
 
