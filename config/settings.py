@@ -266,6 +266,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 # Two-factor login codes name the site in the authenticator app.
 OTP_TOTP_ISSUER = "FocusLoop"
+# Authenticator secrets are never shown in the admin (its QR and config views answer 403).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -494,6 +496,8 @@ INSIGHTS_FORECAST_HISTORY_WEEKS = env_int("INSIGHTS_FORECAST_HISTORY_WEEKS", 104
 INSIGHTS_MIN_GROUP_SIZE = env_int("INSIGHTS_MIN_GROUP_SIZE", 5)
 # Who receives the weekly digest besides every active manager (comma-separated).
 INSIGHTS_DIGEST_EMAILS = env_list("INSIGHTS_DIGEST_EMAILS", [])
+# Seconds a computed dashboard block is reused while the rollups are unchanged (0: off).
+INSIGHTS_DASHBOARD_CACHE_SECONDS = env_int("INSIGHTS_DASHBOARD_CACHE_SECONDS", 60)
 
 # --- Customization and innovation backlogs ------------------------------------------------
 # Suggested segments: clustering seed (same data + seed = same suggestions) and most clusters.

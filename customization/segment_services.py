@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback.models import Customer
+from insights.services import refresh_daily_segment_stats
 
 from . import segment_rules, selectors
 from .analysis import clustering
@@ -102,6 +103,7 @@ def refresh_segment_membership(*, segment: Segment) -> int:
         segment.membership_refreshed_at = timezone.now()
         segment.save(update_fields=["member_count", "membership_refreshed_at", "updated_at"])
         refresh_segment_request_values(segment=segment)
+        refresh_daily_segment_stats(segment_ids=[segment.pk])
     return count
 
 
@@ -194,6 +196,8 @@ def accept_suggestion(*, segment: Segment, name: str | None = None) -> Segment:
             segment.name = _check_name(name, exclude_pk=segment.pk)
         segment.status = Segment.Status.ACTIVE
         segment.save()
+    # The dashboard's segment figures start from the members the clustering found.
+    refresh_daily_segment_stats(segment_ids=[segment.pk])
     return segment
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from feedback.models import Customer, Feedback
 
+from . import dashboard_cache
 from . import dashboard_selectors as reads
 from .analysis import stats
 from .dashboard_scope import Scope
@@ -343,6 +344,35 @@ def overview(scope: Scope) -> dict:
         "confidence": round((1 - settings.INSIGHTS_SIGNIFICANCE_ALPHA) * 100),
         "alpha": settings.INSIGHTS_SIGNIFICANCE_ALPHA,
     }
+
+
+def cached_overview(scope: Scope) -> dict:
+    """:func:`overview`, cached per scope and rollup version when the scope reads only
+    rollups (a theme filter reads the feedback itself)."""
+    if scope.theme is not None:
+        return overview(scope)
+    return dashboard_cache.cached(
+        "overview", dashboard_cache.scope_key(scope), lambda: overview(scope)
+    )
+
+
+def rankings(scope: Scope, rank_by: str) -> tuple[list[dict], list[dict]]:
+    """Product and segment rows ranked by ``rank_by``, cached like :func:`cached_overview`
+    (and renewed when a product or segment is added, renamed or discarded)."""
+
+    def compute():
+        return (
+            breakdown(scope, "product", rank_by=rank_by),
+            breakdown(scope, "segment", rank_by=rank_by),
+        )
+
+    if scope.theme is not None:
+        return compute()
+
+    def parts():
+        return (dashboard_cache.scope_key(scope), rank_by, dashboard_cache.labels_stamp())
+
+    return dashboard_cache.cached("rankings", parts, compute)
 
 
 # --- Tables as rows, for CSV ----------------------------------------------------------

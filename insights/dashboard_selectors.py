@@ -1,10 +1,10 @@
 """Dashboard reads: rollup sums for a scope, whole or grouped by one dimension.
 
-Without a segment or theme filter every number comes from :class:`DailyFeedbackStat`.
-The rollup has no segment dimension and its theme twin keeps no sums of squares, so a
-segment or theme filter (and the segment ranking) counts the feedback of that window
-directly, in one grouped query per source, with the same definitions as the rollup
-(anonymous feedback is external; survey scores count on the response's day).
+Without a theme filter every number comes from a rollup: :class:`DailyFeedbackStat`, or
+:class:`DailySegmentStat` for a segment filter and the segment ranking. The theme rollup
+keeps no sums of squares, so a theme filter counts the feedback of that window directly,
+in one grouped query per source, with the same definitions as the rollups (anonymous
+feedback is external; survey scores count on the response's day).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncWee
 from feedback.models import Customer, Feedback
 
 from .dashboard_scope import Scope
-from .models import DailyFeedbackStat
+from .models import DailyFeedbackStat, DailySegmentStat
 from .selectors import ROLLUP_SUMS
 
 GROUPS = ("channel", "customer_kind", "product", "segment", "week", "month")
@@ -63,8 +63,13 @@ def _answer_sums() -> dict:
     }
 
 
-def _rollup_rows(*, start, end, product_id, channel, customer_kind, **_):
-    rows = DailyFeedbackStat.objects.filter(day__gte=start, day__lt=end)
+def _rollup_rows(*, start, end, product_id, channel, customer_kind, segment_id, by_segment, **_):
+    if segment_id is not None or by_segment:
+        rows = DailySegmentStat.objects.filter(day__gte=start, day__lt=end)
+        if segment_id is not None:
+            rows = rows.filter(segment_id=segment_id)
+    else:
+        rows = DailyFeedbackStat.objects.filter(day__gte=start, day__lt=end)
     if product_id is not None:
         rows = rows.filter(product_id=product_id)
     if channel:
@@ -123,7 +128,12 @@ def _group_expressions(source: str, group: str):
             return trunc("day")
         return trunc(TruncDate(time_field[source], tzinfo=dt.UTC))
     return {
-        "rollup": {"channel": "channel", "customer_kind": "customer_kind", "product": "product_id"},
+        "rollup": {
+            "channel": "channel",
+            "customer_kind": "customer_kind",
+            "product": "product_id",
+            "segment": "segment_id",
+        },
         "feedback": {
             "channel": "channel",
             "customer_kind": "kind",
@@ -161,8 +171,8 @@ def scoped_sums(scope: Scope, *, group: str | None = None) -> dict:
     if group is not None and group not in GROUPS:
         raise ValueError(f"unknown group {group!r}")
     filters = scope.filter_kwargs
-    if filters["segment_id"] is None and filters["theme_id"] is None and group != "segment":
-        rows = _rollup_rows(**filters)
+    if filters["theme_id"] is None:
+        rows = _rollup_rows(**filters, by_segment=group == "segment")
         sources = [(rows, {name: Sum(name) for name in ROLLUP_SUMS}, "rollup")]
     else:
         sources = [(_raw_feedback(**filters), _feedback_sums(), "feedback")]

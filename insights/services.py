@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -17,9 +18,9 @@ from feedback.models import Feedback
 from feedback.privacy import masked_for_processing
 
 from . import theme_services
-from .models import DailyFeedbackStat, DirtyRollupDay
+from .models import DailyFeedbackStat, DailySegmentStat, DirtyRollupDay, RollupVersion
 from .scoring import Scorer, active_scorer
-from .selectors import utc_day_filter
+from .selectors import ROLLUP_SUMS, utc_day_filter
 
 logger = logging.getLogger(__name__)
 
@@ -217,25 +218,36 @@ def _feedback_counts(days, since):
     )
 
 
-def _survey_score_counts(days, since):
-    """NPS / CSAT / CES answers per submission day, survey product and respondent kind."""
+# The survey-score counters of the rollups (the rest count feedback).
+_SCORE_COUNTERS = [name for name in ROLLUP_SUMS if name.startswith(("nps_", "csat_", "ces_"))]
+
+
+def _survey_score_counts(days, since, *, segment_ids=None, by_segment: bool = False):
+    """NPS / CSAT / CES answers per submission day, survey product and respondent kind
+    (and the respondent's segment when ``by_segment``, only ``segment_ids`` if given)."""
     from surveys.models import Answer, Question
 
     nps, csat, ces = Question.Kind.NPS, Question.Kind.CSAT, Question.Kind.CES
     is_nps, is_csat, is_ces = Q(question__kind=nps), Q(question__kind=csat), Q(question__kind=ces)
     square = _square("number")
+    rows = Answer.objects.filter(
+        utc_day_filter("response__submitted_at", days, since),
+        question__kind__in=[nps, csat, ces],
+        number__isnull=False,
+    )
+    groups = ["day", "survey_product_id", "kind"]
+    if segment_ids is not None:
+        rows = rows.filter(response__customer__segments__in=segment_ids)
+    if by_segment:
+        rows = rows.annotate(segment_id=F("response__customer__segments"))
+        groups.append("segment_id")
     return (
-        Answer.objects.filter(
-            utc_day_filter("response__submitted_at", days, since),
-            question__kind__in=[nps, csat, ces],
-            number__isnull=False,
-        )
-        .annotate(
+        rows.annotate(
             day=TruncDate("response__submitted_at", tzinfo=dt.UTC),
             kind=Coalesce(F("response__customer__kind"), F("response__survey__audience")),
             survey_product_id=F("response__survey__product_id"),
         )
-        .values("day", "survey_product_id", "kind")
+        .values(*groups)
         .annotate(
             nps_promoters=Count("id", filter=is_nps & Q(number__gte=9)),
             nps_passives=Count("id", filter=is_nps & Q(number__gte=7, number__lt=9)),
@@ -298,7 +310,109 @@ def refresh_daily_stats(
             existing = existing.filter(day__gte=since)
         existing.delete()
         DailyFeedbackStat.objects.bulk_create(stats, batch_size=2000)
+        refresh_daily_segment_stats(days=days, since=since)
     return len(stats)
+
+
+def _segment_feedback_counts(days, since, segment_ids):
+    rows = Feedback.objects.filter(utc_day_filter("received_at", days, since))
+    if segment_ids is not None:
+        rows = rows.filter(customer__segments__in=segment_ids)
+    return (
+        rows.annotate(
+            day=TruncDate("received_at", tzinfo=dt.UTC),
+            segment_id=F("customer__segments"),
+            kind=Coalesce(F("customer__kind"), Value("external")),
+        )
+        .values("day", "segment_id", "channel", "product_id", "kind")
+        .annotate(
+            feedback_count=Count("id"),
+            analysed_count=Count("id", filter=Q(analysed_at__isnull=False)),
+            sentiment_sum=Coalesce(Sum("sentiment_score"), 0.0),
+            sentiment_sq_sum=Coalesce(Sum(_square("sentiment_score")), 0.0),
+            negative_count=Count("id", filter=Q(sentiment_label="negative")),
+        )
+        .order_by()
+    )
+
+
+def refresh_daily_segment_stats(
+    *,
+    days: Iterable[dt.date] | None = None,
+    since: dt.date | None = None,
+    segment_ids: Iterable[int] | None = None,
+) -> int:
+    """Recount :class:`DailySegmentStat` for the given UTC days (or from ``since``, or
+    all days) and segments (all when None); return the rows written.
+
+    Two grouped queries (feedback, survey scores) joined through the segments' members,
+    written in one transaction like the daily rollup.
+    """
+    if days is not None:
+        days = sorted(set(days))
+        if not days:
+            return 0
+    if segment_ids is not None:
+        segment_ids = sorted(set(segment_ids))
+        if not segment_ids:
+            return 0
+    merged: dict[tuple, dict] = {}
+    with transaction.atomic():
+        for row in _segment_feedback_counts(days, since, segment_ids):
+            if row["segment_id"] is not None:
+                key = (
+                    row["day"],
+                    row["segment_id"],
+                    row["channel"],
+                    row["product_id"],
+                    row["kind"],
+                )
+                merged[key] = row
+        answers = _survey_score_counts(days, since, segment_ids=segment_ids, by_segment=True)
+        for row in answers:
+            if row["segment_id"] is None:
+                continue
+            key = (
+                row["day"],
+                row["segment_id"],
+                Feedback.Channel.SURVEY,
+                row["survey_product_id"],
+                row["kind"],
+            )
+            target = merged.setdefault(key, {})
+            for name in _SCORE_COUNTERS:
+                target[name] = row[name]
+        stats = [
+            DailySegmentStat(
+                day=day,
+                segment_id=segment_id,
+                channel=channel,
+                product_id=product_id,
+                customer_kind=kind,
+                **{name: counts.get(name) or 0 for name in ROLLUP_SUMS},
+            )
+            for (day, segment_id, channel, product_id, kind), counts in merged.items()
+        ]
+        existing = DailySegmentStat.objects.all()
+        if days is not None:
+            existing = existing.filter(day__in=days)
+        if since is not None:
+            existing = existing.filter(day__gte=since)
+        if segment_ids is not None:
+            existing = existing.filter(segment_id__in=segment_ids)
+        existing.delete()
+        DailySegmentStat.objects.bulk_create(stats, batch_size=2000)
+        bump_rollup_version()
+    return len(stats)
+
+
+def bump_rollup_version() -> str:
+    """Give the rollups a new version token (cached dashboard blocks keyed on the old one
+    are no longer read); return it. Call inside the transaction that recounts."""
+    token = uuid.uuid4().hex
+    if not RollupVersion.objects.filter(pk=1).update(token=token):
+        RollupVersion.objects.bulk_create([RollupVersion(pk=1, token=token)], ignore_conflicts=True)
+    return token
 
 
 # The periodic recount covers today and the days before it up to this many in all.

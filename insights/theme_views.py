@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import permission_required
 
-from . import dashboard, exports, theme_forms, theme_selectors, theme_services
+from . import dashboard, dashboard_cache, exports, theme_forms, theme_selectors, theme_services
 from .analysis import spc
 from .dashboard_scope import Scope
 from .models import KeywordRule, Theme
@@ -83,8 +83,23 @@ THEME_TREND_WEEKS = 26
 
 def _theme_insights(theme: Theme) -> dict:
     """The theme's weekly trend with its p-chart of the negative share, and the products
-    and segments it hits over the codebook window (small groups hidden)."""
+    and segments it hits over the codebook window (small groups hidden); cached per day,
+    theme and rollup version until the theme or its rollup rows change."""
     today = timezone.now().astimezone(dt.UTC).date()
+
+    def parts():
+        return (
+            theme.pk,
+            str(theme.updated_at),
+            today.isoformat(),
+            theme_selectors.theme_stats_stamp(theme),
+            dashboard_cache.labels_stamp(),
+        )
+
+    return dashboard_cache.cached("theme", parts, lambda: _compute_theme_insights(theme, today))
+
+
+def _compute_theme_insights(theme: Theme, today: dt.date) -> dict:
     weekly = theme_selectors.theme_weekly_totals(theme, weeks=THEME_TREND_WEEKS, today=today)
     window = Scope(
         start=today - dt.timedelta(days=theme_selectors.CODEBOOK_DAYS - 1),

@@ -41,7 +41,7 @@ def _csv_or_none(request, tables: dict, status: int):
 @permission_required("feedback.view_insights")
 def dashboard(request):
     filters, scope, status = _filters(request)
-    data = dashboard_data.overview(scope)
+    data = dashboard_data.cached_overview(scope)
     export = _csv_or_none(
         request,
         {
@@ -76,8 +76,7 @@ def rankings(request):
     rank_by = request.GET.get("rank", "negative_share")
     if rank_by not in dashboard_data.BREAKDOWN_METRICS or rank_by == "volume":
         rank_by, status = "negative_share", 400 if "rank" in request.GET else status
-    products = dashboard_data.breakdown(scope, "product", rank_by=rank_by)
-    segments = dashboard_data.breakdown(scope, "segment", rank_by=rank_by)
+    products, segments = dashboard_data.rankings(scope, rank_by)
     export = _csv_or_none(
         request,
         {

@@ -1,7 +1,15 @@
 """Models of the insights engine, one module per topic."""
 
 from .monitoring import *  # noqa: F403
+from .segments import DailySegmentStat, RollupVersion
 from .sentiment import DailyFeedbackStat, DirtyRollupDay, SentimentCorrection, SentimentModel
 from .themes import *  # noqa: F403
 
-__all__ = ["DailyFeedbackStat", "DirtyRollupDay", "SentimentCorrection", "SentimentModel"]
+__all__ = [
+    "DailyFeedbackStat",
+    "DailySegmentStat",
+    "DirtyRollupDay",
+    "SentimentCorrection",
+    "RollupVersion",
+    "SentimentModel",
+]

@@ -397,6 +397,116 @@ def test_segment_ranking_includes_survey_scores_of_members(client, manager, sett
         segment.customers.add(customer)
         answer_survey(survey, submitted_at=now - dt.timedelta(days=1), nps=score, customer=customer)
     answer_survey(survey, submitted_at=now - dt.timedelta(days=1), nps=10)  # anonymous
+    services.refresh_daily_stats()  # the scheduled recount of recent days
     client.force_login(manager)
     segments = _table(client.get("/insights/rankings/").content.decode(), "segment-table")
     assert "-33.33" in segments  # (1 promoter − 2 detractors) / 3
+
+
+def _raw_segment_totals(segment, start, end):
+    """The segment's feedback and NPS answers in [start, end), counted from raw rows."""
+    from feedback.models import Feedback
+    from surveys.models import Answer
+
+    feedback = Feedback.objects.filter(
+        customer__segments=segment, received_at__gte=start, received_at__lt=end
+    )
+    answers = Answer.objects.filter(
+        response__customer__segments=segment,
+        response__submitted_at__gte=start,
+        response__submitted_at__lt=end,
+        question__kind="nps",
+        number__isnull=False,
+    )
+    return {
+        "feedback_count": feedback.count(),
+        "analysed_count": feedback.filter(analysed_at__isnull=False).count(),
+        "negative_count": feedback.filter(sentiment_label="negative").count(),
+        "sentiment_sum": sum(f.sentiment_score or 0 for f in feedback),
+        "nps_promoters": answers.filter(number__gte=9).count(),
+        "nps_detractors": answers.filter(number__lt=7).count(),
+    }
+
+
+def test_segment_rollup_matches_the_raw_rows_and_follows_membership(manager):
+    from customization.segment_services import refresh_segment_membership
+    from insights import dashboard_selectors
+    from insights.dashboard_scope import Scope
+
+    app, web = ProductFactory(), ProductFactory()
+    north, south = Segment.objects.create(name="North"), Segment.objects.create(name="South")
+    customers = [
+        CustomerFactory(kind="internal", department="Ops") if n % 3 == 0 else CustomerFactory()
+        for n in range(6)
+    ]
+    north.customers.add(*customers[:4])
+    south.customers.add(*customers[2:])  # two customers in both segments
+    survey = make_survey()
+    now = timezone.now()
+    for n in range(18):
+        _feedback(
+            GOOD if n % 3 else BAD,
+            days_ago=n % 9 + 1,
+            channel=("form", "email", "review")[n % 3],
+            product=(app, web, None)[n % 3],
+            customer=customers[n % 6],
+        )
+        answer_survey(
+            survey,
+            submitted_at=now - dt.timedelta(days=n % 5 + 1),
+            nps=n % 11,
+            customer=customers[n % 6],
+        )
+    _feedback(BAD, days_ago=2)  # anonymous: in no segment
+    services.analyse_all_pending()
+    services.refresh_daily_stats()
+
+    today = now.astimezone(dt.UTC).date()
+    scope = Scope(start=today - dt.timedelta(days=30), end=today + dt.timedelta(days=1))
+    midnight = dt.datetime.combine(scope.start, dt.time.min, tzinfo=dt.UTC)
+    until = dt.datetime.combine(scope.end, dt.time.min, tzinfo=dt.UTC)
+    by_segment = dashboard_selectors.scoped_sums(scope, group="segment")
+    for segment in (north, south):
+        expected = _raw_segment_totals(segment, midnight, until)
+        filtered = dashboard_selectors.scoped_sums(scope.narrowed(segment=segment))[None]
+        for sums in (filtered, by_segment[segment.pk]):
+            for name, value in expected.items():
+                assert sums[name] == pytest.approx(value), (segment.name, name)
+    product_only = dashboard_selectors.scoped_sums(
+        scope.narrowed(segment=north, product=app), group="channel"
+    )
+    assert sum(row["feedback_count"] for row in product_only.values()) == (
+        north.customers.filter(feedback__product=app).count()
+    )
+
+    # A membership change is counted once the membership is refreshed.
+    north.customers.add(customers[5])
+    refresh_segment_membership(segment=north)
+    filtered = dashboard_selectors.scoped_sums(scope.narrowed(segment=north))[None]
+    expected = _raw_segment_totals(north, midnight, until)
+    assert filtered["feedback_count"] == expected["feedback_count"] == 15
+    assert filtered["nps_promoters"] == expected["nps_promoters"]
+
+
+def test_overview_is_cached_until_the_rollups_are_recounted(client, manager):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for days_ago in (1, 2):
+        _feedback(BAD, days_ago=days_ago)
+    services.analyse_all_pending()
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as first:
+        html = client.get("/insights/").content.decode()
+    assert '<p class="value">2</p>' in _tile(html, "Feedback volume")
+    with CaptureQueriesContext(connection) as second:
+        html = client.get("/insights/").content.decode()
+    assert '<p class="value">2</p>' in _tile(html, "Feedback volume")
+    assert len(second) < len(first)  # the computed block came from the cache
+
+    _feedback(BAD, days_ago=1)
+    services.analyse_all_pending()  # recounts the day: a new rollup version
+    html = client.get("/insights/").content.decode()
+    assert '<p class="value">3</p>' in _tile(html, "Feedback volume")
+    [(link, claimed)] = _links(_tile(html, "Feedback volume"))
+    assert claimed == 3 and _inbox_count(client, link) == 3
