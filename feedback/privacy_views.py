@@ -52,11 +52,7 @@ def _email_or_error(request, token):
         return None, page
 
 
-@require_http_methods(["GET"])
-def privacy_request(request, token):
-    email, error = _email_or_error(request, token)
-    if error:
-        return error
+def _request_page(request, token, email, form, status=200):
     data = privacy.collect_personal_data(email=email)
     context = {
         "token": token,
@@ -64,9 +60,17 @@ def privacy_request(request, token):
         "counts": {kind: len(rows) for kind, rows in data.records.items()},
         "holds_data": privacy.holds_data_about(email),
         "erased": ErasureRecord.objects.filter(email_sha256=privacy.email_digest(email)).first(),
-        "form": ErasureConfirmForm(),
+        "form": form,
     }
-    return render(request, "feedback/privacy_request.html", context)
+    return render(request, "feedback/privacy_request.html", context, status=status)
+
+
+@require_http_methods(["GET"])
+def privacy_request(request, token):
+    email, error = _email_or_error(request, token)
+    if error:
+        return error
+    return _request_page(request, token, email, ErasureConfirmForm())
 
 
 @require_http_methods(["GET"])
@@ -98,12 +102,4 @@ def privacy_erase(request, token):
             form.add_error(None, exc.messages)
         else:
             return render(request, "feedback/privacy_erased.html", {"record": record})
-    data = privacy.collect_personal_data(email=email)
-    context = {
-        "token": token,
-        "email": email,
-        "counts": {kind: len(rows) for kind, rows in data.records.items()},
-        "holds_data": privacy.holds_data_about(email),
-        "form": form,
-    }
-    return render(request, "feedback/privacy_request.html", context, status=400)
+    return _request_page(request, token, email, form, status=400)

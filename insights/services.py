@@ -195,6 +195,17 @@ def _square(field: str):
     return Case(When(tiny, then=Value(0.0)), default=F(field) * F(field), output_field=FloatField())
 
 
+def _sentiment_counters() -> dict:
+    """The feedback counters every rollup keeps, as aggregate expressions."""
+    return {
+        "feedback_count": Count("id"),
+        "analysed_count": Count("id", filter=Q(analysed_at__isnull=False)),
+        "sentiment_sum": Coalesce(Sum("sentiment_score"), 0.0),
+        "sentiment_sq_sum": Coalesce(Sum(_square("sentiment_score")), 0.0),
+        "negative_count": Count("id", filter=Q(sentiment_label="negative")),
+    }
+
+
 def _feedback_counts(days, since):
     return (
         Feedback.objects.filter(utc_day_filter("received_at", days, since))
@@ -204,11 +215,7 @@ def _feedback_counts(days, since):
         )
         .values("day", "channel", "product_id", "kind")
         .annotate(
-            feedback_count=Count("id"),
-            analysed_count=Count("id", filter=Q(analysed_at__isnull=False)),
-            sentiment_sum=Coalesce(Sum("sentiment_score"), 0.0),
-            sentiment_sq_sum=Coalesce(Sum(_square("sentiment_score")), 0.0),
-            negative_count=Count("id", filter=Q(sentiment_label="negative")),
+            **_sentiment_counters(),
             neutral_count=Count("id", filter=Q(sentiment_label="neutral")),
             positive_count=Count("id", filter=Q(sentiment_label="positive")),
             rating_count=Count("rating_normalised"),
@@ -325,13 +332,7 @@ def _segment_feedback_counts(days, since, segment_ids):
             kind=Coalesce(F("customer__kind"), Value("external")),
         )
         .values("day", "segment_id", "channel", "product_id", "kind")
-        .annotate(
-            feedback_count=Count("id"),
-            analysed_count=Count("id", filter=Q(analysed_at__isnull=False)),
-            sentiment_sum=Coalesce(Sum("sentiment_score"), 0.0),
-            sentiment_sq_sum=Coalesce(Sum(_square("sentiment_score")), 0.0),
-            negative_count=Count("id", filter=Q(sentiment_label="negative")),
-        )
+        .annotate(**_sentiment_counters())
         .order_by()
     )
 
