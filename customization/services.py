@@ -130,13 +130,17 @@ def delete_customer_preference(*, preference: CustomerPreference) -> None:
 # --- requests ----------------------------------------------------------------------------------
 
 
+CENT = Decimal("0.01")
+
+
 def value_at_stake_for(*, customer: Customer | None, segment: Segment | None) -> Decimal:
     """The customer's annual value, or the sum over the segment's members."""
     if customer is not None:
         return customer.annual_value or Decimal(0)
     if segment is not None:
         total = segment.customers.aggregate(total=Sum("annual_value"))["total"]
-        return total or Decimal(0)
+        # SQLite sums decimals as floats: back to cents.
+        return Decimal(total or 0).quantize(CENT)
     return Decimal(0)
 
 

@@ -325,3 +325,15 @@ def test_a_group_that_is_not_a_proposal_is_not_promoted(population, settings, ma
     with pytest.raises(ValidationError):
         services.promote_requests(request_ids=[a.pk, b.pk], promoted_by=manager)
     assert not CustomizationRequest.objects.filter(promoted_to__isnull=False).exists()
+
+
+def test_a_segment_value_is_kept_in_cents_on_every_database():
+    segment = Segment.objects.create(name="Small spenders")
+    segment.customers.add(
+        *(CustomerFactory(annual_value=Decimal(v)) for v in ("0.10", "0.20", "1234.56"))
+    )
+    request = services.create_customization_request(
+        title="Invoice per cost centre", segment=segment
+    )
+    request.refresh_from_db()
+    assert request.value_at_stake == Decimal("1234.86")
