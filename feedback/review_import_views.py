@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import permission_required
 
 from . import review_import as services
+from .csv_safety import neutralise_formula
 from .models import ReviewImport
 from .review_import.selectors import (
     IMPORT_PERMISSION,
@@ -25,7 +26,6 @@ from .review_import_forms import FIELD_LABELS, ReviewMappingForm, ReviewUploadFo
 IMPORTS_PAGE_SIZE = 25
 ERRORS_SHOWN_ON_PAGE = 100
 # A spreadsheet runs a cell starting with one of these as a formula; reviews are untrusted.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @permission_required(IMPORT_PERMISSION)
@@ -144,8 +144,7 @@ class _Echo:
 
 
 def _cell(value) -> str:
-    value = str(value)
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    return neutralise_formula(str(value))
 
 
 @permission_required(IMPORT_PERMISSION)

@@ -11,56 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
+from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncWeek
 
 from feedback.models import Customer, Feedback
 
 from .dashboard_scope import Scope
 from .models import DailyFeedbackStat, DailySegmentStat
-from .selectors import ROLLUP_SUMS
+from .selectors import ROLLUP_SUMS, answer_counters, feedback_counters
 
 GROUPS = ("channel", "customer_kind", "product", "segment", "week", "month")
 
 
 def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-
-
-def _square(field: str):
-    # PostgreSQL raises on float underflow; values this small add nothing to the sum.
-    tiny = Q(**{f"{field}__gt": -1e-150, f"{field}__lt": 1e-150})
-    return Case(When(tiny, then=Value(0.0)), default=F(field) * F(field), output_field=FloatField())
-
-
-def _feedback_sums() -> dict:
-    return {
-        "feedback_count": Count("id"),
-        "analysed_count": Count("id", filter=Q(analysed_at__isnull=False)),
-        "sentiment_sum": Coalesce(Sum("sentiment_score"), 0.0),
-        "sentiment_sq_sum": Coalesce(Sum(_square("sentiment_score")), 0.0),
-        "negative_count": Count("id", filter=Q(sentiment_label="negative")),
-    }
-
-
-def _answer_sums() -> dict:
-    from surveys.models import Question
-
-    nps = Q(question__kind=Question.Kind.NPS)
-    csat = Q(question__kind=Question.Kind.CSAT)
-    ces = Q(question__kind=Question.Kind.CES)
-    return {
-        "nps_promoters": Count("id", filter=nps & Q(number__gte=9)),
-        "nps_passives": Count("id", filter=nps & Q(number__gte=7, number__lt=9)),
-        "nps_detractors": Count("id", filter=nps & Q(number__lt=7)),
-        "csat_count": Count("id", filter=csat),
-        "csat_sum": Coalesce(Sum("number", filter=csat), 0.0),
-        "csat_sq_sum": Coalesce(Sum(_square("number"), filter=csat), 0.0),
-        "csat_satisfied": Count("id", filter=csat & Q(number__gte=4)),
-        "ces_count": Count("id", filter=ces),
-        "ces_sum": Coalesce(Sum("number", filter=ces), 0.0),
-        "ces_sq_sum": Coalesce(Sum(_square("number"), filter=ces), 0.0),
-    }
 
 
 def _rollup_rows(*, start, end, product_id, channel, customer_kind, segment_id, by_segment, **_):
@@ -175,10 +139,10 @@ def scoped_sums(scope: Scope, *, group: str | None = None) -> dict:
         rows = _rollup_rows(**filters, by_segment=group == "segment")
         sources = [(rows, {name: Sum(name) for name in ROLLUP_SUMS}, "rollup")]
     else:
-        sources = [(_raw_feedback(**filters), _feedback_sums(), "feedback")]
+        sources = [(_raw_feedback(**filters), feedback_counters(), "feedback")]
         answers = _raw_answers(**filters)
         if answers is not None:
-            sources.append((answers, _answer_sums(), "answers"))
+            sources.append((answers, answer_counters(), "answers"))
     empty = dict.fromkeys(ROLLUP_SUMS, 0)
     result: dict = {}
     for rows, sums, source in sources:

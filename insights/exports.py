@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from django.http import StreamingHttpResponse
 from django.utils.text import slugify
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from feedback.csv_safety import neutralise_formula
 
 
 def safe_cell(value) -> object:
@@ -24,8 +24,7 @@ def safe_cell(value) -> object:
         return "yes" if value else "no"
     if isinstance(value, int | float):
         return value
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    return neutralise_formula(str(value))
 
 
 class _Echo:

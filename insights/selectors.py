@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from feedback.models import Feedback
@@ -223,3 +223,42 @@ def forecasts():
     from .models import Forecast
 
     return Forecast.objects.select_related("product", "theme").order_by("metric", "scope_key")
+
+
+def squared(field: str):
+    """``field²`` in SQL; values too small to square are counted as 0 (PostgreSQL raises on
+    float underflow instead of rounding to zero, and such values add nothing anyway)."""
+    tiny = Q(**{f"{field}__gt": -1e-150, f"{field}__lt": 1e-150})
+    return Case(When(tiny, then=Value(0.0)), default=F(field) * F(field), output_field=FloatField())
+
+
+def feedback_counters() -> dict:
+    """The feedback counters every rollup keeps, as aggregate expressions over Feedback."""
+    return {
+        "feedback_count": Count("id"),
+        "analysed_count": Count("id", filter=Q(analysed_at__isnull=False)),
+        "sentiment_sum": Coalesce(Sum("sentiment_score"), 0.0),
+        "sentiment_sq_sum": Coalesce(Sum(squared("sentiment_score")), 0.0),
+        "negative_count": Count("id", filter=Q(sentiment_label="negative")),
+    }
+
+
+def answer_counters() -> dict:
+    """The NPS / CSAT / CES counters of the rollups, as aggregate expressions over Answer."""
+    from surveys.models import Question
+
+    nps = Q(question__kind=Question.Kind.NPS)
+    csat = Q(question__kind=Question.Kind.CSAT)
+    ces = Q(question__kind=Question.Kind.CES)
+    return {
+        "nps_promoters": Count("id", filter=nps & Q(number__gte=9)),
+        "nps_passives": Count("id", filter=nps & Q(number__gte=7, number__lt=9)),
+        "nps_detractors": Count("id", filter=nps & Q(number__lt=7)),
+        "csat_count": Count("id", filter=csat),
+        "csat_sum": Coalesce(Sum("number", filter=csat), 0.0),
+        "csat_sq_sum": Coalesce(Sum(squared("number"), filter=csat), 0.0),
+        "csat_satisfied": Count("id", filter=csat & Q(number__gte=4)),
+        "ces_count": Count("id", filter=ces),
+        "ces_sum": Coalesce(Sum("number", filter=ces), 0.0),
+        "ces_sq_sum": Coalesce(Sum(squared("number"), filter=ces), 0.0),
+    }

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
+from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ from feedback.privacy import masked_for_processing
 from . import theme_services
 from .models import DailyFeedbackStat, DailySegmentStat, DirtyRollupDay, RollupVersion
 from .scoring import Scorer, active_scorer
-from .selectors import ROLLUP_SUMS, utc_day_filter
+from .selectors import ROLLUP_SUMS, answer_counters, feedback_counters, utc_day_filter
 
 logger = logging.getLogger(__name__)
 
@@ -188,24 +188,6 @@ _ROLLUP_COUNTERS = [
 ]
 
 
-def _square(field: str):
-    """``field²`` in SQL; values too small to square are counted as 0 (PostgreSQL raises on
-    float underflow instead of rounding to zero, and such values add nothing anyway)."""
-    tiny = Q(**{f"{field}__gt": -1e-150, f"{field}__lt": 1e-150})
-    return Case(When(tiny, then=Value(0.0)), default=F(field) * F(field), output_field=FloatField())
-
-
-def _sentiment_counters() -> dict:
-    """The feedback counters every rollup keeps, as aggregate expressions."""
-    return {
-        "feedback_count": Count("id"),
-        "analysed_count": Count("id", filter=Q(analysed_at__isnull=False)),
-        "sentiment_sum": Coalesce(Sum("sentiment_score"), 0.0),
-        "sentiment_sq_sum": Coalesce(Sum(_square("sentiment_score")), 0.0),
-        "negative_count": Count("id", filter=Q(sentiment_label="negative")),
-    }
-
-
 def _feedback_counts(days, since):
     return (
         Feedback.objects.filter(utc_day_filter("received_at", days, since))
@@ -215,7 +197,7 @@ def _feedback_counts(days, since):
         )
         .values("day", "channel", "product_id", "kind")
         .annotate(
-            **_sentiment_counters(),
+            **feedback_counters(),
             neutral_count=Count("id", filter=Q(sentiment_label="neutral")),
             positive_count=Count("id", filter=Q(sentiment_label="positive")),
             rating_count=Count("rating_normalised"),
@@ -235,8 +217,6 @@ def _survey_score_counts(days, since, *, segment_ids=None, by_segment: bool = Fa
     from surveys.models import Answer, Question
 
     nps, csat, ces = Question.Kind.NPS, Question.Kind.CSAT, Question.Kind.CES
-    is_nps, is_csat, is_ces = Q(question__kind=nps), Q(question__kind=csat), Q(question__kind=ces)
-    square = _square("number")
     rows = Answer.objects.filter(
         utc_day_filter("response__submitted_at", days, since),
         question__kind__in=[nps, csat, ces],
@@ -255,18 +235,7 @@ def _survey_score_counts(days, since, *, segment_ids=None, by_segment: bool = Fa
             survey_product_id=F("response__survey__product_id"),
         )
         .values(*groups)
-        .annotate(
-            nps_promoters=Count("id", filter=is_nps & Q(number__gte=9)),
-            nps_passives=Count("id", filter=is_nps & Q(number__gte=7, number__lt=9)),
-            nps_detractors=Count("id", filter=is_nps & Q(number__lt=7)),
-            csat_count=Count("id", filter=is_csat),
-            csat_sum=Coalesce(Sum("number", filter=is_csat), 0.0),
-            csat_sq_sum=Coalesce(Sum(square, filter=is_csat), 0.0),
-            csat_satisfied=Count("id", filter=is_csat & Q(number__gte=4)),
-            ces_count=Count("id", filter=is_ces),
-            ces_sum=Coalesce(Sum("number", filter=is_ces), 0.0),
-            ces_sq_sum=Coalesce(Sum(square, filter=is_ces), 0.0),
-        )
+        .annotate(**answer_counters())
         .order_by()
     )
 
@@ -332,7 +301,7 @@ def _segment_feedback_counts(days, since, segment_ids):
             kind=Coalesce(F("customer__kind"), Value("external")),
         )
         .values("day", "segment_id", "channel", "product_id", "kind")
-        .annotate(**_sentiment_counters())
+        .annotate(**feedback_counters())
         .order_by()
     )
 
