@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
 from api.models import WebhookEvent
 
@@ -25,3 +26,13 @@ class WebhookEndpointForm(forms.Form):
         choices=[c for c in WebhookEvent.choices if c[0] != WebhookEvent.PING],
         widget=forms.CheckboxSelectMultiple,
     )
+
+
+def add_service_errors(form, exc: ValidationError) -> None:
+    """Put a service's ``ValidationError`` on ``form``: messages for a form field on that
+    field, the rest (other keys, or a message without a field) on top of the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)

@@ -10,7 +10,7 @@ from api.models import WebhookEndpoint
 
 from . import selectors, services
 from .decorators import permission_required
-from .forms import ApiKeyCreateForm, WebhookEndpointForm
+from .forms import ApiKeyCreateForm, WebhookEndpointForm, add_service_errors
 from .models import ApiKey
 
 
@@ -58,11 +58,6 @@ def healthz_workers(request):
 # --- Integrations: API keys and webhooks (admins) ----------------------------------------
 
 
-def _form_errors(form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 def _api_key_page(request, form, *, raw_key: str | None = None, status: int = 200):
     return render(
         request,
@@ -92,7 +87,7 @@ def api_key_create(request):
                 created_by=request.user,
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request, f"Key “{key.name}” created. Copy it now: it is not shown again."
@@ -131,7 +126,7 @@ def webhook_list(request):
                 **form.cleaned_data, created_by=request.user
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Endpoint “{endpoint.name}” added. Copy its secret now.")
             return _webhook_page(request, WebhookEndpointForm(), secret=secret, status=201)

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import permission_required
+from accounts.forms import add_service_errors
 
 from . import segment_rules, segment_services, selectors
 from .forms import RenameSegmentForm, RuleFormSet, SegmentForm, rule_initial
@@ -23,15 +24,6 @@ TABS = {
     "suggested": Segment.Status.SUGGESTED,
     "discarded": Segment.Status.DISCARDED,
 }
-
-
-def add_errors(form, exc: ValidationError) -> None:
-    """Put a service's ``ValidationError`` on the form: known fields on them, others on top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @permission_required(VIEW)
@@ -101,7 +93,7 @@ def segment_edit(request, pk: int | None = None):
                         rules=rules,
                     )
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"Segment saved: {segment.name}.")
                 return redirect("customization:segment_detail", pk=segment.pk)

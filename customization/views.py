@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import permission_required
+from accounts.forms import add_service_errors
 from feedback.models import Customer
 from feedback.selectors import get_feedback_for_user
 from innovation.loop import LOOP_MESSAGES_SHOWN, loop_messages_for
@@ -29,7 +30,6 @@ from .forms import (
     ThemeRequestForm,
 )
 from .models import CustomerPreference
-from .segment_views import add_errors
 
 VIEW = "customization.view_customizationrequest"
 ADD = "customization.add_customizationrequest"
@@ -121,7 +121,7 @@ def request_edit(request, pk: int | None = None):
             try:
                 obj = _save_request(request, form, obj)
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, "Customization request saved.")
                 return redirect("customization:request_detail", pk=obj.pk)
@@ -157,7 +157,7 @@ def request_status(request, pk: int):
                 delivery_note=data["delivery_note"] or None,
             )
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Moved to {services.Status(data['status']).label.lower()}.")
             return redirect("customization:request_detail", pk=obj.pk)
@@ -222,7 +222,7 @@ def request_from_theme(request, theme_pk: int):
                     requested_by=request.user,
                 )
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, "Customization request created from the theme.")
                 return redirect("customization:request_detail", pk=obj.pk)
@@ -297,7 +297,7 @@ def preference_edit(request, pk: int):
                     preference=preference, recorded_by=request.user, **form.cleaned_data
                 )
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, "Preference saved.")
                 return _back_to_customer(preference.customer_id)

@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import permission_required
+from accounts.forms import add_service_errors
 
 from . import inbox as inbox_services
 from . import services
@@ -133,8 +134,7 @@ def feedback_detail(request, pk: int):
                     tags=form.cleaned_data["tags"],
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, "Feedback updated.")
                 return redirect("feedback:detail", pk=feedback.pk)

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import permission_required
+from accounts.forms import add_service_errors
 
 from . import review_import as services
 from .csv_safety import neutralise_formula
@@ -40,8 +41,7 @@ def review_imports(request):
                     upload=form.cleaned_data["file"], uploaded_by=request.user
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_service_errors(form, exc)
             else:
                 return redirect("feedback:review_import_map", pk=review_import.pk)
         status = 400

@@ -4,6 +4,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
+from accounts.forms import add_service_errors
+
 from . import services
 from .forms import CONSENT_TEXT, PublicFeedbackForm
 from .models import Feedback
@@ -45,8 +47,7 @@ def public_feedback(request):
                     consent_text=CONSENT_TEXT,
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_service_errors(form, exc)
             else:
                 return redirect("feedback:thanks")
         return render(request, "feedback/public_form.html", {"form": form}, status=400)

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import permission_required
+from accounts.forms import add_service_errors
 from feedback.models import Feedback
 from feedback.search import search_feedback
 from feedback.selectors import feedback_list
@@ -38,14 +39,6 @@ ADD_EVIDENCE = "innovation.add_ideaevidence"
 ADD_VOTE = "innovation.add_ideavote"
 PAGE_SIZE = 25
 SEARCH_LIMIT = 30
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _flash_errors(request, form) -> None:
@@ -130,7 +123,7 @@ def idea_create(request):
                         feedback_ids=data["feedback_ids"],
                     )
                 except ValidationError as exc:
-                    _form_errors(form, exc)
+                    add_service_errors(form, exc)
                 else:
                     messages.success(request, "Idea created.")
                     return redirect("innovation:idea_detail", pk=idea.pk)
@@ -159,7 +152,7 @@ def idea_edit(request, pk: int):
             try:
                 services.update_idea(idea=idea, by=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, "Idea saved.")
                 return redirect("innovation:idea_detail", pk=idea.pk)
@@ -227,7 +220,7 @@ def _idea_form_action(request, idea: Idea, form, form_name: str, action):
         try:
             message = action(form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, message)
             return redirect("innovation:idea_detail", pk=idea.pk)
@@ -413,7 +406,7 @@ def segment_weights(request):
             try:
                 changed = services.set_segment_weights(weights=form.weights(), by=request.user)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(
                     request, f"{changed} weight(s) changed; scores are being recomputed."

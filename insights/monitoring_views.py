@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import permission_required
+from accounts.forms import add_service_errors
 
 from . import alerts, selectors
 from .models import Alert, AlertRule, AnalysisRun
@@ -103,8 +104,7 @@ def rule_edit(request, pk: int | None = None):
                 notify_users=form.cleaned_data["notify_users"],
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Rule “{saved.name}” saved.")
             return redirect("insights:alert_rules")

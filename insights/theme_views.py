@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import permission_required
+from accounts.forms import add_service_errors
 
 from . import dashboard, dashboard_cache, exports, theme_forms, theme_selectors, theme_services
 from .analysis import spc
@@ -150,8 +151,7 @@ def _apply(request, theme: Theme, form, form_name: str, action, success: str):
         try:
             action(form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
         else:
             messages.success(request, success)
             return redirect("insights:theme_detail", pk=theme.pk)
