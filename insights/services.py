@@ -134,10 +134,12 @@ def analyse_all_pending(*, max_batches: int | None = None, refresh_rollups: bool
     batches = 0
     while max_batches is None or batches < max_batches:
         done = analyse_pending_batch()
-        if not done:
-            break
         total += done
         batches += 1
+        # A short batch means the backlog is empty (or another worker holds the rest):
+        # no need for one more claim query to find that out.
+        if done < settings.ANALYSIS_BATCH_SIZE:
+            break
     if refresh_rollups:
         refresh_dirty_days()
     return total

@@ -4,6 +4,13 @@
 most one task message per debounce window, and always sends one after the last flag
 (trailing edge), so every committed row is followed by a wake-up. When the broker is down
 the send fails in that thread, never in the request; the periodic sweep catches up.
+
+With a Redis cache the window is shared by every web process: a process sends only when
+it opens the window (``SET NX PX``); when another process holds it, it waits for the
+window to close and tries once more. A message sent by whoever opens the next window
+leaves after this process's flag, so it covers this process's rows too. Without the
+shared window (four web processes, four messages per window) the worker's fixed cost per
+wake-up (claim, model look-ups, commit) cost more than scoring the rows themselves.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ _wanted = threading.Event()
 _state_lock = threading.Lock()
 _thread: threading.Thread | None = None
 _thread_pid: int | None = None
+
+WINDOW_KEY = "focusloop:analysis-wake-up"
 
 
 def request_analysis() -> None:
@@ -58,10 +67,51 @@ def _ensure_thread() -> None:
             _thread.start()
 
 
+def _shared_redis():
+    """The cache's Redis client when the cache is django-redis, else None."""
+    if "django_redis" not in settings.CACHES["default"]["BACKEND"]:
+        return None
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+def open_window(client, window_ms: int) -> tuple[bool, int]:
+    """Try to open the shared debounce window: (opened, milliseconds until it closes).
+    A Redis error counts as opened: better one message too many than a row left waiting."""
+    try:
+        if client.set(WINDOW_KEY, os.getpid(), nx=True, px=window_ms):
+            return True, window_ms
+        return False, max(int(client.pttl(WINDOW_KEY)), 1)
+    except Exception:
+        logger.warning("analysis wake-up window not shared (Redis refused)", exc_info=True)
+        return True, window_ms
+
+
+def wake_up_once(client=None) -> None:
+    """Send one wake-up, unless another web process sends one after this call anyway."""
+    window = settings.ANALYSIS_TRIGGER_DEBOUNCE_SECONDS
+    if client is None:
+        send_wake_up()
+        return
+    window_ms = max(int(window * 1000), 1)
+    for _attempt in range(2):
+        opened, remaining_ms = open_window(client, window_ms)
+        if opened:
+            send_wake_up()
+            return
+        # Another process opened the window, perhaps before our rows were committed:
+        # wait for it to close. If someone else opens the next one, their message
+        # leaves after our flag and covers us; otherwise we open it and send.
+        time.sleep(remaining_ms / 1000)
+    # Both windows were taken by others; the second was opened after our flag was raised.
+
+
 def _run() -> None:
+    client = _shared_redis()
     while True:
         _wanted.wait()
         _wanted.clear()
-        send_wake_up()
+        wake_up_once(client)
         # Flags raised while we sleep are coalesced into the next message.
         time.sleep(settings.ANALYSIS_TRIGGER_DEBOUNCE_SECONDS)

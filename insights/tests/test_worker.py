@@ -82,3 +82,49 @@ def test_public_form_still_accepts_feedback_when_the_cache_is_down(client, setti
     response = client.post(reverse("feedback:public_form"), {"text": "Rate limiter offline"})
     assert response.status_code == 302
     assert Feedback.objects.filter(text="Rate limiter offline").exists()
+
+
+def test_web_processes_share_one_wake_up_window_on_redis(redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete(triggers.WINDOW_KEY)
+    try:
+        opened, remaining = triggers.open_window(client, 300)
+        assert opened and remaining == 300
+        # A second web process within the window does not send its own message ...
+        opened_again, remaining = triggers.open_window(client, 300)
+        assert not opened_again
+        assert 0 < remaining <= 300
+        # ... but once the window closes it may open the next one.
+        time.sleep(remaining / 1000 + 0.05)
+        assert triggers.open_window(client, 300)[0]
+    finally:
+        client.delete(triggers.WINDOW_KEY)
+
+
+def test_a_process_whose_window_was_taken_sends_after_it_closes(redis_url, settings, monkeypatch):
+    """The trailing edge survives sharing: a flag raised inside another process's window is
+    followed by a message sent after that window, so rows committed meanwhile are covered."""
+    import redis
+
+    settings.ANALYSIS_TRIGGER_DEBOUNCE_SECONDS = 0.2
+    client = redis.Redis.from_url(redis_url)
+    client.delete(triggers.WINDOW_KEY)
+    sent_at = []
+    monkeypatch.setattr(triggers, "send_wake_up", lambda: sent_at.append(time.monotonic()))
+    try:
+        assert triggers.open_window(client, 200)[0]  # another process's window
+        flagged = time.monotonic()
+        triggers.wake_up_once(client)
+        assert len(sent_at) == 1
+        assert sent_at[0] - flagged >= 0.15
+    finally:
+        client.delete(triggers.WINDOW_KEY)
+
+
+def test_without_redis_every_flag_sends(settings, monkeypatch):
+    sent = []
+    monkeypatch.setattr(triggers, "send_wake_up", lambda: sent.append(1))
+    triggers.wake_up_once(None)
+    assert sent == [1]
