@@ -19,5 +19,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from . import schema  # noqa: F401  (registers the API key scheme with the OpenAPI generator)
+        from .audit import connect_context_receiver
+
+        connect_context_receiver()
 
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="accounts.sync_roles")

@@ -12,10 +12,15 @@ deletes them.
 
 from __future__ import annotations
 
+from functools import partial
+
+from auditlog.cid import set_cid
+from auditlog.context import _set_extra_data, auditlog_value
 from auditlog.middleware import AuditlogMiddleware
+from auditlog.models import LogEntry
 from auditlog.receivers import log_create
 from auditlog.registry import auditlog
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 
 from .authentication import usable_key_for
 from .client_ip import client_ip
@@ -60,6 +65,36 @@ class AuditMiddleware(AuditlogMiddleware):
         if data.get("actor") is None:
             data["actor_email"] = lambda: api_key_label(request)
         return data
+
+    def __call__(self, request):
+        # django-auditlog's own middleware connects a pre_save receiver for every request
+        # and disconnects it afterwards, which empties Django's receiver cache for every
+        # model's pre_save on each request (and races between threads). Here one receiver
+        # stays connected (``connect_context_receiver``) and each request only sets the
+        # context it reads.
+        set_cid(request)
+        token = auditlog_value.set(
+            {**self.get_extra_data(request), "signal_duid": CONTEXT_RECEIVER_UID}
+        )
+        try:
+            return self.get_response(request)
+        finally:
+            auditlog_value.reset(token)
+
+
+CONTEXT_RECEIVER_UID = ("focusloop", "audit-request-context")
+
+
+def connect_context_receiver() -> None:
+    """Fill each log entry's actor, address and correlation id from the request's context
+    (set by ``AuditMiddleware``); outside a request the context is absent and nothing is
+    filled, as with django-auditlog's own receiver."""
+    pre_save.connect(
+        partial(_set_extra_data, signal_duid=CONTEXT_RECEIVER_UID),
+        sender=LogEntry,
+        dispatch_uid=CONTEXT_RECEIVER_UID,
+        weak=False,
+    )
 
 
 def audit_entries(
