@@ -2,8 +2,8 @@
 preferences, suggestions and promotion."""
 
 import importlib
+import time
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -128,20 +128,34 @@ def test_a_declined_request_can_be_reopened(population):
     assert request.status == "requested"
 
 
-def test_delivery_tells_the_customers_after_commit(population, django_capture_on_commit_callbacks):
-    task = require_attribute("innovation.tasks", "close_the_loop_task")
-    request = services.create_customization_request(title="SSO", customer=population["Bolt"])
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_delivery_tells_the_customers_after_commit(celery_worker):
+    """A real worker on Redis sends the message, and only once the delivery is committed."""
+    from django.core import mail
+    from django.db import transaction
+
+    from conftest import wait_until
+    from innovation.models import LoopMessage
+
+    customer = CustomerFactory(name="Bolt", consent_contact=True)
+    request = services.create_customization_request(title="SSO", customer=customer)
     for status in ("assessed", "accepted", "delivering"):
         services.change_request_status(request=request, to_status=status)
-    with mock.patch.object(task, "delay") as delay:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            services.change_request_status(
-                request=request, to_status="delivered", delivery_note="SSO is live"
-            )
-        delay.assert_not_called()  # nothing before the commit
-        for callback in callbacks:
-            callback()
-    delay.assert_called_once_with(customization_request_id=request.pk)
+    with transaction.atomic():
+        services.change_request_status(
+            request=request, to_status="delivered", delivery_note="SSO is live"
+        )
+        time.sleep(1)  # the worker is running: had the task been sent, it would have run
+        assert not LoopMessage.objects.filter(customization_request=request).exists()
+        assert mail.outbox == []
+    assert wait_until(
+        lambda: LoopMessage.objects.filter(
+            customization_request=request, customer=customer
+        ).exists()
+    )
+    assert wait_until(lambda: len(mail.outbox) == 1)
+    assert mail.outbox[0].to == [customer.email]
     request.refresh_from_db()
     assert request.delivered_at is not None and request.delivery_note == "SSO is live"
 

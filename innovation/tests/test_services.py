@@ -1,4 +1,5 @@
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
@@ -82,23 +83,30 @@ def test_disallowed_transition_from_new_is_refused(manager, to_status):
     assert idea.history.count() == 1
 
 
-def test_shipping_sets_dates_and_closes_the_loop_after_commit(
-    manager, settings, django_capture_on_commit_callbacks, monkeypatch
-):
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_shipping_sets_dates_and_closes_the_loop_after_commit(manager, settings, celery_worker):
+    """Shipping dates are set; a real worker on Redis tells the customer, after the commit."""
+    from django.core import mail
+    from django.db import transaction
+
+    from conftest import wait_until
+    from innovation.models import LoopMessage
+
     settings.IDEA_IMPACT_CHECK_WEEKS = 4
-    enqueued = []
-    monkeypatch.setattr(services, "_enqueue_close_the_loop", enqueued.append)
-    idea = _idea(manager)
+    customer = CustomerFactory(consent_contact=True)
+    idea = _idea(manager, feedback_ids=[FeedbackFactory(customer=customer).pk])
     for status in [Idea.Status.PLANNED, Idea.Status.IN_PROGRESS]:
         idea = services.change_idea_status(idea=idea, to_status=status, by=manager)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with transaction.atomic():
         idea = services.change_idea_status(idea=idea, to_status=Idea.Status.SHIPPED, by=manager)
-    assert idea.shipped_at is not None
-    assert idea.impact_check_due == timezone.localdate() + dt.timedelta(weeks=4)
-    assert enqueued == []
-    for callback in callbacks:
-        callback()
-    assert enqueued == [idea.pk]
+        assert idea.shipped_at is not None
+        assert idea.impact_check_due == timezone.localdate() + dt.timedelta(weeks=4)
+        time.sleep(1)  # the worker is running: had the task been sent, it would have run
+        assert not LoopMessage.objects.filter(idea=idea).exists()
+    assert wait_until(lambda: LoopMessage.objects.filter(idea=idea, customer=customer).exists())
+    assert wait_until(lambda: len(mail.outbox) == 1)
+    assert mail.outbox[0].to == [customer.email]
     with pytest.raises(ValidationError):
         services.change_idea_status(idea=idea, to_status=Idea.Status.PLANNED, by=manager)
 
