@@ -15,6 +15,7 @@ from django.utils.text import slugify
 
 from api import webhooks
 
+from .inserts import insert_rows
 from .models import Customer, Feedback, Product, Tag
 from .privacy import masked_on_save
 
@@ -63,6 +64,10 @@ def _as_decimal(value, field: str) -> Decimal | None:
     return result
 
 
+# Django rebuilds an enum's .values list on every access; build_feedback runs per row.
+_CHANNELS = frozenset(Feedback.Channel.values)
+
+
 def build_feedback(
     *,
     channel: str,
@@ -94,7 +99,7 @@ def build_feedback(
         ]
     if "\x00" in text:
         errors["text"] = ["Text may not contain NUL characters."]
-    if channel not in Feedback.Channel.values:
+    if channel not in _CHANNELS:
         errors["channel"] = [f'"{channel}" is not a valid channel.']
     if errors:
         raise ValidationError(errors)
@@ -146,13 +151,13 @@ def record_feedback(*, tags: Iterable[str] = (), **fields) -> Feedback:
             # A savepoint inside a caller's transaction, so that a duplicate does not
             # break it; a transaction of its own when tags are written with the row.
             with transaction.atomic():
-                feedback.save(force_insert=True)
+                insert_rows([feedback])
                 if tag_names:
                     tag_rows = _get_or_create_tags(tag_names)
                     feedback.tags.set(tag_rows)
         else:
             # One INSERT in autocommit is atomic by itself: no BEGIN/COMMIT round trips.
-            feedback.save(force_insert=True)
+            insert_rows([feedback])
     except IntegrityError:
         existing = _stored_duplicate(feedback)
         if existing is not None:
@@ -210,7 +215,7 @@ def record_feedback_batch(items: list[dict]) -> list[Feedback | ValidationError]
     if pending:
         try:
             with transaction.atomic():
-                Feedback.objects.bulk_create([feedback for _, feedback, _ in pending])
+                insert_rows([feedback for _, feedback, _ in pending])
                 _set_tags_in_bulk([(feedback, names) for _, feedback, names in pending])
         except IntegrityError:
             # Someone else stored one of these external ids after the check above.
