@@ -120,8 +120,14 @@ class Feedback(models.Model):
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
     )
+    # No index of its own: feedback_product_received (product, received_at) serves it.
     product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="feedback",
+        db_index=False,
     )
     # Who wrote it when no customer record is linked (public form).
     submitter_name = models.CharField(max_length=200, blank=True)
@@ -142,9 +148,9 @@ class Feedback(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="feedback")
 
     sentiment_score = models.FloatField(null=True, blank=True)
-    sentiment_label = models.CharField(
-        max_length=10, choices=Sentiment.choices, blank=True, db_index=True
-    )
+    # Not indexed: three values, never selective enough for an index to pay for its cost
+    # on every insert and every analysis update.
+    sentiment_label = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
     sentiment_model = models.CharField(max_length=60, blank=True)
     analysed_at = models.DateTimeField(null=True, blank=True)
     # Mixed feedback ("delivery was fast but the app crashes"): its strongest positive and
