@@ -50,6 +50,8 @@ def test_sweep_through_the_broker_analyses_rows_whose_trigger_was_lost(celery_wo
 
 def test_submission_succeeds_fast_while_the_broker_is_down(client, settings, dead_broker):
     settings.ANALYSIS_TRIGGER_ENABLED = True
+    # The process's first request pays for URL and template loading: not what is timed.
+    assert client.get(reverse("feedback:public_form")).status_code == 200
     started = time.monotonic()
     response = client.post(reverse("feedback:public_form"), {"text": "Stored while Redis is down"})
     elapsed = time.monotonic() - started
