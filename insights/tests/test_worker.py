@@ -1,6 +1,7 @@
 """The analysis path on real parts: Redis as the broker and a Celery worker consuming it."""
 
 import time
+import uuid
 
 import pytest
 from django.urls import reverse
@@ -86,9 +87,11 @@ def test_public_form_still_accepts_feedback_when_the_cache_is_down(client, setti
     assert Feedback.objects.filter(text="Rate limiter offline").exists()
 
 
-def test_web_processes_share_one_wake_up_window_on_redis(redis_url):
+def test_web_processes_share_one_wake_up_window_on_redis(redis_url, monkeypatch):
     import redis
 
+    # A key of its own: trigger threads of earlier tests in this process use the real one.
+    monkeypatch.setattr(triggers, "WINDOW_KEY", f"test-window-{uuid.uuid4()}")
     client = redis.Redis.from_url(redis_url)
     client.delete(triggers.WINDOW_KEY)
     try:
@@ -111,6 +114,7 @@ def test_a_process_whose_window_was_taken_sends_after_it_closes(redis_url, setti
     import redis
 
     settings.ANALYSIS_TRIGGER_DEBOUNCE_SECONDS = 0.2
+    monkeypatch.setattr(triggers, "WINDOW_KEY", f"test-window-{uuid.uuid4()}")
     client = redis.Redis.from_url(redis_url)
     client.delete(triggers.WINDOW_KEY)
     sent_at = []
