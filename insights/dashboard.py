@@ -112,6 +112,12 @@ def metric_cell(
     floor = min_group_size() if guarded else 0
     hidden = 0 < n_current < floor
     previous_hidden = 0 < n_previous < floor
+    comparison = (
+        None
+        if hidden or previous_hidden or not compare
+        else _comparison(metric, previous, current, alpha)
+    )
+    # A comparison carries both estimates at the same confidence: not computed twice.
     cell = {
         "metric": metric,
         "label": LABELS[metric],
@@ -119,13 +125,17 @@ def metric_cell(
         "hidden": hidden,
         "n_current": n_current,
         "n_previous": n_previous,
-        "current": None if hidden else _estimate(metric, current, 1 - alpha),
+        "current": None
+        if hidden
+        else comparison.current
+        if comparison
+        else _estimate(metric, current, 1 - alpha),
         "previous": None
         if previous_hidden or not compare
+        else comparison.previous
+        if comparison
         else _estimate(metric, previous, 1 - alpha),
-        "comparison": None
-        if hidden or previous_hidden or not compare
-        else _comparison(metric, previous, current, alpha),
+        "comparison": comparison,
         "drill_down": "",
         "drill_down_count": 0,
     }
@@ -347,10 +357,7 @@ def overview(scope: Scope) -> dict:
 
 
 def cached_overview(scope: Scope) -> dict:
-    """:func:`overview`, cached per scope and rollup version when the scope reads only
-    rollups (a theme filter reads the feedback itself)."""
-    if scope.theme is not None:
-        return overview(scope)
+    """:func:`overview`, cached per scope and rollup version."""
     return dashboard_cache.cached(
         "overview", dashboard_cache.scope_key(scope), lambda: overview(scope)
     )
@@ -365,9 +372,6 @@ def rankings(scope: Scope, rank_by: str) -> tuple[list[dict], list[dict]]:
             breakdown(scope, "product", rank_by=rank_by),
             breakdown(scope, "segment", rank_by=rank_by),
         )
-
-    if scope.theme is not None:
-        return compute()
 
     def parts():
         return (dashboard_cache.scope_key(scope), rank_by, dashboard_cache.labels_stamp())

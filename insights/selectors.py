@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from feedback.models import Feedback
 
-from .models import DailyFeedbackStat, DailyThemeStat
+from .models import DailyFeedbackStat, DailySegmentStat, DailyThemeSegmentStat, DailyThemeStat
 
 
 def weekly_series(*, weeks: int = 52, today: dt.date | None = None) -> list[dict]:
@@ -88,8 +88,39 @@ ROLLUP_SUMS = [
 ]
 
 
-def _rollup_rows(*, product_id=None, channel: str = "", customer_kind: str = ""):
-    rows = DailyFeedbackStat.objects.all()
+# The counters every rollup keeps; the theme rollups keep only these (survey scores
+# belong to no theme).
+FEEDBACK_SUMS = ROLLUP_SUMS[:5]
+
+
+def rollup_rows(
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    product_id=None,
+    channel: str = "",
+    customer_kind: str = "",
+    segment_id=None,
+    theme_id=None,
+    by_segment: bool = False,
+):
+    """The rollup rows for UTC days ``start`` ≤ day < ``end`` and the filters: from the
+    daily rollup, or the segment one (a segment filter, or ``by_segment``), or their theme
+    variants with a theme filter. Sum :func:`summed_counters` of the rows."""
+    per_segment = segment_id is not None or by_segment
+    if theme_id is not None:
+        model = DailyThemeSegmentStat if per_segment else DailyThemeStat
+    else:
+        model = DailySegmentStat if per_segment else DailyFeedbackStat
+    rows = model.objects.all()
+    if theme_id is not None:
+        rows = rows.filter(theme_id=theme_id)
+    if segment_id is not None:
+        rows = rows.filter(segment_id=segment_id)
+    if start is not None:
+        rows = rows.filter(day__gte=start)
+    if end is not None:
+        rows = rows.filter(day__lt=end)
     if product_id is not None:
         rows = rows.filter(product_id=product_id)
     if channel:
@@ -99,15 +130,19 @@ def _rollup_rows(*, product_id=None, channel: str = "", customer_kind: str = "")
     return rows
 
 
+def summed_counters(rows) -> dict:
+    """``Sum`` of each counter the rows' rollup keeps (of ``ROLLUP_SUMS``)."""
+    names = FEEDBACK_SUMS if rows.model in (DailyThemeStat, DailyThemeSegmentStat) else ROLLUP_SUMS
+    return {name: Sum(name) for name in names}
+
+
 def rollup_totals(
     *, start: dt.date, end: dt.date, product_id=None, channel: str = "", customer_kind: str = ""
 ) -> dict[str, float]:
     """Sums of the rollup counters for UTC days ``start`` ≤ day < ``end``."""
-    totals = (
-        _rollup_rows(product_id=product_id, channel=channel, customer_kind=customer_kind)
-        .filter(day__gte=start, day__lt=end)
-        .aggregate(**{name: Sum(name) for name in ROLLUP_SUMS})
-    )
+    totals = rollup_rows(
+        start=start, end=end, product_id=product_id, channel=channel, customer_kind=customer_kind
+    ).aggregate(**{name: Sum(name) for name in ROLLUP_SUMS})
     return {name: value or 0 for name, value in totals.items()}
 
 
@@ -121,8 +156,9 @@ def weekly_rollup_totals(
     last_monday = this_monday if include_current else this_monday - dt.timedelta(weeks=1)
     first_monday = last_monday - dt.timedelta(weeks=weeks - 1)
     rows = (
-        _rollup_rows(product_id=product_id)
-        .filter(day__gte=first_monday, day__lt=last_monday + dt.timedelta(weeks=1))
+        rollup_rows(
+            start=first_monday, end=last_monday + dt.timedelta(weeks=1), product_id=product_id
+        )
         .annotate(week=TruncWeek("day"))
         .values("week")
         .annotate(**{name: Sum(name) for name in ROLLUP_SUMS})
@@ -232,14 +268,16 @@ def squared(field: str):
     return Case(When(tiny, then=Value(0.0)), default=F(field) * F(field), output_field=FloatField())
 
 
-def feedback_counters() -> dict:
-    """The feedback counters every rollup keeps, as aggregate expressions over Feedback."""
+def feedback_counters(via: str = "") -> dict:
+    """The feedback counters every rollup keeps (``FEEDBACK_SUMS``), as aggregate
+    expressions over Feedback, or over a model reaching it through ``via`` (such as
+    ``"feedback__"`` from a theme link)."""
     return {
-        "feedback_count": Count("id"),
-        "analysed_count": Count("id", filter=Q(analysed_at__isnull=False)),
-        "sentiment_sum": Coalesce(Sum("sentiment_score"), 0.0),
-        "sentiment_sq_sum": Coalesce(Sum(squared("sentiment_score")), 0.0),
-        "negative_count": Count("id", filter=Q(sentiment_label="negative")),
+        "feedback_count": Count(f"{via}id"),
+        "analysed_count": Count(f"{via}id", filter=Q(**{f"{via}analysed_at__isnull": False})),
+        "sentiment_sum": Coalesce(Sum(f"{via}sentiment_score"), 0.0),
+        "sentiment_sq_sum": Coalesce(Sum(squared(f"{via}sentiment_score")), 0.0),
+        "negative_count": Count(f"{via}id", filter=Q(**{f"{via}sentiment_label": "negative"})),
     }
 
 

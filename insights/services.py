@@ -281,13 +281,7 @@ def refresh_daily_stats(
             )
             for (day, channel, product_id, kind), counts in merged.items()
         ]
-        existing = DailyFeedbackStat.objects.all()
-        if days is not None:
-            existing = existing.filter(day__in=days)
-        if since is not None:
-            existing = existing.filter(day__gte=since)
-        existing.delete()
-        DailyFeedbackStat.objects.bulk_create(stats, batch_size=2000)
+        replace_rollup_rows(DailyFeedbackStat, stats, days=days, since=since)
         refresh_daily_segment_stats(days=days, since=since)
     return len(stats)
 
@@ -318,7 +312,8 @@ def refresh_daily_segment_stats(
     all days) and segments (all when None); return the rows written.
 
     Two grouped queries (feedback, survey scores) joined through the segments' members,
-    written in one transaction like the daily rollup.
+    written in one transaction like the daily rollup. With ``segment_ids`` (a membership
+    change) those segments' theme rollup rows are recounted too.
     """
     if days is not None:
         days = sorted(set(days))
@@ -365,17 +360,28 @@ def refresh_daily_segment_stats(
             )
             for (day, segment_id, channel, product_id, kind), counts in merged.items()
         ]
-        existing = DailySegmentStat.objects.all()
-        if days is not None:
-            existing = existing.filter(day__in=days)
-        if since is not None:
-            existing = existing.filter(day__gte=since)
-        if segment_ids is not None:
-            existing = existing.filter(segment_id__in=segment_ids)
-        existing.delete()
-        DailySegmentStat.objects.bulk_create(stats, batch_size=2000)
+        replace_rollup_rows(
+            DailySegmentStat, stats, days=days, since=since, segment_ids=segment_ids
+        )
+        if segment_ids is not None:  # a membership change: the theme rows follow
+            theme_services.refresh_daily_theme_segment_stats(days=days, segment_ids=segment_ids)
         bump_rollup_version()
     return len(stats)
+
+
+def replace_rollup_rows(model, rows: list, *, days=None, since=None, segment_ids=None) -> None:
+    """Delete the ``model`` rollup rows of the UTC ``days``, or from ``since`` (all days
+    when both are None), of ``segment_ids`` (all when None), then write ``rows``. Call
+    inside the transaction that counted them."""
+    existing = model.objects.all()
+    if days is not None:
+        existing = existing.filter(day__in=days)
+    if since is not None:
+        existing = existing.filter(day__gte=since)
+    if segment_ids is not None:
+        existing = existing.filter(segment_id__in=segment_ids)
+    existing.delete()
+    model.objects.bulk_create(rows, batch_size=2000)
 
 
 def bump_rollup_version() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from feedback.models import Feedback
@@ -116,14 +116,6 @@ def theme_weekly_totals(theme: Theme, *, weeks: int, today: dt.date) -> list[dic
             }
         )
     return weeks_out
-
-
-def theme_stats_stamp(theme: Theme) -> tuple:
-    """Changes whenever the theme's rollup rows are recounted (new rows get new ids)."""
-    stamp = DailyThemeStat.objects.filter(theme=theme).aggregate(
-        rows=Count("id"), last=Max("id"), volume=Sum("feedback_count")
-    )
-    return (stamp["rows"], stamp["last"], stamp["volume"])
 
 
 def theme_detail(theme: Theme) -> dict:

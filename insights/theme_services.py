@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Q, Sum, Value
+from django.db.models import F, Max, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils.text import slugify
 
@@ -20,9 +20,16 @@ from feedback.models import Feedback
 from feedback.privacy import masked_for_processing
 
 from .analysis import themes as analysis
-from .models import DailyThemeStat, FeedbackTheme, KeywordRule, Theme, ThemeModel
+from .models import (
+    DailyThemeSegmentStat,
+    DailyThemeStat,
+    FeedbackTheme,
+    KeywordRule,
+    Theme,
+    ThemeModel,
+)
 from .scoring import model_dir
-from .selectors import utc_day_filter
+from .selectors import FEEDBACK_SUMS, feedback_counters, utc_day_filter
 
 logger = logging.getLogger(__name__)
 
@@ -377,53 +384,89 @@ def _days_with_theme(theme_id: int) -> list[dt.date]:
 # --- the theme rollup ----------------------------------------------------------------------
 
 
-def refresh_daily_theme_stats(*, days: Iterable[dt.date] | None = None) -> int:
-    """Recount :class:`DailyThemeStat` for the given UTC days (all when None)."""
+def _theme_link_counts(days, *, segment_ids=None, by_segment: bool = False):
+    """The feedback counters of the theme links (merged themes left out) per UTC day,
+    theme, channel, product and customer kind, and the customer's segment when
+    ``by_segment`` (only ``segment_ids`` if given)."""
     links = FeedbackTheme.objects.exclude(theme__status=Theme.Status.MERGED)
     if days is not None:
-        days = sorted(set(days))
-        if not days:
-            return 0
         links = links.filter(utc_day_filter("feedback__received_at", days, None))
-    grouped = (
+    groups = ["day", "theme_id", "channel", "product_id_", "kind"]
+    if segment_ids is not None:
+        links = links.filter(feedback__customer__segments__in=segment_ids)
+    if by_segment:
+        links = links.annotate(segment_id=F("feedback__customer__segments")).filter(
+            segment_id__isnull=False
+        )
+        groups.append("segment_id")
+    return (
         links.annotate(
             day=TruncDate("feedback__received_at", tzinfo=dt.UTC),
             channel=F("feedback__channel"),
             product_id_=F("feedback__product_id"),
             kind=Coalesce(F("feedback__customer__kind"), Value("external")),
         )
-        .values("day", "theme_id", "channel", "product_id_", "kind")
-        .annotate(
-            feedback_count=Count("id"),
-            analysed_count=Count("id", filter=Q(feedback__analysed_at__isnull=False)),
-            negative_count=Count("id", filter=Q(feedback__sentiment_label="negative")),
-            sentiment_sum=Coalesce(Sum("feedback__sentiment_score"), 0.0),
-        )
+        .values(*groups)
+        .annotate(**feedback_counters(via="feedback__"))
         .order_by()
     )
+
+
+def _theme_stat_fields(row: dict) -> dict:
+    return {
+        "day": row["day"],
+        "theme_id": row["theme_id"],
+        "channel": row["channel"],
+        "product_id": row["product_id_"],
+        "customer_kind": row["kind"],
+        **{name: row[name] for name in FEEDBACK_SUMS},
+    }
+
+
+def _lock_theme_stats() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_THEME_STATS_LOCK_ID])
+
+
+def refresh_daily_theme_stats(*, days: Iterable[dt.date] | None = None) -> int:
+    """Recount :class:`DailyThemeStat` and :class:`DailyThemeSegmentStat` for the given
+    UTC days (all when None) in one transaction; return the theme rows written."""
+    from .services import bump_rollup_version, replace_rollup_rows
+
+    if days is not None:
+        days = sorted(set(days))
+        if not days:
+            return 0
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_THEME_STATS_LOCK_ID])
+        _lock_theme_stats()
+        stats = [DailyThemeStat(**_theme_stat_fields(row)) for row in _theme_link_counts(days)]
+        replace_rollup_rows(DailyThemeStat, stats, days=days)
+        refresh_daily_theme_segment_stats(days=days)
+        bump_rollup_version()
+    return len(stats)
+
+
+def refresh_daily_theme_segment_stats(
+    *, days: Iterable[dt.date] | None = None, segment_ids: Iterable[int] | None = None
+) -> int:
+    """Recount :class:`DailyThemeSegmentStat` for the given UTC days and segments (all
+    when None); return the rows written. The caller bumps the rollup version."""
+    from .services import replace_rollup_rows
+
+    if days is not None:
+        days = sorted(set(days))
+    if segment_ids is not None:
+        segment_ids = sorted(set(segment_ids))
+    if days == [] or segment_ids == []:
+        return 0
+    with transaction.atomic():
+        _lock_theme_stats()
         stats = [
-            DailyThemeStat(
-                day=row["day"],
-                theme_id=row["theme_id"],
-                channel=row["channel"],
-                product_id=row["product_id_"],
-                customer_kind=row["kind"],
-                feedback_count=row["feedback_count"],
-                analysed_count=row["analysed_count"],
-                negative_count=row["negative_count"],
-                sentiment_sum=row["sentiment_sum"],
-            )
-            for row in grouped
+            DailyThemeSegmentStat(segment_id=row["segment_id"], **_theme_stat_fields(row))
+            for row in _theme_link_counts(days, segment_ids=segment_ids, by_segment=True)
         ]
-        existing = DailyThemeStat.objects.all()
-        if days is not None:
-            existing = existing.filter(day__in=days)
-        existing.delete()
-        DailyThemeStat.objects.bulk_create(stats, batch_size=2000)
+        replace_rollup_rows(DailyThemeSegmentStat, stats, days=days, segment_ids=segment_ids)
     return len(stats)
 
 
@@ -655,11 +698,13 @@ def _enqueue_rules(theme_id: int) -> None:
 
 
 def set_manual_theme(*, feedback: Feedback, theme: Theme) -> FeedbackTheme:
+    """Link ``feedback`` to ``theme`` by hand and recount the theme rollup of its day."""
     link, _ = FeedbackTheme.objects.update_or_create(
         feedback=feedback,
         theme=theme,
         defaults={"score": MANUAL_SCORE, "source": FeedbackTheme.Source.MANUAL},
     )
+    refresh_daily_theme_stats(days=[feedback.received_at.astimezone(dt.UTC).date()])
     return link
 
 

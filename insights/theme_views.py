@@ -84,8 +84,9 @@ THEME_TREND_WEEKS = 26
 
 def _theme_insights(theme: Theme) -> dict:
     """The theme's weekly trend with its p-chart of the negative share, and the products
-    and segments it hits over the codebook window (small groups hidden); cached per day,
-    theme and rollup version until the theme or its rollup rows change."""
+    and segments it hits over the codebook window (small groups hidden), all from the
+    theme rollups; cached per day, theme and rollup version (renewed when the theme
+    rollups are recounted) until the theme changes."""
     today = timezone.now().astimezone(dt.UTC).date()
 
     def parts():
@@ -93,7 +94,6 @@ def _theme_insights(theme: Theme) -> dict:
             theme.pk,
             str(theme.updated_at),
             today.isoformat(),
-            theme_selectors.theme_stats_stamp(theme),
             dashboard_cache.labels_stamp(),
         )
 
@@ -111,13 +111,13 @@ def _compute_theme_insights(theme: Theme, today: dt.date) -> dict:
         week_scope = window.narrowed(start=week["week"], end=week["week"] + dt.timedelta(weeks=1))
         week["drill_down"] = week_scope.inbox_url() if week["count"] else ""
     counts = [week["count"] for week in weekly]
+    chart = spc.p_chart([(w["week"].isoformat(), w["negative"], w["analysed"]) for w in weekly])
     return {
         "weekly": weekly,
         "weekly_counts": counts,
         "theme_sparkline": dashboard.sparkline(counts),
-        "theme_chart": spc.p_chart(
-            [(w["week"].isoformat(), w["negative"], w["analysed"]) for w in weekly]
-        ),
+        "theme_chart": chart,
+        "theme_chart_data": {"p": chart.as_dict()},
         "theme_products": dashboard.breakdown(window, "product"),
         "theme_segments": dashboard.breakdown(window, "segment"),
         "theme_window": window,

@@ -4,7 +4,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-__all__ = ["DailyThemeStat", "FeedbackTheme", "KeywordRule", "Theme", "ThemeModel"]
+__all__ = [
+    "DailyThemeSegmentStat",
+    "DailyThemeStat",
+    "FeedbackTheme",
+    "KeywordRule",
+    "Theme",
+    "ThemeModel",
+]
 
 
 class ThemeModelQuerySet(models.QuerySet):
@@ -140,11 +147,12 @@ class FeedbackTheme(models.Model):
         return f"#{self.feedback_id} → {self.theme_id} ({self.score:.2f})"
 
 
-class DailyThemeStat(models.Model):
-    """Feedback per day × theme × channel × product × customer kind (the theme rollup)."""
+class ThemeRollupRow(models.Model):
+    """What both theme rollups keep: the day, the feedback's channel, product and customer
+    kind, and the feedback counters of :class:`DailyFeedbackStat` (survey scores belong to
+    no theme)."""
 
     day = models.DateField()
-    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="daily_stats")
     channel = models.CharField(max_length=12)
     product = models.ForeignKey(
         "feedback.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -154,6 +162,17 @@ class DailyThemeStat(models.Model):
     analysed_count = models.PositiveIntegerField(default=0)
     negative_count = models.PositiveIntegerField(default=0)
     sentiment_sum = models.FloatField(default=0)
+    sentiment_sq_sum = models.FloatField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyThemeStat(ThemeRollupRow):
+    """Feedback per day × theme × channel × product × customer kind (the theme rollup);
+    a theme filter and a theme page read these rows."""
+
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="daily_stats")
 
     class Meta:
         # Two partial constraints because NULL products are distinct in a plain unique
@@ -174,3 +193,22 @@ class DailyThemeStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.theme_id} {self.channel}"
+
+
+class DailyThemeSegmentStat(ThemeRollupRow):
+    """The theme rollup again per customer segment: a theme's feedback from a segment's
+    members (anonymous feedback has no segment). Recounted with :class:`DailyThemeStat`
+    (the same days) and for the whole history of a segment when its membership is
+    refreshed."""
+
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+")
+    segment = models.ForeignKey("customization.Segment", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["theme", "day"], name="themesegmentstat_theme_day"),
+            models.Index(fields=["day"], name="themesegmentstat_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.theme_id} segment {self.segment_id}"

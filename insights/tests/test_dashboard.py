@@ -11,6 +11,7 @@ from feedback.tests.factories import CustomerFactory, ProductFactory
 from insights import services
 from insights.models import FeedbackTheme, Forecast, Theme
 from insights.tests.rollup_data import answer_survey, make_survey
+from insights.theme_services import refresh_daily_theme_stats
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +143,7 @@ def test_custom_range_channel_kind_and_theme_filters_match_the_inbox(client, man
     theme = Theme.objects.create(name="Checkout", slug="checkout")
     for item in _feedback_ids(channel="review"):
         FeedbackTheme.objects.create(feedback_id=item, theme=theme, score=1.0, source="manual")
+    refresh_daily_theme_stats()
     client.force_login(manager)
     today = timezone.now().date()
     custom = {

@@ -101,3 +101,90 @@ def test_theme_page_shows_trend_control_chart_products_and_segments(client, mana
     segments = segments[: segments.index("</table>")]
     [volume_link, *_] = _links(segments)
     assert volume_link[1] == 6 and _inbox_count(client, volume_link[0]) == 6
+
+
+def _raw_theme_totals(theme, feedback_filter) -> dict:
+    """The theme's feedback counters computed in Python from the raw rows."""
+    from feedback.models import Feedback
+
+    items = list(Feedback.objects.filter(themes__theme=theme).filter(feedback_filter))
+    analysed = [f for f in items if f.analysed_at is not None]
+    return {
+        "feedback_count": len(items),
+        "analysed_count": len(analysed),
+        "negative_count": sum(f.sentiment_label == "negative" for f in items),
+        "sentiment_sum": sum(f.sentiment_score or 0 for f in items),
+        "sentiment_sq_sum": sum((f.sentiment_score or 0) ** 2 for f in items),
+    }
+
+
+def test_theme_filters_read_theme_rollups_equal_to_the_raw_rows(
+    checkout, django_assert_num_queries
+):
+    from django.db.models import Q
+
+    from customization.segment_services import refresh_segment_membership
+    from insights import dashboard_selectors
+    from insights.dashboard_scope import Scope
+
+    segment = Segment.objects.get(name="Retail")
+    other = Segment.objects.create(name="Wholesale")
+    customers = list(segment.customers.all())
+    other.customers.add(*customers[:2])
+    refresh_segment_membership(segment=other)
+    today = timezone.now().astimezone(dt.UTC).date()
+    scope = Scope(start=today - dt.timedelta(days=29), end=today + dt.timedelta(days=1))
+    window = Q(
+        received_at__gte=dt.datetime.combine(scope.start, dt.time.min, tzinfo=dt.UTC),
+        received_at__lt=dt.datetime.combine(scope.end, dt.time.min, tzinfo=dt.UTC),
+    )
+    themed = scope.narrowed(theme=checkout)
+
+    def assert_equal(sums, expected, label):
+        for name, value in expected.items():
+            assert sums[name] == pytest.approx(value), (label, name)
+
+    with django_assert_num_queries(1):
+        whole = dashboard_selectors.scoped_sums(themed)[None]
+    assert_equal(whole, _raw_theme_totals(checkout, window), "all")
+    assert whole["nps_promoters"] == whole["csat_count"] == 0  # no survey score has a theme
+    by_product = dashboard_selectors.scoped_sums(themed, group="product")
+    assert len(by_product) == 2
+    for product_id, sums in by_product.items():
+        assert_equal(sums, _raw_theme_totals(checkout, window & Q(product_id=product_id)), "p")
+    by_segment = dashboard_selectors.scoped_sums(themed, group="segment")
+    assert set(by_segment) == {segment.pk, other.pk}
+    for item in (segment, other):
+        members = window & Q(customer__segments=item)
+        assert_equal(by_segment[item.pk], _raw_theme_totals(checkout, members), item.name)
+        filtered = dashboard_selectors.scoped_sums(themed.narrowed(segment=item))[None]
+        assert_equal(filtered, _raw_theme_totals(checkout, members), item.name)
+    by_week = dashboard_selectors.scoped_sums(themed, group="week")
+    assert sum(sums["feedback_count"] for sums in by_week.values()) == whole["feedback_count"]
+
+    # A membership change reaches the theme rows once the membership is refreshed.
+    other.customers.add(*customers[2:4])
+    refresh_segment_membership(segment=other)
+    members = window & Q(customer__segments=other)
+    assert_equal(
+        dashboard_selectors.scoped_sums(themed.narrowed(segment=other))[None],
+        _raw_theme_totals(checkout, members),
+        "after refresh",
+    )
+    assert (
+        dashboard_selectors.scoped_sums(themed.narrowed(segment=other))[None]["feedback_count"] == 4
+    )
+
+
+def test_a_manual_theme_link_is_counted_at_once(checkout):
+    from feedback.models import Feedback
+    from insights import dashboard_selectors
+    from insights.dashboard_scope import Scope
+    from insights.theme_services import set_manual_theme
+
+    refunds = Theme.objects.create(name="Refunds", slug="refunds")
+    today = timezone.now().astimezone(dt.UTC).date()
+    scope = Scope(start=today - dt.timedelta(days=29), end=today + dt.timedelta(days=1))
+    set_manual_theme(feedback=Feedback.objects.first(), theme=refunds)
+    sums = dashboard_selectors.scoped_sums(scope.narrowed(theme=refunds))[None]
+    assert sums["feedback_count"] == 1

@@ -1,9 +1,14 @@
 """The insights dashboard in headless Chromium: a manager filters it, clicks a bar of the
-channel chart to the inbox and finds the same count, then downloads a table as CSV."""
+channel chart to the inbox and finds the same count, then downloads a table as CSV; the
+overview and a theme page draw their charts, and screenshots of both are saved as test
+artifacts under ``FOCUSLOOP_TEST_ARTIFACTS`` (default ``var/test-artifacts/``, git-ignored)
+for people to look at."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -12,10 +17,21 @@ from playwright.sync_api import expect
 from feedback.services import record_feedback
 from feedback.tests.factories import UserFactory
 from insights import services
+from insights.models import FeedbackTheme, Theme
+from insights.theme_services import refresh_daily_theme_stats
 
 from .test_pages_browser import log_in
 
 pytestmark = pytest.mark.browser
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots go: ``FOCUSLOOP_TEST_ARTIFACTS`` or ``var/test-artifacts/``."""
+    folder = Path(os.environ.get("FOCUSLOOP_TEST_ARTIFACTS") or REPO / "var" / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def test_manager_filters_clicks_a_bar_to_the_inbox_and_downloads_csv(page):
@@ -69,4 +85,41 @@ def test_manager_filters_clicks_a_bar_to_the_inbox_and_downloads_csv(page):
     assert download.suggested_filename == "focusloop-channels.csv"
     content = open(download.path(), encoding="utf-8-sig").read()
     assert content.splitlines()[1].startswith("Online review,7,")
+    page.problems.assert_none()
+
+
+def test_overview_and_theme_page_draw_their_charts_and_are_saved_as_screenshots(page, artifacts):
+    UserFactory(username="maria", role="manager")
+    now = timezone.now()
+    theme = Theme.objects.create(name="Checkout", slug="checkout")
+    for days_ago in range(1, 60):
+        item = record_feedback(
+            channel=("form", "email", "review")[days_ago % 3],
+            text="Checkout is slow, bad" if days_ago % 2 else "Checkout is quick, lovely",
+            received_at=now - dt.timedelta(days=days_ago),
+        )
+        FeedbackTheme.objects.create(feedback=item, theme=theme, score=1.0, source="manual")
+    services.analyse_all_pending()
+    refresh_daily_theme_stats()
+    log_in(page, "maria")
+
+    page.goto("/insights/?days=90")
+    drawn = {"series-chart": "52", "channel-chart": "3", "kind-chart": "1"}  # weeks, bars
+    for chart, points in drawn.items():
+        expect(page.locator(f"#{chart}")).to_have_attribute("data-drawn", points)
+    overview_png = artifacts / "dashboard-overview.png"
+    page.screenshot(path=str(overview_png), full_page=True)
+
+    page.goto("/insights/themes/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Checkout", exact=True).click()
+    assert page.url.endswith(f"/insights/themes/{theme.pk}/")
+    canvas = page.locator("#p-chart")
+    expect(canvas).to_have_attribute("data-drawn", "26")  # one point per trend week
+    assert page.evaluate("() => Chart.getChart('p-chart').getDatasetMeta(0).data.length") == 26
+    theme_png = artifacts / "dashboard-theme.png"
+    page.screenshot(path=str(theme_png), full_page=True)
+
+    for png in (overview_png, theme_png):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     page.problems.assert_none()
