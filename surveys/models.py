@@ -60,6 +60,9 @@ class Survey(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Moved on by every question edit, in the edit's transaction: (survey, version) names
+    # one set of current questions, which respondent pages keep per process.
+    questions_version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = SurveyQuerySet.as_manager()
 

@@ -8,7 +8,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -20,6 +20,7 @@ from feedback.views import _form_rate  # the public feedback form's limit, share
 
 from . import services
 from .models import Response, Survey
+from .question_sets import current_question_set
 from .question_types import OTHER, question_type
 from .selectors import get_public_survey, get_survey_for_user
 
@@ -167,8 +168,10 @@ def _layout(embed: bool) -> str:
 
 
 def _respond(request, slug: str, embed: bool):
-    survey = get_public_survey(slug)
-    questions = survey.current_questions
+    # get_public_survey's rule (anything but a draft) without its prefetch of the
+    # questions: the per-process question set has them.
+    survey = get_object_or_404(Survey.objects.exclude(status=Survey.Status.DRAFT), slug=slug)
+    questions = current_question_set(survey).questions
     channel = Response.Channel.EMBED if embed else Response.Channel.LINK
     context = {
         "survey": survey,

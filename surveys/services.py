@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -21,6 +22,7 @@ from feedback.services import record_feedback
 from . import logic
 from .answers import AnswerError, CleanAnswer, clean_answer
 from .models import Answer, Invitation, Question, Response, Survey
+from .question_sets import QuestionSet, current_question_set, question_dict
 from .question_types import (
     CHOICE_MAX_LENGTH,
     MAX_CHOICES,
@@ -55,20 +57,6 @@ class InvitationUsed(ValidationError):
 
 # ---------------------------------------------------------------------------------------
 # Answering
-
-
-def question_dict(question: Question) -> dict:
-    """The plain form of a question that ``logic`` and ``answers`` work on."""
-    return {
-        "key": question.key,
-        "kind": question.kind,
-        "text": question.text,
-        "required": question.required,
-        "choices": list(question.choices or []),
-        "allow_other": question.allow_other,
-        "show_if": dict(question.show_if or {}),
-        "end_if": dict(question.end_if or {}),
-    }
 
 
 def clean_answers(questions: list[dict], answers: dict) -> dict[str, CleanAnswer]:
@@ -160,6 +148,18 @@ def _normalise_uuid(client_uuid) -> uuid_module.UUID | None:
         raise ValidationError({"client_uuid": ["Enter a valid UUID."]}) from None
 
 
+class _QuestionsChanged(Exception):
+    """The survey's questions were edited while a response was being stored."""
+
+    def __init__(self, version: int):
+        self.version = version
+
+
+# A response validated against questions that changed meanwhile is stored again with the
+# newer ones; after this many attempts in a row the respondent is asked to send it again.
+QUESTION_SET_ATTEMPTS = 3
+
+
 def submit_response(
     *,
     survey: Survey,
@@ -174,16 +174,18 @@ def submit_response(
 ) -> tuple[Response, bool]:
     """Store one response to ``survey``; return ``(response, created)``.
 
-    In one transaction, which takes the survey row lock (``SELECT … FOR UPDATE``) as its
-    last step so the quota and a close hold exactly under concurrency: a repeated
+    In one transaction, which takes the survey row lock (``SELECT … FOR NO KEY UPDATE``)
+    as its last step so the quota and a close hold exactly under concurrency: a repeated
     ``client_uuid`` returns the stored response with ``created=False`` and stores
     nothing, even after the survey closed; otherwise the survey must accept
     responses now (``SurveyClosed``, code "closed") and be under its quota
     (``QuotaReached``, code "quota"); an invitation must belong to the survey and be unused
     (``InvitationUsed``, code "invitation_used") and is marked answered; the answers are
-    validated (``ValidationError`` ``{question_key: [messages]}``). Each non-empty text
-    answer becomes a ``Feedback`` (channel survey) linked from its ``Answer``. Nothing is
-    stored when anything is refused.
+    validated (``ValidationError`` ``{question_key: [messages]}``) against the current
+    questions, which are confirmed under the lock (an edit committed meanwhile means
+    the answers are validated and stored again). Each non-empty text answer becomes a
+    ``Feedback`` (channel survey) linked from its ``Answer``. Nothing is stored when
+    anything is refused.
 
     Anonymous responses are accepted for internal-audience surveys too: the audience says
     who the survey is meant for, not who may answer (invitations and kiosks identify people).
@@ -195,32 +197,46 @@ def submit_response(
     _check_times(submitted_at, started_at, now)
     submitted_at = submitted_at or now
 
-    if client_uuid is not None:
-        existing = Response.objects.filter(survey_id=survey.pk, client_uuid=client_uuid).first()
-        if existing is not None:
-            return existing, False
-    try:
-        with transaction.atomic():
-            response = _store_response(
-                survey=survey,
-                answers=answers,
-                channel=channel,
-                client_uuid=client_uuid,
-                customer=customer,
-                invitation=invitation,
-                collected_by=collected_by,
-                submitted_at=submitted_at,
-                started_at=started_at,
-                now=now,
-            )
-    except IntegrityError:
-        # The same client_uuid committed by a concurrent request (the unique index made
-        # this insert wait for it): that one is the response.
-        if client_uuid is not None:
-            existing = Response.objects.filter(survey_id=survey.pk, client_uuid=client_uuid).first()
-            if existing is not None:
-                return existing, False
-        raise
+    question_set = current_question_set(survey)
+    for attempt in range(1, QUESTION_SET_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                response = _store_response(
+                    survey=survey,
+                    question_set=question_set,
+                    answers=answers,
+                    channel=channel,
+                    client_uuid=client_uuid,
+                    customer=customer,
+                    invitation=invitation,
+                    collected_by=collected_by,
+                    submitted_at=submitted_at,
+                    started_at=started_at,
+                    now=now,
+                )
+            break
+        except _QuestionsChanged as exc:
+            if attempt == QUESTION_SET_ATTEMPTS:
+                raise ValidationError(
+                    "The questions of this survey changed while you answered; send it again.",
+                    code="questions_changed",
+                ) from None
+            # The caller's row is behind: bring it up to date for its next submission
+            # (a kiosk batch shares one).
+            survey.questions_version = exc.version
+            question_set = current_question_set(survey)
+        except (ValidationError, IntegrityError):
+            # A repeated client_uuid is looked up only when storing failed: the unique
+            # index refuses the copy (after the first commits, if both run at once), and
+            # a copy sent after closing, or with answers no longer valid, is refused
+            # before. Either way the stored response is the answer.
+            if client_uuid is not None:
+                existing = Response.objects.filter(
+                    survey_id=survey.pk, client_uuid=client_uuid
+                ).first()
+                if existing is not None:
+                    return existing, False
+            raise
     webhooks.emit("survey_response.created", lambda: webhooks.survey_response_payload(response))
     return response, True
 
@@ -228,6 +244,7 @@ def submit_response(
 def _store_response(
     *,
     survey: Survey,
+    question_set: QuestionSet,
     answers,
     channel,
     client_uuid,
@@ -238,14 +255,13 @@ def _store_response(
     started_at,
     now,
 ) -> Response:
-    current = survey
     # Early refusals on the row as the caller loaded it; the authoritative check is under
     # the lock at the end.
-    check_accepting(current, now)
-    check_quota(current)
+    check_accepting(survey, now)
+    check_quota(survey)
     if invitation is not None:
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-        if invitation.survey_id != current.pk:
+        if invitation.survey_id != survey.pk:
             raise ValidationError(
                 "This invitation is for another survey.", code="invitation_invalid"
             )
@@ -256,11 +272,19 @@ def _store_response(
             raise InvitationUsed()
         customer = invitation.customer
 
-    questions = list(current.questions.current())
-    cleaned = clean_answers([question_dict(q) for q in questions], answers)
+    questions = question_set.questions
+    try:
+        cleaned = clean_answers(list(question_set.plain), answers)
+    except ValidationError:
+        # Refuse only against the questions asked now: the answers may be to a version
+        # the caller's row had not seen yet.
+        version = Survey.objects.filter(pk=survey.pk).values_list("questions_version").get()[0]
+        if version != question_set.version:
+            raise _QuestionsChanged(version) from None
+        raise
 
     response = Response.objects.create(
-        survey=current,
+        survey=survey,
         channel=channel,
         client_uuid=client_uuid,
         customer=customer,
@@ -279,11 +303,11 @@ def _store_response(
         if question_type(question.kind).is_text and answer.text:
             feedback = record_feedback(
                 channel=Feedback.Channel.SURVEY,
-                source=f"survey:{current.slug}",
+                source=f"survey:{survey.slug}",
                 external_id=f"{response.pk}:{question.key}",
                 text=answer.text,
                 customer=customer,
-                product=current.product,
+                product=survey.product,
                 received_at=submitted_at,
                 **rating,
             )
@@ -312,19 +336,36 @@ def _store_response(
         invitation.status = Invitation.Status.ANSWERED
         invitation.answered_at = now
         invitation.save(update_fields=["status", "answered_at"])
-
-    # The survey row lock is taken last, so it is held only for this check and the
-    # commit: submissions to one survey run in parallel and serialise only here. Under
-    # it, the status, the window and the quota are re-read; the count includes this
-    # response and every one committed before the lock was granted (READ COMMITTED),
-    # so no more than the quota can ever commit, and nothing commits after a close.
-    locked = Survey.objects.select_for_update().get(pk=current.pk)
-    check_accepting(locked, timezone.now())
-    if locked.response_quota is not None and (
-        Response.objects.filter(survey=locked).count() > locked.response_quota
-    ):
-        raise QuotaReached()
+    _recheck_under_lock(survey.pk, question_set.version)
     return response
+
+
+def _recheck_under_lock(survey_id: int, questions_version: int) -> None:
+    """The last step of storing a response: take the survey row lock and check, on the
+    row as it is now, that the survey still accepts responses, that this one stays within
+    the quota and that the questions are still those of ``questions_version``.
+
+    The lock is taken last, so it is held only for this check and the commit:
+    submissions to one survey run in parallel and serialise only here. Under it, the
+    status, the window and the quota are re-read; the count includes this response and
+    every one committed before the lock was granted (READ COMMITTED), so no more than the
+    quota can ever commit, and nothing commits after a close. FOR NO KEY UPDATE: it
+    excludes the other submissions' lock and every survey edit (FOR UPDATE), but not the
+    key-share lock a concurrent response's INSERT takes on the survey row, so the other
+    submissions write their rows meanwhile instead of queueing for the lock there.
+    """
+    state = (
+        Survey.objects.select_for_update(no_key=True)
+        .filter(pk=survey_id)
+        .values("status", "opens_at", "closes_at", "response_quota", "questions_version")
+        .get()
+    )
+    check_accepting(Survey(pk=survey_id, **state), timezone.now())
+    if state["questions_version"] != questions_version:
+        raise _QuestionsChanged(state["questions_version"])
+    quota = state["response_quota"]
+    if quota is not None and Response.objects.filter(survey_id=survey_id).count() > quota:
+        raise QuotaReached()
 
 
 def _first_rating(questions: list[Question], cleaned: dict[str, CleanAnswer]) -> dict:
@@ -505,6 +546,16 @@ def _clean_choices(kind: str, choices) -> list[str]:
     return cleaned
 
 
+def _lock_for_question_edit(survey: Survey) -> None:
+    """Take the survey row lock for a question edit (FOR UPDATE, so the edit waits for
+    the responses being stored, which hold a key-share lock on the row) and move
+    ``questions_version`` on, so the per-process question sets of the old version are
+    not used again (``question_sets``); a rolled-back edit leaves the version as it was.
+    """
+    Survey.objects.select_for_update().get(pk=survey.pk)
+    Survey.objects.filter(pk=survey.pk).update(questions_version=F("questions_version") + 1)
+
+
 def _validate_question_fields(data: dict) -> dict:
     errors: dict[str, list[str]] = {}
     if data.get("kind") not in QUESTION_TYPES:
@@ -606,7 +657,7 @@ def add_question(
         }
     )
     with transaction.atomic():
-        Survey.objects.select_for_update().get(pk=survey.pk)
+        _lock_for_question_edit(survey)
         if key:
             key = slugify(key).replace("-", "_")[:KEY_MAX_LENGTH]
             if not key:
@@ -661,7 +712,7 @@ def update_question(*, question: Question, **changes) -> Question:
     data = _validate_question_fields({**before, **changes})
     survey = question.survey
     with transaction.atomic():
-        Survey.objects.select_for_update().get(pk=survey.pk)
+        _lock_for_question_edit(survey)
         meaning_changed = any(data[f] != before[f] for f in MEANING_FIELDS)
         if not meaning_changed or not question.answers.exists():
             replaced = {question.pk: {**data, "key": question.key}}
@@ -718,7 +769,7 @@ def delete_question(*, question: Question) -> None:
     """
     survey = question.survey
     with transaction.atomic():
-        Survey.objects.select_for_update().get(pk=survey.pk)
+        _lock_for_question_edit(survey)
         dependants = [
             q.key
             for q in survey.questions.current().exclude(pk=question.pk)
@@ -762,7 +813,7 @@ def move_question(*, question: Question, offset: int) -> None:
     would then refer to a later question."""
     survey = question.survey
     with transaction.atomic():
-        Survey.objects.select_for_update().get(pk=survey.pk)
+        _lock_for_question_edit(survey)
         current = list(survey.questions.current())
         index = next(i for i, q in enumerate(current) if q.pk == question.pk)
         target = max(0, min(len(current) - 1, index + offset))
@@ -781,7 +832,7 @@ def move_question(*, question: Question, offset: int) -> None:
 def reorder_questions(*, survey: Survey, keys: list[str]) -> None:
     """Put the current questions in the order of ``keys`` (all of them, each once)."""
     with transaction.atomic():
-        Survey.objects.select_for_update().get(pk=survey.pk)
+        _lock_for_question_edit(survey)
         current = {q.key: q for q in survey.questions.current()}
         if sorted(keys) != sorted(current) or len(set(keys)) != len(keys):
             raise ValidationError({"order": ["List every current question once."]})

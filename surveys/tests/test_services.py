@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from feedback.models import Feedback
@@ -184,6 +184,91 @@ def test_same_client_uuid_stores_one_response_even_after_closing():
     after_close, created_after = submit(survey, {"nps": 3, "why": "slow"}, client_uuid=key)
     assert after_close.pk == first.pk and not created_after
     assert Response.objects.count() == 1 and Feedback.objects.count() == 1
+
+
+def test_a_repeated_client_uuid_with_answers_no_longer_valid_returns_the_stored_response():
+    survey = make_survey()
+    key = uuid.uuid4()
+    first, _ = submit(survey, {"nps": 9}, client_uuid=key, channel="kiosk")
+    again, created = submit(survey, {"nps": 99, "colour": "red"}, client_uuid=key)
+    assert again.pk == first.pk and not created
+    assert Response.objects.count() == 1
+
+
+def test_every_question_edit_moves_the_questions_version():
+    survey = make_survey()
+    versions = [Survey.objects.get(pk=survey.pk).questions_version]
+
+    def moved():
+        versions.append(Survey.objects.get(pk=survey.pk).questions_version)
+        return versions[-1] > versions[-2]
+
+    extra = services.add_question(survey=survey, key="extra", kind="csat", text="Happy?")
+    assert moved()
+    services.update_question(question=extra, text="Happy now?")
+    assert moved()
+    copy = services.duplicate_question(question=extra)
+    assert moved()
+    services.move_question(question=copy, offset=-1)
+    assert moved()
+    services.reorder_questions(survey=survey, keys=["nps", "why", "extra", copy.key])
+    assert moved()
+    services.delete_question(question=copy)
+    assert moved()
+    with pytest.raises(ValidationError):
+        services.update_question(question=extra, text="")
+    assert not moved()
+
+
+def test_answers_are_checked_against_the_questions_current_when_stored():
+    survey = make_survey()
+    submit(survey, {"nps": 9})
+    stale = Survey.objects.get(pk=survey.pk)
+    services.add_question(
+        survey=survey, key="plan", kind="single", text="Plan?", choices=["Free", "Pro"]
+    )
+    # Loaded before the edit: the new question is accepted all the same ...
+    response, _ = submit(stale, {"nps": 9, "plan": "Pro"})
+    assert sorted(response.answers.values_list("question__key", flat=True)) == ["nps", "plan"]
+
+    stale = Survey.objects.get(pk=survey.pk)
+    services.update_question(question=survey.questions.get(key="plan"), required=True)
+    # ... and a question that became required is required, though the answers were
+    # valid for the questions as the caller's row knew them.
+    with pytest.raises(ValidationError) as exc:
+        submit(stale, {"nps": 9})
+    assert error_dict(exc) == {"plan": ["This question requires an answer."]}
+    assert stale.questions_version == Survey.objects.get(pk=survey.pk).questions_version
+    assert Response.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_response_waiting_on_a_question_edit_is_checked_against_the_edit(postgres_required):
+    survey = make_survey(questions=[{"key": "nps", "kind": "nps", "text": "Recommend?"}])
+    outcomes = []
+
+    def answer():
+        try:
+            submit(Survey.objects.get(pk=survey.pk), {"nps": 9})
+            outcomes.append("stored")
+        except ValidationError as exc:
+            outcomes.append(exc.message_dict)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        services.add_question(
+            survey=survey, key="email", kind="short_text", text="Email?", required=True
+        )
+        # The respondent loads the survey and its questions before the edit commits,
+        # then waits for the edit's lock on the survey row.
+        respondent = threading.Thread(target=answer)
+        respondent.start()
+        respondent.join(timeout=1)
+        assert respondent.is_alive()
+    respondent.join()
+    assert outcomes == [{"email": ["This question requires an answer."]}]
+    assert not Response.objects.exists()
 
 
 def test_invalid_client_uuid_and_future_submitted_at_are_refused():
