@@ -28,11 +28,12 @@ class ApiKey(models.Model):
         FEEDBACK_READ = "feedback:read", "Read feedback"
         FEEDBACK_WRITE = "feedback:write", "Write feedback"
         SURVEYS_READ = "surveys:read", "Read surveys, responses and results"
-        SURVEYS_WRITE = "surveys:write", "Submit survey responses"
+        SURVEYS_WRITE = "surveys:write", "Submit survey responses and send invitations"
         INSIGHTS_READ = "insights:read", "Read metrics, themes, forecasts and alerts"
         INSIGHTS_WRITE = "insights:write", "Acknowledge and resolve alerts"
         BACKLOG_READ = "backlog:read", "Read segments, customization requests, ideas and roadmap"
         BACKLOG_WRITE = "backlog:write", "Write segments, customization requests, ideas, evidence"
+        WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook endpoints and redeliver events"
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, db_index=True, editable=False)

@@ -1,6 +1,8 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from api import webhooks_api
+from api.docs import RedocView
 from feedback import api as feedback_api
 from feedback import channels_api, review_import_api
 
@@ -46,6 +48,22 @@ urlpatterns = [
         channels_api.ReviewSourceDetailView.as_view(),
         name="review-source-detail",
     ),
+    path("webhooks/", webhooks_api.WebhookEndpointListView.as_view(), name="webhook-list"),
+    path(
+        "webhooks/<int:pk>/",
+        webhooks_api.WebhookEndpointDetailView.as_view(),
+        name="webhook-detail",
+    ),
+    path(
+        "webhooks/<int:pk>/deliveries/",
+        webhooks_api.WebhookDeliveryListView.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "webhooks/<int:pk>/deliveries/<int:delivery_pk>/redeliver/",
+        webhooks_api.WebhookRedeliverView.as_view(),
+        name="webhook-redeliver",
+    ),
     path("", include("surveys.api_urls")),
     path("", include("insights.api_urls")),
     path("", include("customization.api_urls")),
@@ -56,4 +74,5 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api:schema", permission_classes=[]),
         name="docs",
     ),
+    path("redoc/", RedocView.as_view(), name="redoc"),
 ]

@@ -6,8 +6,9 @@ on the POST is handled, as for every endpoint, by ``api.middleware``.
 
 from __future__ import annotations
 
+import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -25,11 +26,12 @@ from accounts.authentication import ApiKeyUser
 from accounts.permissions import HasScopeOrPermission
 from api.errors import NON_FIELD
 from api.pagination import CursorPagination
+from api.serializers import InputSerializer
 from feedback.models import Customer
 
-from . import results, services
+from . import distribution, results, services
 from .exports import cell_value
-from .models import Answer, Question, Response, Survey
+from .models import Answer, Invitation, Question, Response, Survey
 from .question_types import question_type
 from .selectors import (
     invitation_counts,
@@ -37,6 +39,9 @@ from .selectors import (
     survey_list,
     survey_with_questions,
 )
+
+# Customers one invitation request may name by id.
+INVITE_MAX = 1000
 
 
 def _choice_output(choices) -> serializers.CharField:
@@ -125,7 +130,21 @@ class SurveyDetailSerializer(SurveySerializer):
         fields = [*SurveySerializer.Meta.fields, "thank_you_message", "questions"]
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def _datetime(value):
+    return None if value is None else _DATETIME.to_representation(value)
+
+
 class ResponseSerializer(serializers.ModelSerializer):
+    """One response with its answers.
+
+    The declared fields document the output (OpenAPI); ``to_representation`` builds the
+    same dict directly (a test holds the two equal), without DRF's per-instance copies of
+    every field.
+    """
+
     channel = _choice_output(Response.Channel.choices)
     answers = serializers.SerializerMethodField()
 
@@ -141,6 +160,18 @@ class ResponseSerializer(serializers.ModelSerializer):
             "submitted_at",
             "answers",
         ]
+
+    def to_representation(self, obj: Response) -> dict:
+        return {
+            "id": obj.pk,
+            "survey": obj.survey_id,
+            "channel": obj.channel,
+            "client_uuid": None if obj.client_uuid is None else str(obj.client_uuid),
+            "customer": obj.customer_id,
+            "started_at": _datetime(obj.started_at),
+            "submitted_at": _datetime(obj.submitted_at),
+            "answers": self.get_answers(obj),
+        }
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_answers(self, obj: Response) -> dict[str, object]:
@@ -166,7 +197,7 @@ class _CustomerField(serializers.PrimaryKeyRelatedField):
         return Customer.objects.all()
 
 
-class ResponseCreateSerializer(serializers.Serializer):
+class ResponseCreateSerializer(InputSerializer):
     answers = serializers.DictField(
         child=serializers.JSONField(),
         help_text=(
@@ -328,3 +359,252 @@ def _flatten(errors) -> dict[str, list[str]]:
         else:
             out[field] = [str(m) for m in value]
     return out
+
+
+# --- Questions (read-only: the builder versions a question when it is edited) ------------
+
+
+class QuestionRecordSerializer(QuestionSerializer):
+    class Meta(QuestionSerializer.Meta):
+        fields = ["id", "survey", *QuestionSerializer.Meta.fields, "archived_at", "replaced_by"]
+
+
+class QuestionFilter(django_filters.FilterSet):
+    archived = django_filters.BooleanFilter(
+        field_name="archived_at",
+        lookup_expr="isnull",
+        exclude=True,
+        label="true: only earlier versions; false: only the questions asked now.",
+    )
+
+    class Meta:
+        model = Question
+        fields = ["kind", "required", "key"]
+
+
+def _refused(exc: ValidationError) -> ApiResponse:
+    """A service's refusal to send (e.g. ``survey_not_open``) as a 409 in the one shape."""
+    return ApiResponse(
+        {"errors": {NON_FIELD: exc.messages}, "code": exc.code or "invalid"}, status=409
+    )
+
+
+def _survey_or_404(view) -> Survey:
+    return get_object_or_404(Survey, pk=view.kwargs["pk"])
+
+
+class SurveyQuestionListView(generics.ListAPIView):
+    """Every question of a survey, earlier versions included (``archived_at`` set, and
+    ``replaced_by`` naming the version asked now), in survey order. Questions are edited in
+    the survey builder, which keeps the answers already given to an earlier version."""
+
+    serializer_class = QuestionRecordSerializer
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"GET": "surveys:read"}
+    required_perms = {"GET": "surveys.view_question"}
+    filterset_class = QuestionFilter
+    search_fields = ["text", "key"]
+    ordering_fields = ["position", "id"]
+    ordering = ["position", "id"]
+    pagination_class = CursorPagination
+    cursor_fields = ("position", "id")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Question.objects.none()
+        return Question.objects.filter(survey=_survey_or_404(self))
+
+
+class SurveyQuestionDetailView(generics.RetrieveAPIView):
+    """One question of a survey (any version)."""
+
+    serializer_class = QuestionRecordSerializer
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"GET": "surveys:read"}
+    required_perms = {"GET": "surveys.view_question"}
+    lookup_url_kwarg = "question_pk"
+
+    def get_queryset(self):
+        return Question.objects.filter(survey_id=self.kwargs.get("pk"))
+
+
+# --- Invitations -------------------------------------------------------------------------
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    status = _choice_output(Invitation.Status.choices)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "survey",
+            "customer",
+            "email",
+            "status",
+            "created_at",
+            "sent_at",
+            "opened_at",
+            "answered_at",
+            "reminded_at",
+            "reminders_sent",
+            "send_attempts",
+            "last_error",
+        ]
+
+
+class InvitationFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(lookup_expr="iexact")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Invitation
+        fields = ["status", "customer", "email"]
+
+
+class InvitationCreateSerializer(InputSerializer):
+    customers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=INVITE_MAX,
+        help_text="Ids of the customers to invite.",
+    )
+    emails = serializers.ListField(
+        child=serializers.EmailField(),
+        required=False,
+        max_length=distribution.PASTED_EMAILS_MAX,
+        help_text="Email addresses of customers to invite (addresses of nobody are reported).",
+    )
+
+    def validate_customers(self, ids: list[int]) -> list[int]:
+        unknown = sorted(
+            set(ids) - set(Customer.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        )
+        if unknown:
+            raise serializers.ValidationError(
+                f"No customer with id {', '.join(map(str, unknown[:20]))}."
+            )
+        return ids
+
+    def validate(self, attrs):
+        if not attrs.get("customers") and not attrs.get("emails"):
+            raise serializers.ValidationError("Name customers by id or by email address.")
+        return attrs
+
+
+class InvitationReportSerializer(serializers.Serializer):
+    selected = serializers.IntegerField()
+    invited = serializers.IntegerField()
+    already_invited = serializers.IntegerField()
+    no_email = serializers.IntegerField()
+    no_consent = serializers.IntegerField()
+    unknown_emails = serializers.ListField(child=serializers.CharField())
+    invitation_ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class SurveyInvitationListView(generics.ListAPIView):
+    """Invitations of a survey, newest first; or invite customers (emailed after the commit,
+    each with a one-time link). Customers already invited, without an email address or
+    without consent to be invited are skipped and counted, as on the invitations page."""
+
+    serializer_class = InvitationSerializer
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"GET": "surveys:read", "POST": "surveys:write"}
+    required_perms = {"GET": "surveys.view_invitation", "POST": "surveys.send_invitations"}
+    filterset_class = InvitationFilter
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at", "-id"]
+    pagination_class = CursorPagination
+    cursor_fields = ("created_at", "id")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Invitation.objects.none()
+        return Invitation.objects.filter(survey=_survey_or_404(self))
+
+    @extend_schema(
+        request=InvitationCreateSerializer,
+        responses={
+            201: InvitationReportSerializer,
+            200: OpenApiResponse(InvitationReportSerializer, description="Nobody new to invite"),
+            409: OpenApiResponse(
+                description="The survey is not open (code `survey_not_open`), or an "
+                "Idempotency-Key reused with another body"
+            ),
+        },
+    )
+    def post(self, request, pk: int):
+        survey = _survey_or_404(self)
+        serializer = InvitationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        customers, unknown = distribution.select_customers(
+            distribution.Audience(emails=data.get("emails", []))
+        )
+        chosen = Customer.objects.filter(
+            Q(pk__in=data.get("customers", [])) | Q(pk__in=customers.values("pk"))
+        ).order_by("pk")
+        sent_by = None if isinstance(request.user, ApiKeyUser) else request.user
+        try:
+            report = distribution.invite_customers(survey=survey, customers=chosen, sent_by=sent_by)
+        except ValidationError as exc:
+            return _refused(exc)
+        report.unknown_emails = unknown
+        body = InvitationReportSerializer(report).data
+        return ApiResponse(body, status=201 if report.invited else 200)
+
+
+class SurveyInvitationDetailView(generics.RetrieveAPIView):
+    """One invitation: where it stands (sent, opened, answered) and its last sending error."""
+
+    serializer_class = InvitationSerializer
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"GET": "surveys:read"}
+    required_perms = {"GET": "surveys.view_invitation"}
+    lookup_url_kwarg = "invitation_pk"
+
+    def get_queryset(self):
+        return Invitation.objects.filter(survey_id=self.kwargs.get("pk"))
+
+
+class QueuedSerializer(serializers.Serializer):
+    queued = serializers.IntegerField(help_text="Emails queued for sending after the commit")
+
+
+class _InvitationActionView(APIView):
+    """Base of the invitation actions of the invitations page: queue emails, say how many."""
+
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"POST": "surveys:write"}
+    required_perms = {"POST": "surveys.send_invitations"}
+    service = staticmethod(lambda *, survey: 0)
+
+    def post(self, request, pk: int):
+        survey = _survey_or_404(self)
+        try:
+            queued = self.service(survey=survey)
+        except ValidationError as exc:
+            return _refused(exc)
+        return ApiResponse(QueuedSerializer({"queued": queued}).data, status=202)
+
+
+_ACTION_RESPONSES = {
+    202: QueuedSerializer,
+    409: OpenApiResponse(description="The survey is not open (code `survey_not_open`)"),
+}
+
+
+@extend_schema(request=None, responses=_ACTION_RESPONSES)
+class SurveyInvitationRemindersView(_InvitationActionView):
+    """Remind every invitee who has not answered and is due a reminder (the gap and the
+    limit are the invitations page's); 202 with how many were queued, 0 when none is due."""
+
+    service = staticmethod(distribution.send_reminders)
+
+
+@extend_schema(request=None, responses=_ACTION_RESPONSES)
+class SurveyInvitationResendView(_InvitationActionView):
+    """Send again every invitation whose email failed; 202 with how many were queued."""
+
+    service = staticmethod(distribution.resend_failed)

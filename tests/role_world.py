@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiKey
 from accounts.services import create_api_key
-from api.models import WebhookEndpoint
+from api.models import WebhookDelivery, WebhookEndpoint
 from customization.models import (
     CustomerPreference,
     CustomizationEvidence,
@@ -148,7 +148,10 @@ def build_world(*, owner) -> World:
     make(IdeaEvidence, idea=idea, feedback=feedback)
     make(IdeaVote, idea=idea, customer=customer)
     make(IdeaSuggestion, theme=theme, title="Export pain")
-    make(WebhookEndpoint, name="Matrix hook", url="https://example.com/hook", secret="s" * 32)
+    hook = make(
+        WebhookEndpoint, name="Matrix hook", url="https://example.com/hook", secret="s" * 32
+    )
+    make(WebhookDelivery, endpoint=hook, event="ping", payload={})
 
     key_pk, _ = create_api_key(name="matrix key", scopes=[])
     ApiKey.objects.filter(pk=key_pk.pk).update(id=PK)

@@ -127,6 +127,20 @@ EXPECTED: dict = {
     "api:survey-detail": api(GET=("surveys:read", STAFF)),
     "api:survey-results": api(GET=("surveys:read", STAFF)),
     "api:survey-responses": api(GET=("surveys:read", STAFF), POST=("surveys:write", STAFF)),
+    "api:survey-questions": api(GET=("surveys:read", STAFF)),
+    "api:survey-question-detail": api(GET=("surveys:read", STAFF)),
+    "api:survey-invitations": api(GET=("surveys:read", STAFF), POST=("surveys:write", MANAGER)),
+    "api:survey-invitation-detail": api(GET=("surveys:read", STAFF)),
+    "api:survey-invitation-reminders": api(POST=("surveys:write", MANAGER)),
+    "api:survey-invitation-resend": api(POST=("surveys:write", MANAGER)),
+    "api:webhook-list": api(GET=("webhooks:manage", ADMIN), POST=("webhooks:manage", ADMIN)),
+    "api:webhook-detail": api(
+        GET=("webhooks:manage", ADMIN),
+        PATCH=("webhooks:manage", ADMIN),
+        DELETE=("webhooks:manage", ADMIN),
+    ),
+    "api:webhook-deliveries": api(GET=("webhooks:manage", ADMIN)),
+    "api:webhook-redeliver": api(POST=("webhooks:manage", ADMIN)),
     "api:theme-list": api(GET=("insights:read", MANAGER)),
     "api:alert-list": api(GET=("insights:read", STAFF)),
     "api:alert-acknowledge": api(POST=("insights:write", STAFF)),
@@ -175,6 +189,7 @@ EXPECTED: dict = {
     # The API description is public: it names endpoints and fields, no data.
     "api:schema": page(PUBLIC),  # api/v1/schema/
     "api:docs": page(PUBLIC),  # api/v1/docs/
+    "api:redoc": page(PUBLIC),  # api/v1/redoc/
     "home": page(PUBLIC),  # / sends each visitor to their start page (anonymous: login)
     "login": page(PUBLIC),  # login/
     "two_factor": page(LOGGED_IN),  # account/two-factor/

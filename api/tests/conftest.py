@@ -13,6 +13,13 @@ def key_client(scopes=None):
     return client
 
 
+def person_client(user) -> APIClient:
+    """An API client signed in as ``user`` (session authentication)."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
 @pytest.fixture
 def integrator(db):
     return key_client()

@@ -1,14 +1,19 @@
+import datetime as dt
 import threading
 import uuid
 
 import pytest
 from django.db import connection
+from django.utils import timezone
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from accounts.services import create_api_key
 from feedback.models import Feedback
+from surveys import services
+from surveys.api import ResponseSerializer
 from surveys.models import IdempotencyRecord, Response, Survey
-from surveys.tests.factories import make_survey
+from surveys.tests.factories import CustomerFactory, make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +56,32 @@ def test_post_creates_a_response_through_the_service(integrator):
     assert Feedback.objects.get().source == f"survey:{survey.slug}"
     listed = integrator.get(responses_url(survey)).json()["results"]
     assert [r["id"] for r in listed] == [body["id"]]
+
+
+def test_response_output_is_what_the_declared_fields_give():
+    survey = make_survey()
+    response, _ = services.submit_response(
+        survey=survey,
+        answers={"nps": 3, "why": "Slow"},
+        channel="api",
+        client_uuid=uuid.uuid4(),
+        customer=CustomerFactory(),
+        started_at=timezone.now() - dt.timedelta(minutes=2),
+    )
+    declared = serializers.ModelSerializer.to_representation(ResponseSerializer(), response)
+    assert ResponseSerializer(response).data == declared
+    assert declared["client_uuid"] and declared["customer"] and declared["started_at"]
+
+
+def test_a_response_costs_the_same_queries_every_time(integrator, django_assert_num_queries):
+    survey = make_survey()
+    integrator.post(responses_url(survey), {"answers": {"nps": 9}}, format="json")
+    # The survey; the response, its answers in one insert and the survey row lock,
+    # each statement of the transaction's savepoint; the questions come from the
+    # per-process question set.
+    with django_assert_num_queries(6):
+        reply = integrator.post(responses_url(survey), {"answers": {"nps": 8}}, format="json")
+    assert reply.status_code == 201 and reply.json()["answers"] == {"nps": 8}
 
 
 def test_bad_answers_answer_400_keyed_by_question(integrator):
