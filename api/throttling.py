@@ -17,16 +17,20 @@ logger = logging.getLogger(__name__)
 
 
 def _count(key: str, ttl: int) -> int:
-    """Add one to the window's counter and return it. On Redis: INCR and EXPIRE NX in one
-    pipelined round trip (django-redis's ``incr`` runs a Lua script to keep the TTL, which
-    cost more than the rest of the throttle); elsewhere the cache's own increment."""
+    """Add one to the window's counter and return it. On Redis: a plain INCR, and an
+    EXPIRE only when it created the counter (django-redis's ``incr`` runs a Lua script to
+    keep the TTL, and a pipeline costs as much in the client; either cost more than the
+    rest of the throttle). A counter whose EXPIRE was lost (the process died between the
+    two) only lingers: the next window has a key of its own. Elsewhere the cache's own
+    increment."""
     if "django_redis" in settings.CACHES["default"]["BACKEND"]:
         from django_redis import get_redis_connection
 
-        pipe = get_redis_connection("default").pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, ttl, nx=True)
-        return int(pipe.execute()[0])
+        client = get_redis_connection("default")
+        count = int(client.incr(key))
+        if count == 1:
+            client.expire(key, ttl)
+        return count
     try:
         return cache.incr(key)
     except ValueError:  # first request of the window
