@@ -13,12 +13,14 @@ SECRET_PREFIX = "whsec_"
 
 class WebhookEvent(models.TextChoices):
     FEEDBACK_CREATED = "feedback.created", "Feedback recorded"
+    FEEDBACK_UPDATED = "feedback.updated", "Feedback triaged (status, assignee, tags)"
+    FEEDBACK_DELETED = "feedback.deleted", "Feedback deleted"
     FEEDBACK_ANALYSED = "feedback.analysed", "Feedback analysed"
-    SURVEY_RESPONSE_CREATED = "survey_response.created", "Survey response submitted"
-    ALERT_CREATED = "alert.created", "Alert raised"
+    RESPONSE_CREATED = "response.created", "Survey response submitted"
+    ALERT_FIRED = "alert.fired", "Alert fired"
     IDEA_STATUS_CHANGED = "idea.status_changed", "Idea status changed"
     CUSTOMIZATION_STATUS_CHANGED = (
-        "customization_request.status_changed",
+        "customization.status_changed",
         "Customization request status changed",
     )
     PING = "ping", "Test event"

@@ -457,6 +457,33 @@ def feedback_payload(feedback) -> dict:
     }
 
 
+def feedback_triage_payload(feedback, changed: list[str]) -> dict:
+    """What ``feedback.updated`` carries: the feedback, its triage state and which of
+    status, assignee and tags changed."""
+    return {
+        **feedback_payload(feedback),
+        "status": feedback.status,
+        "assignee": feedback.assignee.get_username() if feedback.assignee_id else None,
+        "tags": sorted(tag.name for tag in feedback.tags.all()),
+        "changed": changed,
+    }
+
+
+def announce_feedback_deleted(sender, instance, **kwargs) -> None:
+    """``post_delete`` receiver for feedback: ``feedback.deleted`` with what identifies the
+    row in the sender's system (its id, source and external id), once the deletion
+    commits. Every way of deleting is covered: pages, admin, cascades, erasure."""
+    emit(
+        "feedback.deleted",
+        {
+            "id": instance.pk,
+            "channel": instance.channel,
+            "source": instance.source,
+            "external_id": instance.external_id,
+        },
+    )
+
+
 def feedback_payloads(results) -> list[dict]:
     """Payloads for the stored rows among a batch's results (errors are skipped)."""
     from feedback.models import Feedback

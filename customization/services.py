@@ -315,7 +315,7 @@ def change_request_status(
             note=note or "",
         )
         webhooks.emit(
-            "customization_request.status_changed",
+            "customization.status_changed",
             {"id": request.pk, "status": request.status, "previous_status": from_status},
         )
     return request

@@ -319,4 +319,10 @@ def update_feedback_triage(
             feedback.save(update_fields=update_fields)
         if tags is not None:
             feedback.tags.set(_get_or_create_tags(clean_tag_names(tags)))
+            update_fields.append("tags")
+        if update_fields:
+            changed = list(update_fields)
+            webhooks.emit(
+                "feedback.updated", lambda: webhooks.feedback_triage_payload(feedback, changed)
+            )
     return feedback

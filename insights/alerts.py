@@ -119,7 +119,7 @@ def raise_alert(
             return alert, False
         if recipients:
             transaction.on_commit(lambda: _send_notification(alert.pk, recipients))
-        webhooks.emit("alert.created", lambda: webhooks.alert_payload(alert))
+        webhooks.emit("alert.fired", lambda: webhooks.alert_payload(alert))
     return alert, True
 
 

@@ -237,7 +237,7 @@ def submit_response(
                 if existing is not None:
                     return existing, False
             raise
-    webhooks.emit("survey_response.created", lambda: webhooks.survey_response_payload(response))
+    webhooks.emit("response.created", lambda: webhooks.survey_response_payload(response))
     return response, True
 
 

@@ -101,7 +101,7 @@ def test_new_feedback_is_posted_signed_after_commit(
 def test_nothing_is_written_before_the_commit_or_for_other_events(
     receiver, queued, django_capture_on_commit_callbacks
 ):
-    subscribe(receiver, events=["alert.created"])
+    subscribe(receiver, events=["alert.fired"])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         record_feedback(text="Not subscribed", channel="api")
     for callback in callbacks:
@@ -206,3 +206,41 @@ def test_unknown_events_and_empty_names_are_refused(db):
         webhooks.create_endpoint(name=" ", url="https://example.com/", events=["nope"])
     assert set(refused.value.message_dict) == {"name", "events"}
     assert WebhookEndpoint.objects.count() == 0
+
+
+def test_triage_changes_and_deletions_are_announced(
+    receiver, queued, django_capture_on_commit_callbacks, staff_member
+):
+    from feedback.models import Feedback
+    from feedback.services import update_feedback_triage
+
+    subscribe(receiver, events=["feedback.updated", "feedback.deleted"])
+    with django_capture_on_commit_callbacks(execute=True):
+        feedback = record_feedback(
+            text="Refund missing", channel="api", source="desk", external_id="T-9"
+        )
+    assert WebhookDelivery.objects.count() == 0  # feedback.created is not subscribed
+
+    with django_capture_on_commit_callbacks(execute=True):
+        update_feedback_triage(
+            feedback=feedback, status="triaged", assignee=staff_member, tags=["billing"]
+        )
+    updated = WebhookDelivery.objects.get(event="feedback.updated")
+    assert webhooks.deliver_webhook(delivery_id=updated.pk) == "succeeded"
+    data = json.loads(receiver.requests[-1][1])["data"]
+    assert data["id"] == feedback.pk and data["status"] == "triaged"
+    assert data["assignee"] == staff_member.username and data["tags"] == ["billing"]
+    assert data["changed"] == ["status", "assignee", "tags"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Feedback.objects.filter(pk=feedback.pk).delete()
+    deleted = WebhookDelivery.objects.get(event="feedback.deleted")
+    assert webhooks.deliver_webhook(delivery_id=deleted.pk) == "succeeded"
+    event = json.loads(receiver.requests[-1][1])
+    assert event["event"] == "feedback.deleted"
+    assert event["data"] == {
+        "id": feedback.pk,
+        "channel": "api",
+        "source": "desk",
+        "external_id": "T-9",
+    }

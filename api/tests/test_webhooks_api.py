@@ -58,14 +58,14 @@ def test_only_the_webhooks_scope_and_admins_get_in(staff_member, manager, admin_
 def test_the_secret_is_in_the_creation_answer_only(manager_key, receiver):
     created = manager_key.post(
         URL,
-        {"name": "Help desk", "url": receiver.url, "events": ["feedback.created", "alert.created"]},
+        {"name": "Help desk", "url": receiver.url, "events": ["feedback.created", "alert.fired"]},
         format="json",
     )
     assert created.status_code == 201, created.json()
     body = created.json()
     endpoint = WebhookEndpoint.objects.get()
     assert body["secret"] == endpoint.secret and body["secret"].startswith("whsec_")
-    assert body["events"] == ["alert.created", "feedback.created"] and body["active"] is True
+    assert body["events"] == ["alert.fired", "feedback.created"] and body["active"] is True
     listed = manager_key.get(URL).json()["results"]
     assert [e["id"] for e in listed] == [endpoint.pk] and "secret" not in listed[0]
     assert "secret" not in manager_key.get(f"{URL}{endpoint.pk}/").json()
