@@ -268,10 +268,10 @@ def sign(*, secret: str, timestamp: int, body: bytes) -> str:
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
-    """30 s, 1 min, 2 min, 4 min … after each failed try, at most six hours."""
-    return dt.timedelta(
-        seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
-    )
+    """30 s, 1 min, 2 min, 4 min … after each failed try (``WEBHOOK_RETRY_BASE_SECONDS``
+    doubled), at most six hours."""
+    base = _setting("WEBHOOK_RETRY_BASE_SECONDS", RETRY_BASE_SECONDS)
+    return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -543,6 +543,8 @@ MIDDLEWARE = [*MIDDLEWARE, "api.middleware.ApiPlatformMiddleware"]
 # given up, failed deliveries in a row before an endpoint is switched off.
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+# Wait before the second try; doubled after each failed try (at most six hours).
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
 # Seconds each process remembers whether an event has subscribers (0: ask every time).
 WEBHOOK_SUBSCRIBERS_CACHE_SECONDS = env_int("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", 10)

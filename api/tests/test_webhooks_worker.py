@@ -36,3 +36,58 @@ def test_feedback_posted_over_the_api_reaches_the_receiver_through_a_worker(
     finally:
         receiver.close()
         webhooks.forget_subscribers()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    webhooks.forget_subscribers()
+    server = Receiver()
+    yield server
+    server.close()
+    webhooks.forget_subscribers()
+
+
+def test_a_receiver_failing_twice_gets_the_event_on_the_third_try(
+    settings, receiver, celery_worker
+):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 1  # 1 s, then 2 s: the back-off, shortened
+    receiver.statuses = [503, 500, 200]
+    webhooks.create_endpoint(name="crm", url=receiver.url, events=["feedback.created"])
+    reply = key_client(["feedback:write"]).post(
+        "/api/v1/feedback/", {"text": "Third time lucky"}, format="json"
+    )
+    assert reply.status_code == 201
+    assert wait_until(
+        lambda: WebhookDelivery.objects.filter(status="succeeded").exists(), timeout=20
+    )
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.attempts, delivery.response_code) == (3, 200)
+    assert len(receiver.requests) == 3
+    bodies = {body for _, body in receiver.requests}
+    assert len(bodies) == 1  # the same event each time
+    assert json.loads(bodies.pop())["data"]["id"] == reply.json()["id"]
+
+
+def test_a_receiver_that_never_answers_does_not_slow_the_api(settings, receiver, celery_worker):
+    import time
+
+    settings.WEBHOOK_TIMEOUT_SECONDS = 2
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
+    receiver.delay = 30  # holds every request far past the timeout
+    webhooks.create_endpoint(name="dead", url=receiver.url, events=["feedback.created"])
+    client = key_client(["feedback:write"])
+    timings = []
+    for n in range(3):
+        started = time.monotonic()
+        reply = client.post("/api/v1/feedback/", {"text": f"Still fast {n}"}, format="json")
+        timings.append(time.monotonic() - started)
+        assert reply.status_code == 201
+    assert max(timings) < 1.0  # the worker waits on the receiver, never the request
+    assert wait_until(
+        lambda: WebhookDelivery.objects.filter(status="failed").count() == 3, timeout=30
+    )
+    assert all(
+        "reachable" in d.last_error or "timed out" in d.last_error.lower()
+        for d in WebhookDelivery.objects.all()
+    )
