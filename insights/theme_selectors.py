@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from feedback.models import Feedback
 
+from . import dashboard_cache
 from .models import DailyThemeStat, FeedbackTheme, KeywordRule, Theme, ThemeModel
 
 CODEBOOK_DAYS = 90
@@ -18,18 +19,25 @@ def codebook(*, days: int = CODEBOOK_DAYS, include_hidden: bool = False) -> list
     """Every theme with its volume, share of themed feedback, mean sentiment and negative
     share over the last ``days`` days (from :class:`DailyThemeStat`), pinned first."""
     since = timezone.now().astimezone(dt.UTC).date() - dt.timedelta(days=days - 1)
-    totals = {
-        row["theme_id"]: row
-        for row in DailyThemeStat.objects.filter(day__gte=since)
-        .values("theme_id")
-        .annotate(
-            volume=Sum("feedback_count"),
-            analysed=Sum("analysed_count"),
-            negative=Sum("negative_count"),
-            sentiment=Sum("sentiment_sum"),
-        )
-        .order_by()
-    }
+
+    def theme_totals() -> dict[int, dict]:
+        return {
+            row["theme_id"]: row
+            for row in DailyThemeStat.objects.filter(day__gte=since)
+            .values("theme_id")
+            .annotate(
+                volume=Sum("feedback_count"),
+                analysed=Sum("analysed_count"),
+                negative=Sum("negative_count"),
+                sentiment=Sum("sentiment_sum"),
+            )
+            .order_by()
+        }
+
+    # The sums grow with the rollup (a million feedback: a hundred thousand theme rows);
+    # cached per window and rollup version like the dashboard's blocks. The themes
+    # themselves (names, status, rules) are read fresh.
+    totals = dashboard_cache.cached("codebook-totals", (since.isoformat(),), theme_totals)
     themes = Theme.objects.annotate(rule_count=Count("keyword_rules"))
     if not include_hidden:
         themes = themes.exclude(status=Theme.Status.MERGED)
@@ -73,10 +81,15 @@ def weekly_theme_counts(*, weeks: int = SPARKLINE_WEEKS) -> dict[int, list[int]]
     """Per theme: feedback per ISO week, oldest first, ending with the current week."""
     from .selectors import weekly_theme_periods
 
-    return {
-        theme_id: [period["count"] for period in periods]
-        for theme_id, periods in weekly_theme_periods(weeks=weeks).items()
-    }
+    today = timezone.now().astimezone(dt.UTC).date()
+    return dashboard_cache.cached(
+        "codebook-weekly",
+        (weeks, today.isoformat()),
+        lambda: {
+            theme_id: [period["count"] for period in periods]
+            for theme_id, periods in weekly_theme_periods(weeks=weeks, today=today).items()
+        },
+    )
 
 
 def theme_weekly_totals(theme: Theme, *, weeks: int, today: dt.date) -> list[dict]:
