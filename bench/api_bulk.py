@@ -41,7 +41,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,7 +55,7 @@ from bench.ingest import (  # noqa: E402
     BenchError,
     Rows,
     Services,
-    build_env,
+    create_bench_key,
     flush_redis,
     free_port,
     git_info,
@@ -65,6 +64,7 @@ from bench.ingest import (  # noqa: E402
     log,
     machine_info,
     package_versions,
+    prepare_run,
     recreate_database,
     run,
     run_cli,
@@ -393,14 +393,7 @@ def main(argv=None) -> int:
             raise BenchError(f"{BIN / tool} missing: run with the project's venv python")
     lock_file = take_bench_lock(args)  # noqa: F841  (held until the process ends)
 
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    logdir = RESULTS / f"run-{stamp}"
-    logdir.mkdir()
-    scratch = Path(tempfile.mkdtemp(prefix="focusloop-bench-"))
-    (scratch / "var").mkdir()
-    redis_url = f"{args.redis.rstrip('/')}/{args.redis_db}"
-    env = build_env(args, scratch, redis_url)
+    stamp, logdir, scratch, redis_url, env = prepare_run(args)
     env.update(
         {
             # The receiver listens on 127.0.0.1, which production refuses.
@@ -424,16 +417,7 @@ def main(argv=None) -> int:
         redis_version = flush_redis(redis_url)
         py = str(BIN / "python")
         run([py, "manage.py", "migrate", "--noinput"], env, logdir / "manage.log")
-        key = (
-            run(
-                [py, "manage.py", "create_api_key", "bench", "--scopes", "all"],
-                env,
-                logdir / "manage.log",
-            )
-            .strip()
-            .splitlines()[-1]
-            .strip()
-        )
+        key = create_bench_key(env, logdir)
         log(f"database {args.db_name} migrated, Redis db {args.redis_db} flushed, key created")
 
         celery_log = logdir / "celery.log"

@@ -465,6 +465,29 @@ def build_env(args, scratch: Path, redis_url: str) -> dict:
     return env
 
 
+def prepare_run(args, prefix: str = "run") -> tuple[str, Path, Path, str, dict]:
+    """A run's time stamp, log folder (``bench/results/<prefix>-<stamp>``), scratch
+    folder, Redis URL and environment; shared by the HTTP benchmarks."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    logdir = RESULTS / f"{prefix}-{stamp}"
+    logdir.mkdir()
+    scratch = Path(tempfile.mkdtemp(prefix="focusloop-bench-"))
+    (scratch / "var").mkdir()
+    redis_url = f"{args.redis.rstrip('/')}/{args.redis_db}"
+    return stamp, logdir, scratch, redis_url, build_env(args, scratch, redis_url)
+
+
+def create_bench_key(env: dict, logdir: Path) -> str:
+    """A new API key with every scope, from the project's own command."""
+    out = run(
+        [str(BIN / "python"), "manage.py", "create_api_key", "bench", "--scopes", "all"],
+        env,
+        logdir / "manage.log",
+    )
+    return out.strip().splitlines()[-1].strip()
+
+
 def gunicorn_cmd(args, port: int, logfile: Path) -> list[str]:
     cmd = [
         str(BIN / "gunicorn"), "config.wsgi",
@@ -872,14 +895,7 @@ def main(argv=None) -> int:
 
     lock_file = take_bench_lock(args)  # noqa: F841  (held until the process ends)
 
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    logdir = RESULTS / f"run-{stamp}"
-    logdir.mkdir()
-    scratch = Path(tempfile.mkdtemp(prefix="focusloop-bench-"))
-    (scratch / "var").mkdir()
-    redis_url = f"{args.redis.rstrip('/')}/{args.redis_db}"
-    env = build_env(args, scratch, redis_url)
+    stamp, logdir, scratch, redis_url, env = prepare_run(args)
     services = Services()
     rows: Rows | None = None
     started = time.monotonic()
@@ -899,8 +915,7 @@ def main(argv=None) -> int:
         t0 = time.monotonic()
         run([py, "manage.py", "migrate", "--noinput"], env, logdir / "manage.log")
         run([py, "manage.py", "collectstatic", "--noinput"], env, logdir / "manage.log")
-        key = run([py, "manage.py", "create_api_key", "bench", "--scopes", "all"], env,
-                  logdir / "manage.log").strip().splitlines()[-1].strip()
+        key = create_bench_key(env, logdir)
         log(f"migrated, collected static, created API key ({time.monotonic() - t0:.1f} s)")
 
         if not args.no_celery:

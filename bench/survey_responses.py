@@ -22,12 +22,10 @@ Writes ``bench/results/survey-responses-<UTC time>.json``; exits 1 when a target
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,7 +43,6 @@ from bench.ingest import (  # noqa: E402
     LogWatch,
     Rows,
     Services,
-    build_env,
     csrf_pair,
     flush_redis,
     free_port,
@@ -166,14 +163,7 @@ def main(argv=None) -> int:
 
     lock_file = ingest.take_bench_lock(args)  # noqa: F841  (held until the process ends)
 
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    logdir = RESULTS / f"run-survey-{stamp}"
-    logdir.mkdir()
-    scratch = Path(tempfile.mkdtemp(prefix="focusloop-bench-"))
-    (scratch / "var").mkdir()
-    redis_url = f"{args.redis.rstrip('/')}/{args.redis_db}"
-    env = build_env(args, scratch, redis_url)
+    stamp, logdir, scratch, redis_url, env = ingest.prepare_run(args, "run-survey")
     services = Services()
     rows = None
     started = time.monotonic()
@@ -184,16 +174,7 @@ def main(argv=None) -> int:
         py = str(BIN / "python")
         run([py, "manage.py", "migrate", "--noinput"], env, logdir / "manage.log")
         run([py, "manage.py", "collectstatic", "--noinput"], env, logdir / "manage.log")
-        key = (
-            run(
-                [py, "manage.py", "create_api_key", "bench", "--scopes", "all"],
-                env,
-                logdir / "manage.log",
-            )
-            .strip()
-            .splitlines()[-1]
-            .strip()
-        )
+        key = ingest.create_bench_key(env, logdir)
         out = run([py, "manage.py", "shell", "-c", MAKE_SURVEY], env, logdir / "manage.log")
         _, survey_id, slug = next(
             line for line in out.splitlines() if line.startswith("SURVEY")
