@@ -28,13 +28,6 @@ def manager_key():
     return key_client(["webhooks:manage"])
 
 
-@pytest.fixture
-def queued(monkeypatch):
-    ids: list[int] = []
-    monkeypatch.setattr(webhooks, "_enqueue", lambda pks, countdown=0: ids.extend(pks))
-    return ids
-
-
 def hook(url="https://example.com/hook", events=("feedback.created",)) -> WebhookEndpoint:
     endpoint, _ = webhooks.create_endpoint(name="crm", url=url, events=list(events))
     return endpoint
@@ -187,17 +180,29 @@ def test_redeliver_sends_the_event_again_as_a_new_delivery(manager_key, receiver
     assert failed.status == WebhookDelivery.Status.FAILED and failed.response_code == 410
 
 
-def test_redeliver_is_queued_after_the_commit(
-    manager_key, receiver, queued, django_capture_on_commit_callbacks
-):
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_redeliver_is_queued_after_the_commit(manager_key, receiver, celery_worker):
+    """A real worker on Redis posts the new delivery, and only once the request commits."""
+    import time
+
+    from django.db import transaction
+
+    from conftest import wait_until
+
     endpoint = hook(url=receiver.url)
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, event="ping", payload={})
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with transaction.atomic():
         answer = manager_key.post(f"{URL}{endpoint.pk}/deliveries/{delivery.pk}/redeliver/")
-    assert answer.status_code == 202 and queued == []
-    for callback in callbacks:
-        callback()
-    assert queued == [answer.json()["id"]]
+        assert answer.status_code == 202
+        time.sleep(1)  # the worker is running: had the task been sent, it would have run
+        assert receiver.requests == []
+    assert wait_until(lambda: len(receiver.requests) == 1)
+    headers, _ = receiver.requests[0]
+    assert headers["X-FocusLoop-Delivery"] == str(answer.json()["id"])
+    assert wait_until(
+        lambda: WebhookDelivery.objects.get(pk=answer.json()["id"]).status == "succeeded"
+    )
 
 
 def test_redeliver_to_a_switched_off_endpoint_is_a_conflict(manager_key, receiver):

@@ -91,3 +91,32 @@ def test_a_receiver_that_never_answers_does_not_slow_the_api(settings, receiver,
         "reachable" in d.last_error or "timed out" in d.last_error.lower()
         for d in WebhookDelivery.objects.all()
     )
+
+
+def test_triage_changes_and_deletions_reach_the_receiver(receiver, celery_worker, staff_member):
+    from feedback.models import Feedback
+    from feedback.services import record_feedback, update_feedback_triage
+
+    webhooks.create_endpoint(
+        name="desk", url=receiver.url, events=["feedback.updated", "feedback.deleted"]
+    )
+    feedback = record_feedback(
+        text="Refund missing", channel="api", source="desk", external_id="T-9"
+    )
+    update_feedback_triage(
+        feedback=feedback, status="triaged", assignee=staff_member, tags=["billing"]
+    )
+    assert wait_until(lambda: len(receiver.requests) == 1)
+    updated = json.loads(receiver.requests[0][1])
+    assert updated["event"] == "feedback.updated"  # feedback.created is not subscribed
+    data = updated["data"]
+    assert data["id"] == feedback.pk and data["status"] == "triaged"
+    assert data["assignee"] == staff_member.username and data["tags"] == ["billing"]
+    assert data["changed"] == ["status", "assignee", "tags"]
+
+    pk = feedback.pk
+    Feedback.objects.filter(pk=pk).delete()
+    assert wait_until(lambda: len(receiver.requests) == 2)
+    deleted = json.loads(receiver.requests[1][1])
+    assert deleted["event"] == "feedback.deleted"
+    assert deleted["data"] == {"id": pk, "channel": "api", "source": "desk", "external_id": "T-9"}

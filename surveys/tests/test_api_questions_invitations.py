@@ -22,16 +22,6 @@ def sender():
     return key_client(["surveys:read", "surveys:write"])
 
 
-@pytest.fixture
-def queued_sends(monkeypatch):
-    """Invitation ids handed to the mail task after the commit."""
-    from surveys import distribution
-
-    ids: list[int] = []
-    monkeypatch.setattr(distribution, "_enqueue_sends", lambda batch: ids.extend(batch))
-    return ids
-
-
 def questions_url(survey):
     return f"/api/v1/surveys/{survey.pk}/questions/"
 
@@ -130,7 +120,14 @@ def test_invitations_walk_by_cursor_and_filter_by_status(reader):
     assert reader.get(f"{invitations_url(other)}{made[2].pk}/").status_code == 404
 
 
-def test_customers_are_invited_by_id_and_email_through_the_service(sender, queued_sends):
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_customers_are_invited_by_id_and_email_through_the_service(sender, celery_worker):
+    """A real worker on Redis emails the invitations once the request commits."""
+    from django.core import mail
+
+    from conftest import wait_until
+
     survey = make_survey()
     willing = CustomerFactory(consent_research=True)
     by_email = CustomerFactory(consent_research=True, email="Ana@Example.com")
@@ -151,6 +148,11 @@ def test_customers_are_invited_by_id_and_email_through_the_service(sender, queue
     assert {i.customer_id for i in invited} == {willing.pk, by_email.pk}
     assert sorted(report["invitation_ids"]) == sorted(i.pk for i in invited)
     assert all(i.sent_by is None for i in invited)
+    assert wait_until(lambda: len(mail.outbox) == 2)
+    assert sorted(m.to[0].lower() for m in mail.outbox) == sorted(
+        [willing.email.lower(), "ana@example.com"]
+    )
+    assert wait_until(lambda: invited.filter(status=Invitation.Status.SENT).count() == 2)
 
     again = sender.post(invitations_url(survey), {"customers": [willing.pk]}, format="json")
     assert again.status_code == 200 and again.json()["already_invited"] == 1
