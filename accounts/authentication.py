@@ -88,6 +88,12 @@ class ApiKeyUser(AnonymousUser):
         return f"api-key:{self.api_key.name}"
 
 
+def acting_person(request):
+    """The signed-in person behind a request, or None for an API key (keys are not users):
+    what services record as "created by", "sent by", "collected by"."""
+    return None if isinstance(request.user, ApiKeyUser) else request.user
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         raw = _raw_key(request)

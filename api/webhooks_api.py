@@ -12,7 +12,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from accounts.authentication import ApiKeyUser
+from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
 
 from . import webhooks
@@ -123,7 +123,7 @@ class WebhookEndpointListView(_AdminOnly, generics.ListAPIView):
             name=data["name"],
             url=data["url"],
             events=sorted(data["events"]),
-            created_by=None if isinstance(request.user, ApiKeyUser) else request.user,
+            created_by=acting_person(request),
         )
         if data.get("active") is False:
             webhooks.set_endpoint_active(endpoint=endpoint, active=False)

@@ -11,7 +11,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.authentication import ApiKeyUser
+from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
 
 from . import focus_groups, interviews
@@ -29,11 +29,6 @@ READ, WRITE = "feedback:read", "feedback:write"
 
 def _scopes(*methods_writing: str) -> dict[str, str]:
     return {"GET": READ, **{method: WRITE for method in methods_writing}}
-
-
-def _person(request):
-    """The signed-in user, or None for an API key (which is not a person)."""
-    return None if isinstance(request.user, ApiKeyUser) else request.user
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -130,7 +125,7 @@ class _SessionChildListCreateView(generics.ListAPIView):
         session = self._session()
         data = self.create_serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
-        child = self.add(session, _person(request), data.validated_data)
+        child = self.add(session, acting_person(request), data.validated_data)
         child = self.children(session).get(pk=child.pk)
         return Response(self.get_serializer(child).data, status=status.HTTP_201_CREATED)
 

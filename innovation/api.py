@@ -14,7 +14,7 @@ from rest_framework import filters, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import ApiKeyUser
+from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
 from api.serializers import InputSerializer
 from feedback.models import Customer, Product
@@ -26,11 +26,6 @@ from .models import Idea, IdeaEvidence, IdeaVote
 
 READ, WRITE = "backlog:read", "backlog:write"
 VIEW, MANAGE = selectors.VIEW, selectors.MANAGE
-
-
-def _actor(request):
-    """The person acting, or None for an API key (keys are not users)."""
-    return None if isinstance(request.user, ApiKeyUser) else request.user
 
 
 def _choice_text(choices, **kwargs) -> serializers.CharField:
@@ -253,7 +248,7 @@ class IdeaListCreateView(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         idea = services.create_idea(
-            created_by=_actor(request),
+            created_by=acting_person(request),
             origin=Idea.Origin.API,
             evidence_source=IdeaEvidence.Source.API,
             feedback_ids=values.pop("feedback_ids", []),
@@ -286,10 +281,10 @@ class IdeaDetailView(generics.RetrieveAPIView):
             k: values.pop(k) for k in ("impact", "confidence", "effort", "value") if k in values
         }
         if values:
-            services.update_idea(idea=idea, by=_actor(request), **values)
+            services.update_idea(idea=idea, by=acting_person(request), **values)
         if scores:
             current = {k: getattr(idea, k) for k in ("impact", "confidence", "effort", "value")}
-            services.set_idea_scores(idea=idea, by=_actor(request), **{**current, **scores})
+            services.set_idea_scores(idea=idea, by=acting_person(request), **{**current, **scores})
         return Response(IdeaSerializer(self.get_queryset().get(pk=idea.pk)).data)
 
 
@@ -317,7 +312,7 @@ class IdeaStatusView(_IdeaActionView):
         data = StatusChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         idea = services.change_idea_status(
-            idea=self.idea(pk), by=_actor(request), **data.validated_data
+            idea=self.idea(pk), by=acting_person(request), **data.validated_data
         )
         return self.answer(idea)
 
@@ -331,7 +326,7 @@ class IdeaMergeView(_IdeaActionView):
         data.is_valid(raise_exception=True)
         target = get_object_or_404(Idea, pk=data.validated_data["target"])
         return self.answer(
-            services.merge_ideas(source=self.idea(pk), target=target, by=_actor(request))
+            services.merge_ideas(source=self.idea(pk), target=target, by=acting_person(request))
         )
 
 
@@ -340,7 +335,7 @@ class IdeaUnmergeView(_IdeaActionView):
 
     @extend_schema(request=None, responses={200: IdeaSerializer})
     def post(self, request, pk: int):
-        return self.answer(services.unmerge_idea(idea=self.idea(pk), by=_actor(request)))
+        return self.answer(services.unmerge_idea(idea=self.idea(pk), by=acting_person(request)))
 
 
 class IdeaEvidenceView(generics.ListAPIView):
@@ -371,7 +366,7 @@ class IdeaEvidenceView(generics.ListAPIView):
         services.add_evidence(
             idea=idea,
             feedback_ids=data.validated_data["feedback_ids"],
-            by=_actor(request),
+            by=acting_person(request),
             source=IdeaEvidence.Source.SIMILAR if scores else IdeaEvidence.Source.API,
             similarities=scores,
         )
@@ -389,7 +384,9 @@ class IdeaEvidenceDetailView(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int, feedback_pk: int):
         idea = get_object_or_404(Idea, pk=pk)
-        if not services.remove_evidence(idea=idea, feedback_id=feedback_pk, by=_actor(request)):
+        if not services.remove_evidence(
+            idea=idea, feedback_id=feedback_pk, by=acting_person(request)
+        ):
             return Response(status=status.HTTP_404_NOT_FOUND)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -437,7 +434,9 @@ class IdeaVoteView(generics.ListAPIView):
         customer = Customer.objects.filter(pk=data.validated_data["customer"]).first()
         if customer is None:
             raise serializers.ValidationError({"customer": ["No such customer."]})
-        vote, created = services.record_vote(idea=idea, customer=customer, by=_actor(request))
+        vote, created = services.record_vote(
+            idea=idea, customer=customer, by=acting_person(request)
+        )
         vote = IdeaVote.objects.select_related("customer").get(pk=vote.pk)
         return Response(
             VoteSerializer(vote).data,
@@ -455,6 +454,6 @@ class IdeaVoteDetailView(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int, customer_pk: int):
         idea = get_object_or_404(Idea, pk=pk)
-        if not services.remove_vote(idea=idea, customer_id=customer_pk, by=_actor(request)):
+        if not services.remove_vote(idea=idea, customer_id=customer_pk, by=acting_person(request)):
             return Response(status=status.HTTP_404_NOT_FOUND)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -15,7 +15,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import ApiKeyUser
+from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
 from api.serializers import InputSerializer
 from feedback.models import Product
@@ -29,11 +29,6 @@ VIEW, MANAGE = "innovation.view_idea", "innovation.manage_ideas"
 PRODUCT_PARAMETER = OpenApiParameter(
     "product", OpenApiTypes.STR, description="Only ideas of the product with this slug."
 )
-
-
-def _person(request):
-    """The signed-in user, or None for an API key (which is not a person)."""
-    return None if isinstance(request.user, ApiKeyUser) else request.user
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -187,7 +182,7 @@ class RoadmapMoveView(APIView):
         roadmap.move_idea(
             idea=idea,
             lane=values["lane"],
-            by=_person(request),
+            by=acting_person(request),
             position=values.get("position"),
             before=values.get("before"),
             after=values.get("after"),
@@ -261,7 +256,7 @@ class SuggestionAcceptView(_SuggestionDecisionView):
         data = IdeaSuggestionAcceptSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         suggestions.accept_suggestion(
-            suggestion=suggestion, by=_person(request), **data.validated_data
+            suggestion=suggestion, by=acting_person(request), **data.validated_data
         )
         return self._answer(pk, code=status.HTTP_201_CREATED)
 
@@ -271,5 +266,5 @@ class SuggestionDismissView(_SuggestionDecisionView):
 
     @extend_schema(request=None, responses={200: IdeaSuggestionSerializer})
     def post(self, request, pk: int):
-        suggestions.dismiss_suggestion(suggestion=self._suggestion(pk), by=_person(request))
+        suggestions.dismiss_suggestion(suggestion=self._suggestion(pk), by=acting_person(request))
         return self._answer(pk)

@@ -14,7 +14,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import ApiKeyUser
+from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
 from api.pagination import CursorPagination
 from api.serializers import InputSerializer
@@ -127,7 +127,7 @@ class AlertActionView(APIView):
     @extend_schema(request=AlertResolveSerializer, responses={200: AlertSerializer})
     def post(self, request, pk: int):
         alert = get_object_or_404(selectors.alerts_for_page(status="all"), pk=pk)
-        by = None if isinstance(request.user, ApiKeyUser) else request.user
+        by = acting_person(request)
         if self.action == "resolve":
             data = AlertResolveSerializer(data=request.data)
             data.is_valid(raise_exception=True)

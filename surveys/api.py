@@ -22,7 +22,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from accounts.authentication import ApiKeyUser
+from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
 from api.errors import NON_FIELD
 from api.pagination import CursorPagination
@@ -337,7 +337,7 @@ class SurveyResponsesView(generics.ListAPIView):
                 customer=data.get("customer"),
                 submitted_at=data.get("submitted_at"),
                 started_at=data.get("started_at"),
-                collected_by=None if isinstance(request.user, ApiKeyUser) else request.user,
+                collected_by=acting_person(request),
             )
         except (services.SurveyClosed, services.QuotaReached) as exc:
             return 409, {"errors": {NON_FIELD: exc.messages}, "code": exc.code}
@@ -545,7 +545,7 @@ class SurveyInvitationListView(generics.ListAPIView):
         chosen = Customer.objects.filter(
             Q(pk__in=data.get("customers", [])) | Q(pk__in=customers.values("pk"))
         ).order_by("pk")
-        sent_by = None if isinstance(request.user, ApiKeyUser) else request.user
+        sent_by = acting_person(request)
         try:
             report = distribution.invite_customers(survey=survey, customers=chosen, sent_by=sent_by)
         except ValidationError as exc:
