@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -539,12 +539,9 @@ class SurveyInvitationListView(generics.ListAPIView):
         serializer = InvitationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        customers, unknown = distribution.select_customers(
-            distribution.Audience(emails=data.get("emails", []))
+        chosen, unknown = distribution.listed_customers(
+            customer_ids=data.get("customers", []), emails=data.get("emails", [])
         )
-        chosen = Customer.objects.filter(
-            Q(pk__in=data.get("customers", [])) | Q(pk__in=customers.values("pk"))
-        ).order_by("pk")
         sent_by = acting_person(request)
         try:
             report = distribution.invite_customers(survey=survey, customers=chosen, sent_by=sent_by)

@@ -25,6 +25,7 @@ import logging
 import re
 import secrets
 import smtplib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -183,6 +184,18 @@ def select_customers(audience: Audience) -> tuple[QuerySet[Customer], list[str]]
         unknown = sorted(wanted - found)
         customers = customers.filter(pk__in=matching.values("pk"))
     return customers.order_by("name", "pk"), unknown
+
+
+def listed_customers(
+    *, customer_ids: Iterable[int] = (), emails: Iterable[str] = ()
+) -> tuple[QuerySet[Customer], list[str]]:
+    """The customers named by id or by email address (either is enough, unlike the
+    filters of an :class:`Audience`), and the addresses that match nobody."""
+    by_email, unknown = select_customers(Audience(emails=list(emails)))
+    customers = Customer.objects.filter(
+        Q(pk__in=list(customer_ids)) | Q(pk__in=by_email.values("pk"))
+    ).order_by("pk")
+    return customers, unknown
 
 
 def parse_email_list(text: str) -> tuple[list[str], list[str]]:
