@@ -3,8 +3,10 @@ version stamp."""
 
 from django.db import models
 
+from .counters import AnswerCounters, FeedbackCounters
 
-class DailySegmentStat(models.Model):
+
+class DailySegmentStat(FeedbackCounters, AnswerCounters):
     """Feedback and survey scores of a segment's members per UTC day, segment, channel,
     product and customer kind, with the counters of :class:`DailyFeedbackStat` the
     dashboard reads (same definitions: survey scores under channel ``survey`` on the
@@ -22,21 +24,6 @@ class DailySegmentStat(models.Model):
         "feedback.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     customer_kind = models.CharField(max_length=10)
-    feedback_count = models.PositiveIntegerField(default=0)
-    analysed_count = models.PositiveIntegerField(default=0)
-    sentiment_sum = models.FloatField(default=0)
-    sentiment_sq_sum = models.FloatField(default=0)
-    negative_count = models.PositiveIntegerField(default=0)
-    nps_promoters = models.PositiveIntegerField(default=0)
-    nps_passives = models.PositiveIntegerField(default=0)
-    nps_detractors = models.PositiveIntegerField(default=0)
-    csat_count = models.PositiveIntegerField(default=0)
-    csat_sum = models.FloatField(default=0)
-    csat_sq_sum = models.FloatField(default=0)
-    csat_satisfied = models.PositiveIntegerField(default=0)
-    ces_count = models.PositiveIntegerField(default=0)
-    ces_sum = models.FloatField(default=0)
-    ces_sq_sum = models.FloatField(default=0)
 
     class Meta:
         indexes = [

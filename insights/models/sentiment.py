@@ -3,8 +3,10 @@
 from django.conf import settings
 from django.db import models
 
+from .counters import AnswerCounters, FeedbackCounters
 
-class DailyFeedbackStat(models.Model):
+
+class DailyFeedbackStat(FeedbackCounters, AnswerCounters):
     """Feedback and survey scores counted per UTC day, channel, product and customer kind.
 
     The dashboard reads these rows, never the raw feedback. They are recomputed for the
@@ -23,28 +25,10 @@ class DailyFeedbackStat(models.Model):
         "feedback.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     customer_kind = models.CharField(max_length=10)
-    feedback_count = models.PositiveIntegerField(default=0)
-    analysed_count = models.PositiveIntegerField(default=0)
-    sentiment_sum = models.FloatField(default=0)
-    negative_count = models.PositiveIntegerField(default=0)
     neutral_count = models.PositiveIntegerField(default=0)
     positive_count = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)
     rating_sum = models.FloatField(default=0)
-    sentiment_sq_sum = models.FloatField(default=0)
-    # NPS answers (0–10): promoters 9–10, passives 7–8, detractors 0–6.
-    nps_promoters = models.PositiveIntegerField(default=0)
-    nps_passives = models.PositiveIntegerField(default=0)
-    nps_detractors = models.PositiveIntegerField(default=0)
-    # CSAT answers (1–5); "satisfied" counts the 4s and 5s.
-    csat_count = models.PositiveIntegerField(default=0)
-    csat_sum = models.FloatField(default=0)
-    csat_sq_sum = models.FloatField(default=0)
-    csat_satisfied = models.PositiveIntegerField(default=0)
-    # CES answers (1–7, higher is easier).
-    ces_count = models.PositiveIntegerField(default=0)
-    ces_sum = models.FloatField(default=0)
-    ces_sq_sum = models.FloatField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["day"], name="dailystat_day")]

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from .counters import FeedbackCounters
+
 __all__ = [
     "DailyThemeSegmentStat",
     "DailyThemeStat",
@@ -147,7 +149,7 @@ class FeedbackTheme(models.Model):
         return f"#{self.feedback_id} → {self.theme_id} ({self.score:.2f})"
 
 
-class ThemeRollupRow(models.Model):
+class ThemeRollupRow(FeedbackCounters):
     """What both theme rollups keep: the day, the feedback's channel, product and customer
     kind, and the feedback counters of :class:`DailyFeedbackStat` (survey scores belong to
     no theme)."""
@@ -158,11 +160,6 @@ class ThemeRollupRow(models.Model):
         "feedback.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     customer_kind = models.CharField(max_length=10)
-    feedback_count = models.PositiveIntegerField(default=0)
-    analysed_count = models.PositiveIntegerField(default=0)
-    negative_count = models.PositiveIntegerField(default=0)
-    sentiment_sum = models.FloatField(default=0)
-    sentiment_sq_sum = models.FloatField(default=0)
 
     class Meta:
         abstract = True
