@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 
 from django.conf import settings
 
@@ -76,16 +77,28 @@ def _shared_redis():
     return get_redis_connection("default")
 
 
-def open_window(client, window_ms: int) -> tuple[bool, int]:
-    """Try to open the shared debounce window: (opened, milliseconds until it closes).
-    A Redis error counts as opened: better one message too many than a row left waiting."""
+def open_window(client, window_ms: int) -> tuple[bool, int, str | None]:
+    """Try to open the shared debounce window: (opened, milliseconds until it closes, the
+    holder's token — each opening writes a new one, so two readings tell whether it is
+    still the same window). A Redis error counts as opened: better one message too many
+    than a row left waiting."""
+    token = uuid.uuid4().hex
     try:
-        if client.set(WINDOW_KEY, os.getpid(), nx=True, px=window_ms):
-            return True, window_ms
-        return False, max(int(client.pttl(WINDOW_KEY)), 1)
+        if client.set(WINDOW_KEY, token, nx=True, px=window_ms):
+            return True, window_ms, token
+        holder, remaining = client.pipeline(transaction=False).get(WINDOW_KEY).pttl(
+            WINDOW_KEY
+        ).execute()
+        holder = holder.decode() if isinstance(holder, bytes) else holder
+        return False, max(int(remaining), 1), holder
     except Exception:
         logger.warning("analysis wake-up window not shared (Redis refused)", exc_info=True)
-        return True, window_ms
+        return True, window_ms, token
+
+
+# Windows waited for at most before sending anyway (a clock or Redis oddity must never
+# leave committed rows without a wake-up).
+_MAX_WAITS = 5
 
 
 def wake_up_once(client=None) -> None:
@@ -95,16 +108,21 @@ def wake_up_once(client=None) -> None:
         send_wake_up()
         return
     window_ms = max(int(window * 1000), 1)
-    for _attempt in range(2):
-        opened, remaining_ms = open_window(client, window_ms)
+    first_holder = None
+    for _attempt in range(_MAX_WAITS):
+        opened, remaining_ms, holder = open_window(client, window_ms)
         if opened:
             send_wake_up()
             return
-        # Another process opened the window, perhaps before our rows were committed:
-        # wait for it to close. If someone else opens the next one, their message
-        # leaves after our flag and covers us; otherwise we open it and send.
-        time.sleep(remaining_ms / 1000)
-    # Both windows were taken by others; the second was opened after our flag was raised.
+        if first_holder is None:
+            first_holder = holder
+        elif holder != first_holder:
+            # A window opened after our flag was raised: its message covers our rows.
+            return
+        # The window seen first may have been opened before our rows were committed:
+        # wait until it closes (a millisecond more: Redis counts whole milliseconds).
+        time.sleep(remaining_ms / 1000 + 0.002)
+    send_wake_up()
 
 
 def _run() -> None:
