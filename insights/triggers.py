@@ -7,8 +7,8 @@ the send fails in that thread, never in the request; the periodic sweep catches 
 
 With a Redis cache the window is shared by every web process: a process sends only when
 it opens the window (``SET NX PX``); when another process holds it, it waits for the
-window to close and tries once more. A message sent by whoever opens the next window
-leaves after this process's flag, so it covers this process's rows too. Without the
+window to close and tries again. A message sent by whoever opens a later window (told
+by the holder's token) leaves after this process's flag, so it covers these rows too. Without the
 shared window (four web processes, four messages per window) the worker's fixed cost per
 wake-up (claim, model look-ups, commit) cost more than scoring the rows themselves.
 """
