@@ -55,6 +55,11 @@ urlpatterns = [
         name="webhook-detail",
     ),
     path(
+        "webhooks/<int:pk>/test/",
+        webhooks_api.WebhookTestEventView.as_view(),
+        name="webhook-test",
+    ),
+    path(
         "webhooks/<int:pk>/deliveries/",
         webhooks_api.WebhookDeliveryListView.as_view(),
         name="webhook-deliveries",

@@ -1,9 +1,11 @@
 """Webhooks: events from the services, signed deliveries to the endpoints subscribed.
 
 ``emit(event, payload)`` is called by a service inside its transaction; after the commit
-one delivery row per subscribed endpoint is written and a task posts it. When no active
-endpoint subscribes to the event (the usual case), ``emit`` costs no query: each process
-remembers which events have subscribers for ``WEBHOOK_SUBSCRIBERS_CACHE_SECONDS``.
+one delivery row per subscribed endpoint is written and a task posts it. The events of a
+kind from one transaction are written together, from one ``on_commit`` callback, and a
+task posts up to ``DELIVERY_BATCH`` deliveries of one endpoint. When no active endpoint
+subscribes to the event (the usual case), ``emit`` costs no query: each process remembers
+which events have subscribers for ``WEBHOOK_SUBSCRIBERS_CACHE_SECONDS``.
 
 A receiver checks ``X-FocusLoop-Signature: sha256=<hex>``, the HMAC-SHA256 with the
 endpoint's secret of ``"<X-FocusLoop-Timestamp>.<raw body>"``, and refuses old timestamps.
@@ -14,13 +16,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import json
 import logging
+import select
 import time
 import urllib.error
 import urllib.request
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -44,6 +50,12 @@ STALE_CLAIM = dt.timedelta(minutes=5)
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 6 * 3600
 SWEEP_BATCH = 500
+# Deliveries one task posts, one after another; it starts no post after BATCH_SECONDS
+# minus the timeout and queues the rest as a new task.
+DELIVERY_BATCH = 50
+BATCH_SECONDS = 90
+# Bytes of a receiver's answer read; a longer one closes the connection.
+ANSWER_READ_LIMIT = 64 * 1024
 
 _subscribers: dict[str, tuple[float, bool]] = {}
 
@@ -85,33 +97,115 @@ def _supports_json_contains() -> bool:
 def emit(event: str, payload: dict | Callable[[], dict]) -> None:
     """Announce ``event`` to its subscribers once the current transaction commits.
 
-    ``payload`` may be a function building it, called only when someone subscribes.
+    ``payload`` may be a function building it, called at once, only when someone subscribes.
     """
     emit_many(event, lambda: [payload() if callable(payload) else payload])
 
 
 def emit_many(event: str, payloads: Iterable[dict] | Callable[[], Iterable[dict]]) -> None:
-    """``emit`` for a batch: one delivery per payload and endpoint, written in one insert."""
+    """``emit`` for a batch: one delivery per payload and endpoint.
+
+    Every event of a kind emitted in one transaction (at one savepoint level) is written in
+    one insert, from one ``on_commit`` callback; an event emitted in a savepoint that is
+    rolled back is dropped with it. Outside a transaction the deliveries are queued at once.
+    """
     if not has_subscribers(event):
         return
     built = list(payloads() if callable(payloads) else payloads)
     if built:
-        transaction.on_commit(lambda: queue_deliveries(event=event, payloads=built))
+        _join_batch(event, payloads=built)
+
+
+def emit_rows(event: str, rows: Iterable, *, build: Callable[[list], list[dict]]) -> None:
+    """``emit`` for payloads built after the commit: ``build`` gets every row emitted with
+    it for ``event`` in the transaction at once (so it loads what they need in a query per
+    relation, not per row) and returns a payload per row."""
+    if not has_subscribers(event):
+        return
+    rows = list(rows)
+    if rows:
+        _join_batch(event, build=build, rows=rows)
+
+
+class _PendingEvents:
+    """The events of one kind emitted at one savepoint level of a transaction, queued by a
+    single ``on_commit`` callback."""
+
+    def __init__(self, event: str):
+        self.event = event
+        self.payloads: list[dict] = []
+        self.rows: dict[Callable[[list], list[dict]], list] = {}
+        self.open = True
+        self.callback = self.queue  # one bound method: Django keeps it by identity
+        self.position = -1
+
+    def queue(self) -> None:
+        self.open = False
+        payloads = list(self.payloads)
+        for build, rows in self.rows.items():
+            payloads.extend(build(rows))
+        if payloads:
+            queue_deliveries(event=self.event, payloads=payloads)
+
+    def registered_in(self, connection) -> bool:
+        # A savepoint rollback drops the callbacks registered inside it, and those only:
+        # the ones after it in the list, so a callback kept keeps its position.
+        hooks = connection.run_on_commit
+        return self.open and self.position < len(hooks) and hooks[self.position][1] is self.callback
+
+
+# Per connection (so per thread): the open batch of each (event, savepoint ids).
+_open: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _join_batch(
+    event: str,
+    *,
+    payloads: list[dict] = (),
+    build: Callable[[list], list[dict]] | None = None,
+    rows: list = (),
+) -> None:
+    """Add events to the batch of ``event`` open at this savepoint level of the transaction,
+    or to a new one with its own ``on_commit`` callback (run at once outside a transaction)."""
+    connection = transaction.get_connection()
+    # atomic(savepoint=False) adds None: such a block cannot be rolled back on its own.
+    key = (event, tuple(sid for sid in connection.savepoint_ids if sid is not None))
+    batches = _open.setdefault(connection, {})
+    batch = batches.get(key)
+    is_new = batch is None or not batch.registered_in(connection)
+    if is_new:
+        batch = _PendingEvents(event)
+    batch.payloads.extend(payloads)
+    if build is not None:
+        batch.rows.setdefault(build, []).extend(rows)
+    if not is_new:
+        return
+    transaction.on_commit(batch.callback)
+    if connection.in_atomic_block:
+        batch.position = len(connection.run_on_commit) - 1
+        _open[connection] = {k: b for k, b in batches.items() if b.registered_in(connection)}
+        _open[connection][key] = batch
 
 
 def queue_deliveries(*, event: str, payloads: list[dict]) -> list[int]:
     """Write a delivery per payload for every active endpoint subscribed to ``event`` and
-    enqueue them; returns their ids. Call after the commit that made the event true."""
+    enqueue them, in tasks of ``DELIVERY_BATCH`` for one endpoint; returns their ids. Call
+    after the commit that made the event true."""
+    safe = [_json_safe(payload) for payload in payloads]
+    if not safe:
+        return []
     endpoints = [e for e in _subscribed_endpoints(event) if e.subscribes_to(event)]
     rows = WebhookDelivery.objects.bulk_create(
         [
-            WebhookDelivery(endpoint=endpoint, event=event, payload=_json_safe(payload))
+            WebhookDelivery(endpoint=endpoint, event=event, payload=payload)
             for endpoint in endpoints
-            for payload in payloads
+            for payload in safe
         ]
     )
     ids = [row.pk for row in rows]
-    _enqueue(ids)
+    # A slow receiver then holds up its own deliveries only.
+    for start in range(0, len(ids), len(safe)):
+        _enqueue(ids[start : start + len(safe)])
     return ids
 
 
@@ -120,13 +214,15 @@ def _json_safe(payload: dict) -> dict:
 
 
 def _enqueue(ids: list[int], countdown: int = 0) -> None:
-    from .tasks import deliver_webhook_task
+    """A task per ``DELIVERY_BATCH`` deliveries, in the order given."""
+    from .tasks import deliver_webhooks_task
 
-    for pk in ids:
+    for start in range(0, len(ids), DELIVERY_BATCH):
+        batch = ids[start : start + DELIVERY_BATCH]
         try:
-            deliver_webhook_task.apply_async(args=[pk], countdown=countdown)
-        except Exception:  # broker down: the periodic sweep sends it
-            logger.warning("Webhook delivery %s left for the sweep", pk, exc_info=True)
+            deliver_webhooks_task.apply_async(args=[batch], countdown=countdown)
+        except Exception:  # broker down: the periodic sweep sends them
+            logger.warning("Webhook deliveries %s… left for the sweep", batch[0], exc_info=True)
             return
 
 
@@ -249,7 +345,8 @@ def redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def send_test_event(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
-    """Queue a ``ping`` delivery to ``endpoint`` (active or not: it is how one checks)."""
+    """Queue a ``ping`` delivery to ``endpoint``, sent after the commit, active or not (a
+    receiver is checked before the endpoint is switched back on)."""
     delivery = WebhookDelivery.objects.create(
         endpoint=endpoint,
         event=WebhookEvent.PING,
@@ -279,22 +376,81 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # a 3xx is an answer like any other: not followed, counted as failed
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    """POST and return (status, error); status None when nothing came back."""
-    try:
-        check_endpoint_url(url)
-    except ValidationError as exc:
-        return None, "; ".join(exc.messages)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    opener = urllib.request.build_opener(_NoRedirects())
-    try:
-        with opener.open(request, timeout=_setting("WEBHOOK_TIMEOUT_SECONDS", 10.0)) as reply:
-            reply.read(1024)
+class _Poster:
+    """The posts of one batch, over one connection per scheme, host and port, kept open
+    between posts while the receiver allows it (urllib opens one per request). Redirects
+    are not followed; every post checks its URL first. A URL the environment sends through
+    a proxy (``https_proxy`` …) is posted by urllib, which speaks to proxies."""
+
+    def __init__(self):
+        self.timeout = _setting("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+        self.proxies = urllib.request.getproxies()
+        self.links: dict[tuple, http.client.HTTPConnection] = {}
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+        """POST and return (status, error); status None when nothing came back."""
+        try:
+            check_endpoint_url(url)
+        except ValidationError as exc:
+            return None, "; ".join(exc.messages)
+        parts = urlsplit(url)
+        if parts.scheme in self.proxies and not urllib.request.proxy_bypass(parts.netloc):
+            return self._post_by_urllib(url, body, headers)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        link = self._link(parts)
+        try:
+            link.request("POST", target, body, headers)
+            reply = link.getresponse()
+            reply.read(ANSWER_READ_LIMIT)
+        except (http.client.HTTPException, OSError) as exc:
+            link.close()
+            return None, f"Not reachable: {str(exc) or type(exc).__name__}"
+        if not reply.isclosed():  # an answer longer than read: not reusable
+            link.close()
+        if 200 <= reply.status < 300:
             return reply.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        return None, f"Not reachable: {getattr(exc, 'reason', exc)}"
+        return reply.status, f"HTTP {reply.status} {reply.reason}"
+
+    def _link(self, parts) -> http.client.HTTPConnection:
+        key = (parts.scheme, parts.hostname, parts.port)
+        link = self.links.get(key)
+        if link is None:
+            kind = (
+                http.client.HTTPSConnection
+                if parts.scheme == "https"
+                else http.client.HTTPConnection
+            )
+            link = kind(parts.hostname, parts.port, timeout=self.timeout)
+            self.links[key] = link
+        elif link.sock is not None and _closed_by_peer(link.sock):
+            link.close()  # the receiver closed it while idle: the next request opens one
+        return link
+
+    @cached_property
+    def opener(self) -> urllib.request.OpenerDirector:
+        return urllib.request.build_opener(_NoRedirects())
+
+    def _post_by_urllib(self, url: str, body: bytes, headers: dict[str, str]):
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with self.opener.open(request, timeout=self.timeout) as reply:
+                reply.read(ANSWER_READ_LIMIT)
+                return reply.status, ""
+        except urllib.error.HTTPError as exc:
+            return exc.code, f"HTTP {exc.code} {exc.reason}"
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            return None, f"Not reachable: {getattr(exc, 'reason', exc)}"
+
+    def close(self) -> None:
+        for link in self.links.values():
+            link.close()
+
+
+def _closed_by_peer(sock) -> bool:
+    # An idle keep-alive connection has nothing to read unless the receiver closed it.
+    poll = select.poll()
+    poll.register(sock, select.POLLIN)
+    return bool(poll.poll(0))
 
 
 @contextmanager
@@ -324,23 +480,58 @@ def _claim(delivery_id: int, now: dt.datetime) -> bool:
 
 
 def deliver_webhook(*, delivery_id: int) -> str:
-    """Post one delivery, signed; returns its status afterwards.
+    """Post one delivery, signed; returns its status afterwards (see ``deliver_webhooks``)."""
+    return deliver_webhooks(delivery_ids=[delivery_id])[delivery_id]
 
-    Claims the row first (another worker's claim makes this a no-op). A 2xx succeeds; a
-    5xx, 408, 429, timeout or unreachable host is tried again after ``retry_delay`` until
-    ``WEBHOOK_MAX_ATTEMPTS``; another 4xx fails at once. Each failed try counts against the
-    endpoint, which is switched off after ``WEBHOOK_DISABLE_AFTER_FAILURES`` in a row.
+
+def deliver_webhooks(*, delivery_ids: list[int]) -> dict[int, str]:
+    """Post deliveries one after another, each signed; returns each one's status afterwards.
+
+    Each row is claimed just before its post (another worker's claim makes it a no-op). A
+    2xx succeeds; a 5xx, 408, 429, timeout or unreachable host is tried again after
+    ``retry_delay`` until ``WEBHOOK_MAX_ATTEMPTS``; another 4xx fails at once. Each failed
+    try counts against the endpoint, which is switched off after
+    ``WEBHOOK_DISABLE_AFTER_FAILURES`` in a row. No post starts later than
+    ``BATCH_SECONDS`` minus the timeout after the first: the rest is queued as a new task,
+    so a hanging receiver keeps a batch within the task's time limit.
     """
+    timeout = _setting("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+    last_start = time.monotonic() + BATCH_SECONDS - timeout
+    statuses: dict[int, str] = {}
+    retries: dict[int, list[int]] = {}
+    started = 0
+    poster = _Poster()
+    try:
+        for delivery_id in delivery_ids:
+            if started and time.monotonic() > last_start:
+                break
+            started += 1
+            statuses[delivery_id], countdown = _deliver(delivery_id, poster)
+            if countdown is not None:
+                retries.setdefault(countdown, []).append(delivery_id)
+    finally:
+        poster.close()
+        # Also when the time limit interrupts a post: that row is left to the sweep.
+        for countdown, ids in retries.items():
+            _enqueue(ids, countdown=countdown)
+        _enqueue(delivery_ids[started:])
+    return statuses
+
+
+def _deliver(delivery_id: int, poster: _Poster) -> tuple[str, int | None]:
+    """Claim and post one delivery: its status afterwards, and the seconds to wait before
+    the next try when there is one."""
     now = timezone.now()
     if not _claim(delivery_id, now):
-        return (
+        status = (
             WebhookDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
-            or ""
         )
+        return status or "", None
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
     if not endpoint.active and delivery.event != WebhookEvent.PING:
-        return _finish(delivery, WebhookDelivery.Status.FAILED, None, "Endpoint switched off.")
+        status = _finish(delivery, WebhookDelivery.Status.FAILED, None, "Endpoint switched off.")
+        return status, None
     timestamp = int(time.time())
     body = json.dumps(
         {
@@ -351,7 +542,7 @@ def deliver_webhook(*, delivery_id: int) -> str:
         },
         separators=(",", ":"),
     ).encode()
-    status, error = _post(
+    status, error = poster.post(
         endpoint.url,
         body,
         {
@@ -369,16 +560,16 @@ def deliver_webhook(*, delivery_id: int) -> str:
         WebhookEndpoint.objects.filter(pk=endpoint.pk, consecutive_failures__gt=0).update(
             consecutive_failures=0
         )
-        return _finish(delivery, WebhookDelivery.Status.SUCCEEDED, status, "")
+        return _finish(delivery, WebhookDelivery.Status.SUCCEEDED, status, ""), None
     _count_failure(endpoint)
     transient = status is None or status >= 500 or status in {408, 429}
     if transient and delivery.attempts < _setting("WEBHOOK_MAX_ATTEMPTS", 6):
         delay = retry_delay(delivery.attempts)
         delivery.next_attempt_at = timezone.now() + delay
         _finish(delivery, WebhookDelivery.Status.PENDING, status, error)
-        _enqueue([delivery.pk], countdown=int(delay.total_seconds()))
-        return delivery.status
-    return _finish(delivery, WebhookDelivery.Status.FAILED, status, error or f"HTTP {status}")
+        return delivery.status, int(delay.total_seconds())
+    failed = _finish(delivery, WebhookDelivery.Status.FAILED, status, error or f"HTTP {status}")
+    return failed, None
 
 
 def _finish(delivery: WebhookDelivery, status: str, code: int | None, error: str) -> str:
@@ -467,6 +658,23 @@ def feedback_triage_payload(feedback, changed: list[str]) -> dict:
         "tags": sorted(tag.name for tag in feedback.tags.all()),
         "changed": changed,
     }
+
+
+def feedback_triage_payloads(changes: list[tuple]) -> list[dict]:
+    """``feedback_triage_payload`` for each (feedback, changed) of ``changes``, with the
+    tags and assignees not loaded yet loaded in a query each. A feedback deleted since, in
+    the same transaction, has no payload: ``feedback.deleted`` announces it."""
+    from django.db.models import prefetch_related_objects
+
+    kept = [(feedback, changed) for feedback, changed in changes if feedback.pk is not None]
+    prefetch_related_objects([feedback for feedback, _ in kept], "tags", "assignee")
+    return [feedback_triage_payload(feedback, changed) for feedback, changed in kept]
+
+
+def announce_feedback_updated(feedback, changed: list[str]) -> None:
+    """``feedback.updated`` for a triage change, its payload built after the commit with
+    every other triage change of the transaction."""
+    emit_rows("feedback.updated", [(feedback, changed)], build=feedback_triage_payloads)
 
 
 def announce_feedback_deleted(sender, instance, **kwargs) -> None:

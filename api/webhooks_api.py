@@ -1,5 +1,5 @@
 """Webhook endpoints over REST, for admins: register (the secret is shown once), change,
-switch, remove; read each endpoint's delivery log and redeliver an event.
+switch, remove, send a test event; read each endpoint's delivery log and redeliver an event.
 
 Input serializer → ``api.webhooks`` service → output serializer, as the webhooks page does.
 An API key needs the ``webhooks:manage`` scope; a person the permission of the page.
@@ -201,3 +201,20 @@ class WebhookRedeliverView(_AdminOnly, generics.GenericAPIView):
         except webhooks.EndpointSwitchedOff as exc:
             return _conflict(exc)
         return Response(WebhookDeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
+
+
+class WebhookTestEventView(_AdminOnly, generics.GenericAPIView):
+    """Send the endpoint a ``ping`` event now, as a new delivery queued at once; its
+    outcome shows in the delivery log. A switched-off endpoint gets it too, as from the
+    page: that is how a receiver is checked before it is switched back on."""
+
+    serializer_class = WebhookDeliverySerializer
+    queryset = WebhookEndpoint.objects.all()
+
+    @extend_schema(
+        request=None,
+        responses={202: WebhookDeliverySerializer},
+    )
+    def post(self, request, pk: int):
+        delivery = webhooks.send_test_event(endpoint=self.get_object())
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -314,15 +314,14 @@ def update_feedback_triage(
             raise ValidationError({"assignee": ["This user cannot triage feedback."]})
         feedback.assignee = assignee
         update_fields.append("assignee")
-    with transaction.atomic():
+    # No savepoint inside a bulk change (all or nothing anyway): its rows then share one
+    # feedback.updated batch, and two queries a row less.
+    with transaction.atomic(savepoint=False):
         if update_fields:
             feedback.save(update_fields=update_fields)
         if tags is not None:
             feedback.tags.set(_get_or_create_tags(clean_tag_names(tags)))
             update_fields.append("tags")
         if update_fields:
-            changed = list(update_fields)
-            webhooks.emit(
-                "feedback.updated", lambda: webhooks.feedback_triage_payload(feedback, changed)
-            )
+            webhooks.announce_feedback_updated(feedback, list(update_fields))
     return feedback

@@ -141,6 +141,7 @@ EXPECTED: dict = {
     ),
     "api:webhook-deliveries": api(GET=("webhooks:manage", ADMIN)),
     "api:webhook-redeliver": api(POST=("webhooks:manage", ADMIN)),
+    "api:webhook-test": api(POST=("webhooks:manage", ADMIN)),
     "api:theme-list": api(GET=("insights:read", MANAGER)),
     "api:alert-list": api(GET=("insights:read", STAFF)),
     "api:alert-acknowledge": api(POST=("insights:write", STAFF)),

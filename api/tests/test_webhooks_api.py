@@ -217,3 +217,52 @@ def test_redeliver_to_a_switched_off_endpoint_is_a_conflict(manager_key, receive
     other = hook(url=receiver.url)
     elsewhere = manager_key.post(f"{URL}{other.pk}/deliveries/{delivery.pk}/redeliver/")
     assert elsewhere.status_code == 404
+
+
+def test_only_the_webhooks_scope_and_admins_send_a_test_event(
+    staff_member, manager, admin_user, settings
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    endpoint = hook()
+    path = f"{URL}{endpoint.pk}/test/"
+    refused = key_client([s for s in ApiKey.Scope.values if s != "webhooks:manage"])
+    assert refused.post(path).status_code == 403
+    assert person_client(staff_member).post(path).status_code == 403
+    assert person_client(manager).post(path).status_code == 403
+    assert APIClient().post(path).status_code == 401
+    assert WebhookDelivery.objects.count() == 0
+    assert person_client(admin_user).post(path).status_code == 202
+    assert key_client(["webhooks:manage"]).post(path).status_code == 202
+    assert WebhookDelivery.objects.filter(event="ping").count() == 2
+    assert key_client(["webhooks:manage"]).post(f"{URL}{endpoint.pk + 1}/test/").status_code == 404
+
+
+def test_a_test_event_is_a_signed_ping_answered_with_its_delivery(
+    manager_key, receiver, django_capture_on_commit_callbacks
+):
+    from .test_webhooks import is_signed
+
+    endpoint, secret = webhooks.create_endpoint(
+        name="crm", url=receiver.url, events=["alert.fired"]
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        answer = manager_key.post(f"{URL}{endpoint.pk}/test/")
+    assert answer.status_code == 202, answer.json()
+    body = answer.json()
+    assert (body["endpoint"], body["event"], body["status"]) == (endpoint.pk, "ping", "pending")
+    assert len(callbacks) == 1  # queued once the request commits
+    assert webhooks.deliver_webhook(delivery_id=body["id"]) == "succeeded"
+    headers, posted = receiver.requests[-1]
+    assert headers["X-FocusLoop-Event"] == "ping" and is_signed(secret, headers, posted)
+    assert headers["X-FocusLoop-Delivery"] == str(body["id"])
+
+
+def test_a_switched_off_endpoint_still_gets_a_test_event(manager_key, receiver):
+    endpoint = hook(url=receiver.url)
+    webhooks.set_endpoint_active(endpoint=endpoint, active=False)
+    sent = manager_key.post(f"{URL}{endpoint.pk}/test/")
+    assert sent.status_code == 202 and sent.json()["event"] == "ping"
+    assert list(WebhookDelivery.objects.values_list("endpoint", "event")) == [(endpoint.pk, "ping")]
+    # Other events still skip it.
+    webhooks.queue_deliveries(event="feedback.created", payloads=[{"id": 1}])
+    assert WebhookDelivery.objects.count() == 1

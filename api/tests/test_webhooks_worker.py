@@ -120,3 +120,33 @@ def test_triage_changes_and_deletions_reach_the_receiver(receiver, celery_worker
     deleted = json.loads(receiver.requests[1][1])
     assert deleted["event"] == "feedback.deleted"
     assert deleted["data"] == {"id": pk, "channel": "api", "source": "desk", "external_id": "T-9"}
+
+
+def test_a_burst_is_posted_in_batches_once_each_and_a_refused_post_is_retried_alone(
+    settings, receiver, celery_worker
+):
+    from collections import Counter
+
+    from .test_webhooks import is_signed
+
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 1
+    receiver.statuses = [200, 503, 200]  # the second post is refused once
+    _, secret = webhooks.create_endpoint(name="crm", url=receiver.url, events=["feedback.created"])
+    size = webhooks.DELIVERY_BATCH + 10  # two tasks
+    reply = key_client(["feedback:write"]).post(
+        "/api/v1/feedback/bulk/",
+        {"items": [{"text": f"Burst {n}"} for n in range(size)]},
+        format="json",
+    )
+    assert reply.status_code == 200
+    assert wait_until(
+        lambda: WebhookDelivery.objects.filter(status="succeeded").count() == size, timeout=30
+    )
+    posts = Counter(int(headers["X-FocusLoop-Delivery"]) for headers, _ in receiver.requests)
+    assert len(posts) == size and sorted(posts.values()) == [1] * (size - 1) + [2]
+    assert all(is_signed(secret, headers, body) for headers, body in receiver.requests)
+    retried = WebhookDelivery.objects.get(pk=posts.most_common(1)[0][0])
+    assert retried.attempts == 2
+    assert set(
+        WebhookDelivery.objects.exclude(pk=retried.pk).values_list("attempts", flat=True)
+    ) == {1}
