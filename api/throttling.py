@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 
 from django.conf import settings
@@ -16,25 +18,56 @@ from accounts.client_ip import client_ip
 logger = logging.getLogger(__name__)
 
 
-def _count(key: str, ttl: int) -> int:
-    """Add one to the window's counter and return it. On Redis: a plain INCR, and an
-    EXPIRE only when it created the counter (django-redis's ``incr`` runs a Lua script to
-    keep the TTL, and a pipeline costs as much in the client; either cost more than the
-    rest of the throttle). A counter whose EXPIRE was lost (the process died between the
-    two) only lingers: the next window has a key of its own. Elsewhere the cache's own
-    increment."""
+def _count(key: str, ttl: int, amount: int = 1) -> int:
+    """Add ``amount`` to the window's counter and return it. On Redis: a plain INCRBY,
+    and an EXPIRE only when it created the counter (django-redis's ``incr`` runs a Lua
+    script to keep the TTL, and a pipeline costs as much in the client; either cost more
+    than the rest of the throttle). A counter whose EXPIRE was lost (the process died
+    between the two) only lingers: the next window has a key of its own. Elsewhere the
+    cache's own increment."""
     if "django_redis" in settings.CACHES["default"]["BACKEND"]:
         from django_redis import get_redis_connection
 
         client = get_redis_connection("default")
-        count = int(client.incr(key))
-        if count == 1:
+        count = int(client.incrby(key, amount))
+        if count == amount:
             client.expire(key, ttl)
         return count
     try:
-        return cache.incr(key)
+        return cache.incr(key, amount)
     except ValueError:  # first request of the window
-        return 1 if cache.add(key, 1, timeout=ttl) else cache.incr(key)
+        return amount if cache.add(key, amount, timeout=ttl) else cache.incr(key, amount)
+
+
+# A high rate (an API key's 60,000 a minute) is counted in leases: a process takes the
+# next LEASE numbers of the window's counter at once and hands them to its requests, one
+# round trip to the cache per lease instead of per request. Nothing is let through past
+# the limit (every number is counted before it is used); numbers a process took but did
+# not use refuse at most (processes - 1) x lease requests early, near the end of a busy
+# window: 0.1 % of the rate per process. Rates under 2,000 a window are counted exactly.
+LEASE_PER_RATE = 1000
+
+_leases: dict[str, tuple[int, int, int]] = {}  # key -> (pid, next number, last number)
+_leases_lock = threading.Lock()
+
+
+def _number(key: str, ttl: int, limit: int) -> int:
+    """This request's number in the window (the first request is 1)."""
+    lease = limit // LEASE_PER_RATE
+    if lease <= 1:
+        return _count(key, ttl)
+    pid = os.getpid()
+    with _leases_lock:
+        held = _leases.get(key)
+        if held is not None and held[0] == pid and held[1] <= held[2]:
+            _leases[key] = (pid, held[1] + 1, held[2])
+            return held[1]
+    last = _count(key, ttl, lease)
+    with _leases_lock:
+        if len(_leases) > 10_000:  # leases of windows gone by
+            _leases.clear()
+        _leases[key] = (pid, last - lease + 2, last)
+    return last - lease + 1
 
 
 class ClientRateThrottle(BaseThrottle):
@@ -43,8 +76,8 @@ class ClientRateThrottle(BaseThrottle):
     each request). A refused request answers 429 with ``Retry-After`` (the end of the
     window) in the one error shape (code ``throttled``).
 
-    A fixed-window counter: one atomic increment in the shared cache per request (Redis in
-    production), where DRF's own throttle reads and rewrites the list of every request
+    A fixed-window counter: an atomic increment in the shared cache (Redis in production)
+    per request, or per lease of numbers at high rates (``_number``), where DRF's own throttle reads and rewrites the list of every request
     time in the window, which costs more the higher the rate. A client may send up to
     twice the rate across a window boundary; that is the price of one round trip. When
     the cache is unreachable requests are let through (logged), like the form limits.
@@ -68,7 +101,7 @@ class ClientRateThrottle(BaseThrottle):
         window = int(now // duration)
         key = f"throttle:{scope}:{ident}:{window}"
         try:
-            count = _count(key, duration + 1)
+            count = _number(key, duration + 1, limit)
         except Exception:  # noqa: BLE001 - the cache is down: fail open
             logger.warning("request rate not counted: cache unreachable", exc_info=True)
             return True
