@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -28,7 +29,14 @@ def _decimal(value):
 
 
 def _datetime(value):
-    return None if value is None else _DATETIME.to_representation(value)
+    """DRF's ISO 8601 output, in the current time zone, "Z" for UTC; an aware value (all
+    of them, with USE_TZ) without the field's generic checks."""
+    if value is None:
+        return None
+    if timezone.is_aware(value):
+        text = value.astimezone(timezone.get_current_timezone()).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return _DATETIME.to_representation(value)
 
 
 class FeedbackSerializer(serializers.Serializer):

@@ -243,8 +243,10 @@ def test_filters_take_product_slug_and_assignee_username(integrator, staff_membe
     assert [r["text"] for r in rows] == ["app one"]
 
 
-def test_output_is_the_same_as_the_declared_fields_give(staff_member):
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
+def test_output_is_the_same_as_the_declared_fields_give(staff_member, settings, zone):
     """FeedbackSerializer builds its dict by hand for speed; the declared fields are the contract."""
+    settings.TIME_ZONE = zone
     from rest_framework import serializers
 
     from feedback import services
@@ -279,6 +281,7 @@ def test_output_is_the_same_as_the_declared_fields_give(staff_member):
         serializer = FeedbackSerializer(row)
         assert serializer.data == serializers.Serializer.to_representation(serializer, row)
     assert FeedbackSerializer(created).data["tags"] == ["crash", "login"]
+    assert FeedbackSerializer(plain).data["created_at"].endswith("Z" if zone == "UTC" else ":00")
 
 
 def test_input_fields_are_not_shared_between_requests():
