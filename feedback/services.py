@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
@@ -240,8 +241,20 @@ def record_feedback_batch(items: list[dict]) -> list[Feedback | ValidationError]
 
 def _tags_queryset(rows: list[Tag]):
     # Evaluated already: iterating it neither queries nor compiles SQL.
-    queryset = Tag.objects.filter(pk__in=[t.pk for t in rows]) if rows else Tag.objects.none()
+    if not rows:
+        return _no_tags()
+    queryset = Tag.objects.filter(pk__in=[t.pk for t in rows])
     queryset._result_cache = sorted(rows, key=lambda t: t.name)
+    queryset._prefetch_done = True
+    return queryset
+
+
+@functools.cache
+def _no_tags():
+    # One per process for every row stored without tags: an evaluated, empty queryset is
+    # never changed by reading it (filtering it makes a new one).
+    queryset = Tag.objects.none()
+    queryset._result_cache = []
     queryset._prefetch_done = True
     return queryset
 
