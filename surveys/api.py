@@ -9,6 +9,7 @@ from __future__ import annotations
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -32,6 +33,7 @@ from feedback.models import Customer
 from . import distribution, results, services
 from .exports import cell_value
 from .models import Answer, Invitation, Question, Response, Survey
+from .prepared_queries import PreparedQuery
 from .question_types import question_type
 from .selectors import (
     invitation_counts,
@@ -285,6 +287,10 @@ def _error_body(exc: ValidationError) -> dict:
     return {"errors": {NON_FIELD: exc.messages}, "code": getattr(exc, "code", None) or "invalid"}
 
 
+# The survey a response is posted to, compiled once per connection (``prepared_queries``).
+_SURVEY_BY_ID = PreparedQuery(lambda pk: Survey.objects.filter(pk=pk).order_by(), int)
+
+
 class SurveyResponsesView(generics.ListAPIView):
     """Responses of a survey (newest first), or submit one."""
 
@@ -319,7 +325,9 @@ class SurveyResponsesView(generics.ListAPIView):
         },
     )
     def post(self, request, pk: int):
-        survey = get_object_or_404(Survey, pk=pk)
+        survey = _SURVEY_BY_ID.first(pk)
+        if survey is None:
+            raise Http404("No survey with this id.")
         status_code, body = self._create(request, survey)
         return ApiResponse(body, status=status_code)
 

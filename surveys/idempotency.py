@@ -8,12 +8,14 @@ the key, a fingerprint of the request and a function producing ``(status, json b
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from .models import IdempotencyRecord
 
@@ -68,31 +70,73 @@ def run_idempotent(
     Raises ``IdempotencyConflict`` when the key was used with another request.
     """
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    scope=scope, key=key, request_sha256=request_sha256, status_code=0
-                )
-        except IntegrityError:
+        record_id = _claim(scope, key, request_sha256)
+        if record_id is None:
             record = IdempotencyRecord.objects.get(scope=scope, key=key)
             if record.request_sha256 != request_sha256:
-                raise IdempotencyConflict from None
+                raise IdempotencyConflict
             return Outcome(record.status_code, record.response_body, replayed=True)
         status, body = run()
         if not keep(status):
             transaction.set_rollback(True)
             return Outcome(status, body, replayed=False)
-        record.status_code = status
-        record.response_body = body
-        record.save(update_fields=["status_code", "response_body"])
+        _keep_outcome(record_id, status, body)
     return Outcome(status, body, replayed=False)
+
+
+@functools.cache
+def _statements(vendor: str) -> tuple[str, str]:
+    """The claim's INSERT and the outcome's UPDATE for this database (text built once)."""
+    meta = IdempotencyRecord._meta
+    qn = connection.ops.quote_name
+    table = qn(meta.db_table)
+    column = {f.name: qn(f.column) for f in meta.concrete_fields}
+    inserted = ("scope", "key", "request_sha256", "status_code", "response_body", "created_at")
+    claim = (
+        f"INSERT INTO {table} ({', '.join(column[name] for name in inserted)})"
+        f" VALUES ({', '.join(['%s'] * len(inserted))})"
+        f" ON CONFLICT ({column['scope']}, {column['key']}) DO NOTHING"
+        f" RETURNING {column['id']}"
+    )
+    outcome = (
+        f"UPDATE {table} SET {column['status_code']} = %s, {column['response_body']} = %s"
+        f" WHERE {column['id']} = %s"
+    )
+    return claim, outcome
+
+
+def _claim(scope: str, key: str, request_sha256: str) -> int | None:
+    """Insert the record of ``(scope, key)`` and return its id, or None when it exists.
+
+    One ``INSERT … ON CONFLICT DO NOTHING``: the unique index makes a concurrent insert
+    of the same key wait for the first transaction's outcome (then this one inserts, or
+    finds the committed record), without a savepoint around a failing insert.
+    """
+    field = IdempotencyRecord._meta.get_field
+    params = [
+        scope,
+        key,
+        request_sha256,
+        0,
+        field("response_body").get_db_prep_save({}, connection),
+        field("created_at").get_db_prep_save(timezone.now(), connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_statements(connection.vendor)[0], params)
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _keep_outcome(record_id: int, status: int, body: dict) -> None:
+    field = IdempotencyRecord._meta.get_field
+    params = [status, field("response_body").get_db_prep_save(body, connection), record_id]
+    with connection.cursor() as cursor:
+        cursor.execute(_statements(connection.vendor)[1], params)
 
 
 def purge_expired(*, now=None) -> int:
     """Delete records older than ``IDEMPOTENCY_TTL``; returns how many. A retry after that
     long runs again (clients are told keys hold for 24 hours)."""
-    from django.utils import timezone
-
     cutoff = (now or timezone.now()) - IDEMPOTENCY_TTL
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted

@@ -16,12 +16,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from api import webhooks
+from feedback.inserts import insert_rows
 from feedback.models import Customer, Feedback
-from feedback.services import record_feedback
+from feedback.services import build_feedback
 
 from . import logic
 from .answers import AnswerError, CleanAnswer, clean_answer
 from .models import Answer, Invitation, Question, Response, Survey
+from .prepared_queries import PreparedQuery
 from .question_sets import QuestionSet, current_question_set, question_dict
 from .question_types import (
     CHOICE_MAX_LENGTH,
@@ -116,16 +118,19 @@ def _check_times(submitted_at, started_at, now) -> None:
 
 def check_accepting(survey: Survey, now: dt.datetime | None = None) -> None:
     """Raise ``SurveyClosed`` unless ``survey`` is open and inside its window (no quota)."""
-    now = now or timezone.now()
-    if survey.status != Survey.Status.OPEN:
+    _check_window(survey.status, survey.opens_at, survey.closes_at, now or timezone.now())
+
+
+def _check_window(status: str, opens_at, closes_at, now: dt.datetime) -> None:
+    if status != Survey.Status.OPEN:
         raise SurveyClosed(
             "This survey is closed."
-            if survey.status == Survey.Status.CLOSED
+            if status == Survey.Status.CLOSED
             else "This survey is not open yet."
         )
-    if survey.opens_at and now < survey.opens_at:
+    if opens_at and now < opens_at:
         raise SurveyClosed("This survey is not open yet.")
-    if survey.closes_at and now >= survey.closes_at:
+    if closes_at and now >= closes_at:
         raise SurveyClosed("This survey is closed.")
 
 
@@ -283,7 +288,7 @@ def _store_response(
             raise _QuestionsChanged(version) from None
         raise
 
-    response = Response.objects.create(
+    response = Response(
         survey=survey,
         channel=channel,
         client_uuid=client_uuid,
@@ -293,24 +298,28 @@ def _store_response(
         started_at=started_at,
         submitted_at=submitted_at,
     )
+    insert_rows([response])
     rating = _first_rating(questions, cleaned)
     rows = []
+    feedback_rows = []
     for question in questions:
         answer = cleaned.get(question.key)
         if answer is None:
             continue
         feedback = None
         if question_type(question.kind).is_text and answer.text:
-            feedback = record_feedback(
+            feedback = build_feedback(
                 channel=Feedback.Channel.SURVEY,
                 source=f"survey:{survey.slug}",
                 external_id=f"{response.pk}:{question.key}",
                 text=answer.text,
                 customer=customer,
-                product=survey.product,
                 received_at=submitted_at,
                 **rating,
             )
+            # By id: the survey's product row is not needed (nor loaded).
+            feedback.product_id = survey.product_id
+            feedback_rows.append(feedback)
         rows.append(
             Answer(
                 response=response,
@@ -321,7 +330,8 @@ def _store_response(
                 feedback=feedback,
             )
         )
-    Answer.objects.bulk_create(rows)
+    _store_feedback(feedback_rows)
+    insert_rows(rows)
     # Scores count in the daily rollup: have the day of a late answer recounted.
     from insights.services import mark_moment_changed
 
@@ -340,6 +350,42 @@ def _store_response(
     return response
 
 
+def _store_feedback(rows: list[Feedback]) -> None:
+    """Insert the feedback of a response's text answers in one statement, in the
+    response's transaction (no savepoint per row: anything refused rolls the whole
+    response back), and trigger their analysis and ``feedback.created`` after the commit.
+    """
+    if not rows:
+        return
+    try:
+        insert_rows(rows)
+    except IntegrityError as exc:
+        # The external ids name the new response: someone stored feedback under this
+        # survey's source by hand.
+        if "external_id" not in str(exc):
+            raise
+        raise ValidationError(
+            "Feedback with this external id from this source already exists.",
+            code="duplicate",
+        ) from None
+    from insights.triggers import request_analysis
+
+    transaction.on_commit(request_analysis)
+    webhooks.emit_many("feedback.created", lambda: webhooks.feedback_payloads(rows))
+
+
+# The survey row as the lock statement reads it; compiled once per connection.
+_LOCKED_STATE = PreparedQuery(
+    lambda survey_id: (
+        Survey.objects.select_for_update(no_key=True)
+        .filter(pk=survey_id)
+        .order_by()
+        .values("status", "opens_at", "closes_at", "response_quota", "questions_version")
+    ),
+    int,
+)
+
+
 def _recheck_under_lock(survey_id: int, questions_version: int) -> None:
     """The last step of storing a response: take the survey row lock and check, on the
     row as it is now, that the survey still accepts responses, that this one stays within
@@ -354,13 +400,10 @@ def _recheck_under_lock(survey_id: int, questions_version: int) -> None:
     key-share lock a concurrent response's INSERT takes on the survey row, so the other
     submissions write their rows meanwhile instead of queueing for the lock there.
     """
-    state = (
-        Survey.objects.select_for_update(no_key=True)
-        .filter(pk=survey_id)
-        .values("status", "opens_at", "closes_at", "response_quota", "questions_version")
-        .get()
-    )
-    check_accepting(Survey(pk=survey_id, **state), timezone.now())
+    state = _LOCKED_STATE.first(survey_id)
+    if state is None:  # deleted meanwhile
+        raise SurveyClosed("This survey is closed.")
+    _check_window(state["status"], state["opens_at"], state["closes_at"], timezone.now())
     if state["questions_version"] != questions_version:
         raise _QuestionsChanged(state["questions_version"])
     quota = state["response_quota"]

@@ -84,6 +84,47 @@ def test_a_response_costs_the_same_queries_every_time(integrator, django_assert_
     assert reply.status_code == 201 and reply.json()["answers"] == {"nps": 8}
 
 
+TWO_TEXTS = [
+    {"key": "nps", "kind": "nps", "text": "Recommend us?", "required": True},
+    {"key": "why", "kind": "long_text", "text": "Tell us more"},
+    {"key": "fix", "kind": "short_text", "text": "What should we fix?"},
+]
+
+
+def test_text_answers_add_one_insert_for_all_their_feedback(integrator, django_assert_num_queries):
+    survey = make_survey(questions=TWO_TEXTS)
+    # (The first also looks up, once per process, who subscribes to the webhook events.)
+    integrator.post(responses_url(survey), {"answers": {"nps": 9, "why": "Ok"}}, format="json")
+    answers = {"nps": 3, "why": "Slow", "fix": "The checkout"}
+    # As above, and one insert of both feedback rows (no savepoint per row).
+    with django_assert_num_queries(7):
+        reply = integrator.post(responses_url(survey), {"answers": answers}, format="json")
+    assert reply.status_code == 201 and reply.json()["answers"] == answers
+    assert sorted(Feedback.objects.values_list("text", flat=True)) == ["Ok", "Slow", "The checkout"]
+
+
+def test_an_idempotency_key_adds_its_insert_and_its_update(integrator, django_assert_num_queries):
+    survey = make_survey(questions=TWO_TEXTS)
+    integrator.post(responses_url(survey), {"answers": {"nps": 9, "why": "Ok"}}, format="json")
+    body = {"answers": {"nps": 3, "why": "Slow", "fix": "The checkout"}}
+    # The record claimed with one INSERT … ON CONFLICT (no savepoint), the response in a
+    # savepoint inside the record's transaction, the answer kept with one UPDATE.
+    with django_assert_num_queries(11):
+        first = integrator.post(
+            responses_url(survey), body, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+        )
+    again = integrator.post(responses_url(survey), body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert Response.objects.count() == 2
+
+
+def test_a_survey_id_beyond_any_key_is_not_found(integrator):
+    for pk in (987654, 2**63, 10**30):
+        reply = integrator.post(f"/api/v1/surveys/{pk}/responses/", {"answers": {}}, format="json")
+        assert reply.status_code == 404, pk
+
+
 def test_bad_answers_answer_400_keyed_by_question(integrator):
     survey = make_survey()
     reply = integrator.post(

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from api import webhooks
+from api.models import WebhookDelivery
 from feedback.models import Feedback
 from surveys import services
 from surveys.models import Answer, Invitation, Question, Response, Survey
@@ -93,6 +95,65 @@ def test_text_answer_becomes_feedback_with_the_first_score_as_rating():
     assert feedback.customer == customer and feedback.product == product
     assert (feedback.rating, feedback.rating_min, feedback.rating_max) == (3, 0, 10)
     assert feedback.received_at == response.submitted_at
+
+
+TWO_TEXTS = [
+    {"key": "nps", "kind": "nps", "text": "Recommend us?", "required": True},
+    {"key": "why", "kind": "long_text", "text": "Tell us more"},
+    {"key": "fix", "kind": "short_text", "text": "What should we fix?"},
+]
+
+
+def test_text_answers_become_feedback_together_and_are_announced_after_commit(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    monkeypatch.setattr(webhooks, "_enqueue", lambda pks, countdown=0: None)  # the task queue
+    webhooks.create_endpoint(
+        name="crm",
+        url="http://127.0.0.1:9/hook",
+        events=["feedback.created", "response.created"],
+    )
+    survey = make_survey(questions=TWO_TEXTS)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response, _ = submit(survey, {"nps": 4, "why": "Slow", "fix": "The checkout"})
+        assert WebhookDelivery.objects.count() == 0  # nothing before the commit
+        for callback in callbacks:
+            callback()
+    finally:
+        webhooks.forget_subscribers()
+    by_key = {a.question.key: a for a in Answer.objects.filter(response=response)}
+    assert by_key["nps"].feedback_id is None
+    texts = {key: Feedback.objects.get(pk=by_key[key].feedback_id).text for key in ("why", "fix")}
+    assert texts == {"why": "Slow", "fix": "The checkout"}
+    assert [cb.__name__ for cb in callbacks].count("request_analysis") == 1
+    events = sorted((d.event, d.payload["id"]) for d in WebhookDelivery.objects.all())
+    assert events == sorted(
+        [
+            ("feedback.created", by_key["why"].feedback_id),
+            ("feedback.created", by_key["fix"].feedback_id),
+            ("response.created", response.pk),
+        ]
+    )
+
+
+def test_feedback_already_stored_under_the_answers_external_id_refuses_the_response():
+    survey = make_survey(questions=TWO_TEXTS)
+    first, _ = submit(survey, {"nps": 9})
+    # The external id the next response's "why" answer would take, stored by someone else.
+    Feedback.objects.create(
+        channel="api",
+        source=f"survey:{survey.slug}",
+        external_id=f"{first.pk + 1}:why",
+        text="x",
+        received_at=timezone.now(),
+    )
+    with pytest.raises(ValidationError) as exc_info:
+        submit(survey, {"nps": 3, "why": "Slow"})
+    assert exc_info.value.code == "duplicate"
+    assert Response.objects.count() == 1 and Answer.objects.count() == 1
+    assert Feedback.objects.count() == 1
 
 
 def test_choice_answers_are_stored_with_other_text():

@@ -63,6 +63,14 @@ def test_a_form_response_costs_the_same_queries_every_time(client, django_assert
     assert Response.objects.count() == 2
 
 
+def test_posting_to_an_unknown_or_draft_survey_is_not_found(client):
+    draft = make_survey(status=Survey.Status.DRAFT)
+    assert client.post(respond_url(draft), form_data(nps="9")).status_code == 404
+    missing = reverse("surveys:respond", args=["no-such-survey"])
+    assert client.post(missing, form_data(nps="9")).status_code == 404
+    assert not Response.objects.exists()
+
+
 def test_errors_are_shown_per_question_and_answers_kept(client):
     survey = make_survey()
     page = client.post(respond_url(survey), form_data(nps="3"))
