@@ -168,6 +168,10 @@ else:
         )
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The survey respondent path runs its few fixed statements as server-side prepared
+# statements on PostgreSQL (feedback.inserts.execute_prepared). Switch off behind a
+# transaction-mode pooler (PgBouncer pool_mode=transaction), which does not keep them.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 
 # --- Cache, broker ---------------------------------------------------------------------
 if REDIS_URL:
@@ -461,14 +465,48 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "accounts.apikey", "exclude_fields": ["digest", "last_used_at"]},
     {"model": "feedback.product"},
     {"model": "feedback.erasurerecord"},
-    {"model": "feedback.reviewsource", "include_fields": ["name", "kind", "url", "product", "field_mapping", "interval_minutes", "active"]},
+    {
+        "model": "feedback.reviewsource",
+        "include_fields": [
+            "name",
+            "kind",
+            "url",
+            "product",
+            "field_mapping",
+            "interval_minutes",
+            "active",
+        ],
+    },
     {"model": "surveys.survey"},
     {"model": "insights.theme", "exclude_fields": ["centroid", "quotes", "updated_at"]},
     {"model": "insights.alertrule"},
     {"model": "insights.sentimentmodel", "include_fields": ["is_active"]},
-    {"model": "customization.segment", "exclude_fields": ["member_count", "membership_refreshed_at", "updated_at"]},
-    {"model": "customization.customizationrequest", "exclude_fields": ["value_at_stake", "updated_at"]},
-    {"model": "innovation.idea", "include_fields": ["title", "status", "owner", "product", "theme", "impact", "confidence", "effort", "value", "lane", "public", "merged_into", "impact_result"]},
+    {
+        "model": "customization.segment",
+        "exclude_fields": ["member_count", "membership_refreshed_at", "updated_at"],
+    },
+    {
+        "model": "customization.customizationrequest",
+        "exclude_fields": ["value_at_stake", "updated_at"],
+    },
+    {
+        "model": "innovation.idea",
+        "include_fields": [
+            "title",
+            "status",
+            "owner",
+            "product",
+            "theme",
+            "impact",
+            "confidence",
+            "effort",
+            "value",
+            "lane",
+            "public",
+            "merged_into",
+            "impact_result",
+        ],
+    },
     {"model": "innovation.segmentweight"},
     {"model": "innovation.ideasuggestion", "include_fields": ["status"]},
 )

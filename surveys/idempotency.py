@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from feedback.inserts import execute_prepared
+
 from .models import IdempotencyRecord
 
 KEY_MAX_LENGTH = 255
@@ -122,7 +124,7 @@ def _claim(scope: str, key: str, request_sha256: str) -> int | None:
         field("created_at").get_db_prep_save(timezone.now(), connection),
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_statements(connection.vendor)[0], params)
+        execute_prepared(cursor, _statements(connection.vendor)[0], params)
         row = cursor.fetchone()
     return None if row is None else row[0]
 
@@ -131,7 +133,7 @@ def _keep_outcome(record_id: int, status: int, body: dict) -> None:
     field = IdempotencyRecord._meta.get_field
     params = [status, field("response_body").get_db_prep_save(body, connection), record_id]
     with connection.cursor() as cursor:
-        cursor.execute(_statements(connection.vendor)[1], params)
+        execute_prepared(cursor, _statements(connection.vendor)[1], params)
 
 
 def purge_expired(*, now=None) -> int:

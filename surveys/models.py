@@ -267,7 +267,11 @@ class Response(models.Model):
 class Answer(models.Model):
     """One answer; ``number`` holds scores (NPS, CSAT, CES, Likert, stars, yes=1/no=0)."""
 
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    # No index of its own: the unique (response, question) index serves every look-up by
+    # response (one index less to write per answer).
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="answers", db_index=False
+    )
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
     number = models.FloatField(null=True, blank=True)
     text = models.TextField(blank=True)

@@ -8,6 +8,10 @@ goes among the parameters, and the converters the backend needs (SQLite's dateti
 JSON); later calls bind the arguments and run the SQL. The rows, types and model
 instances are those the queryset itself gives.
 
+On PostgreSQL the SQL also runs as a server-side prepared statement
+(``feedback.inserts.execute_prepared``): the backend parses and plans it once per
+connection instead of on every request.
+
 Only for fixed querysets whose arguments are plain values; a ``select_for_update`` one
 must run inside a transaction (Django checks that when compiling, so on first use only).
 """
@@ -21,6 +25,8 @@ from dataclasses import dataclass
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesIterable
+
+from feedback.inserts import execute_prepared
 
 # Arguments a queryset is compiled with, found again among the compiled parameters.
 # (Inside a 32-bit integer column's range: Django compiles a lookup outside it to nothing.)
@@ -94,7 +100,7 @@ class PreparedQuery:
         for position, value in zip(compiled.positions, args, strict=True):
             params[position] = value
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            execute_prepared(cursor, compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))

@@ -298,7 +298,7 @@ def _store_response(
         started_at=started_at,
         submitted_at=submitted_at,
     )
-    insert_rows([response])
+    insert_rows([response], prepared=True)
     rating = _first_rating(questions, cleaned)
     rows = []
     feedback_rows = []
@@ -331,7 +331,7 @@ def _store_response(
             )
         )
     _store_feedback(feedback_rows)
-    insert_rows(rows)
+    insert_rows(rows, prepared=True)
     # Scores count in the daily rollup: have the day of a late answer recounted.
     from insights.services import mark_moment_changed
 
@@ -358,7 +358,7 @@ def _store_feedback(rows: list[Feedback]) -> None:
     if not rows:
         return
     try:
-        insert_rows(rows)
+        insert_rows(rows, prepared=True)
     except IntegrityError as exc:
         # The external ids name the new response: someone stored feedback under this
         # survey's source by hand.
