@@ -152,13 +152,13 @@ def record_feedback(*, tags: Iterable[str] = (), **fields) -> Feedback:
             # A savepoint inside a caller's transaction, so that a duplicate does not
             # break it; a transaction of its own when tags are written with the row.
             with transaction.atomic():
-                insert_rows([feedback])
+                insert_rows([feedback], prepared=True)
                 if tag_names:
                     tag_rows = _get_or_create_tags(tag_names)
                     feedback.tags.set(tag_rows)
         else:
             # One INSERT in autocommit is atomic by itself: no BEGIN/COMMIT round trips.
-            insert_rows([feedback])
+            insert_rows([feedback], prepared=True)
     except IntegrityError:
         existing = _stored_duplicate(feedback)
         if existing is not None:
