@@ -7,36 +7,14 @@ import os
 import threading
 import time
 
-from django.conf import settings
-from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from accounts.authentication import ApiKeyUser
 from accounts.client_ip import client_ip
+from accounts.rate_limits import count as _count
 
 logger = logging.getLogger(__name__)
-
-
-def _count(key: str, ttl: int, amount: int = 1) -> int:
-    """Add ``amount`` to the window's counter and return it. On Redis: a plain INCRBY,
-    and an EXPIRE only when it created the counter (django-redis's ``incr`` runs a Lua
-    script to keep the TTL, and a pipeline costs as much in the client; either cost more
-    than the rest of the throttle). A counter whose EXPIRE was lost (the process died
-    between the two) only lingers: the next window has a key of its own. Elsewhere the
-    cache's own increment."""
-    if "django_redis" in settings.CACHES["default"]["BACKEND"]:
-        from django_redis import get_redis_connection
-
-        client = get_redis_connection("default")
-        count = int(client.incrby(key, amount))
-        if count == amount:
-            client.expire(key, ttl)
-        return count
-    try:
-        return cache.incr(key, amount)
-    except ValueError:  # first request of the window
-        return amount if cache.add(key, amount, timeout=ttl) else cache.incr(key, amount)
 
 
 # A high rate (an API key's 60,000 a minute) is counted in leases: a process takes the

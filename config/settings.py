@@ -341,10 +341,6 @@ if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 SILENCED_SYSTEM_CHECKS = []
-if not REDIS_URL:
-    # The local-memory cache is per process; embedded mode runs a single web process, so
-    # per-IP limits still hold there. Production uses Redis (django-redis).
-    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # --- REST API --------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -407,10 +403,11 @@ FEEDBACK_TEXT_MAX_LENGTH = env_int("FEEDBACK_TEXT_MAX_LENGTH", 5000)
 # Each web process remembers API keys it has seen for this long (0: look up every request);
 # a revoked key stops working everywhere within this time.
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 10)
-# Public form: at most this many submissions per client IP and minute.
+# Public form: at most this many submissions per client IP and minute (accounts.rate_limits,
+# counted in the cache: local memory in embedded mode, which runs one web process; Redis in
+# production). When the cache is unreachable the form stays open rather than refusing
+# customers.
 FEEDBACK_FORM_RATE = env_str("FEEDBACK_FORM_RATE", "10/m")
-# When the cache is unreachable the form stays open rather than refusing customers.
-RATELIMIT_FAIL_OPEN = True
 # Behind a reverse proxy, the header that carries the client address (e.g. HTTP_X_REAL_IP).
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY")
 # Rows a worker analyses per claimed batch.

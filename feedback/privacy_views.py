@@ -1,12 +1,12 @@
 """Respondents' own pages: ask for a link, then download or erase what is stored about them."""
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
-from django_ratelimit.decorators import ratelimit
+
+from accounts.rate_limits import limit_posts_per_ip
 
 from . import privacy
 from .models import ErasureRecord
@@ -22,12 +22,8 @@ class ErasureConfirmForm(forms.Form):
     )
 
 
-def _request_rate(group, request):
-    return settings.PRIVACY_REQUEST_RATE
-
-
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=_request_rate, method="POST", block=False)
+@limit_posts_per_ip("PRIVACY_REQUEST_RATE")
 def privacy_start(request):
     form = PrivacyRequestForm(request.POST or None)
     if request.method == "POST":

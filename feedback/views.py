@@ -1,22 +1,17 @@
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import add_service_errors
+from accounts.rate_limits import limit_posts_per_ip
 
 from . import services
 from .forms import CONSENT_TEXT, PublicFeedbackForm
 from .models import Feedback
 
 
-def _form_rate(group, request):
-    return settings.FEEDBACK_FORM_RATE
-
-
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=_form_rate, method="POST", block=False)
+@limit_posts_per_ip("FEEDBACK_FORM_RATE")
 def public_feedback(request):
     if request.method == "POST":
         form = PublicFeedbackForm(request.POST)

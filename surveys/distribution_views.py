@@ -18,10 +18,9 @@ from django.utils.cache import patch_cache_control
 from django.utils.html import escape
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_http_methods
-from django_ratelimit.decorators import ratelimit
 
 from accounts.decorators import permission_required
-from feedback.views import _form_rate
+from accounts.rate_limits import limit_posts_per_ip
 
 from . import distribution, respond_views, services
 from .forms_distribution import AudienceForm
@@ -238,7 +237,7 @@ def _closed(request, survey, exc: ValidationError) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=_form_rate, method="POST", block=False)
+@limit_posts_per_ip("FEEDBACK_FORM_RATE")
 def invitation_answer(request, slug: str, token: str):
     """The survey form reached from an invitation email; the response is linked to the
     invited customer (channel email). A forged, reused, expired or other survey's token

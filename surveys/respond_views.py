@@ -14,10 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.decorators import ratelimit
 
 from accounts.decorators import permission_required
-from feedback.views import _form_rate  # the public feedback form's limit, shared
+from accounts.rate_limits import limit_posts_per_ip
 
 from . import services
 from .models import Response, Survey
@@ -237,14 +236,14 @@ def _thanks_url(survey: Survey, embed: bool) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=_form_rate, method="POST", block=False)
+@limit_posts_per_ip("FEEDBACK_FORM_RATE")
 def respond(request, slug: str):
     return _respond(request, slug, embed=request.GET.get("embed") == "1")
 
 
 @framable
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=_form_rate, method="POST", block=False)
+@limit_posts_per_ip("FEEDBACK_FORM_RATE")
 def embed(request, slug: str):
     return _respond(request, slug, embed=True)
 

@@ -1,0 +1,74 @@
+"""The per-client counters of the public forms: rates, addresses, one round trip."""
+
+import pytest
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+from accounts.rate_limits import limit_posts_per_ip, parse_rate
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [
+        ("10/m", (10, 60)),
+        ("5/h", (5, 3600)),
+        ("100/d", (100, 86400)),
+        ("3/10s", (3, 10)),
+        ("20/min", (20, 60)),
+        (" 7 / hour ", (7, 3600)),
+    ],
+)
+def test_rates(rate, expected):
+    assert parse_rate(rate) == expected
+
+
+@pytest.mark.parametrize("rate", ["", "10", "ten/m", "10/w", "10/m/h"])
+def test_a_rate_that_means_nothing_is_refused(rate):
+    with pytest.raises(ImproperlyConfigured):
+        parse_rate(rate)
+
+
+@limit_posts_per_ip("TEST_FORM_RATE")
+def _view(request):
+    return HttpResponse("limited" if request.limited else "ok")
+
+
+@pytest.fixture
+def rate(settings):
+    settings.TEST_FORM_RATE = "2/h"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def post(address: str) -> str:
+    return _view(RequestFactory().post("/form/", REMOTE_ADDR=address)).content.decode()
+
+
+def test_an_ipv6_client_counts_by_its_64_network(rate):
+    assert [post("2001:db8:1:2::1"), post("2001:db8:1:2::ffff")] == ["ok", "ok"]
+    # A third address of the same /64 is the same subscriber: over the rate.
+    assert post("2001:db8:1:2:aaaa::3") == "limited"
+    assert post("2001:db8:1:3::1") == "ok"
+    assert post("10.0.0.1") == "ok"
+
+
+def test_reading_the_form_is_not_counted(rate):
+    for _ in range(5):
+        request = RequestFactory().get("/form/", REMOTE_ADDR="10.0.0.9")
+        assert _view(request).content == b"ok"
+    assert [post("10.0.0.9"), post("10.0.0.9"), post("10.0.0.9")] == ["ok", "ok", "limited"]
+
+
+def test_the_form_stays_open_when_the_cache_is_down(settings):
+    settings.TEST_FORM_RATE = "1/h"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    assert [post("10.0.0.5") for _ in range(3)] == ["ok"] * 3
