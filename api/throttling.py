@@ -8,11 +8,12 @@ import threading
 import time
 
 from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from accounts.authentication import ApiKeyUser
 from accounts.client_ip import client_ip
 from accounts.rate_limits import count as _count
+from accounts.rate_limits import parse_rate
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +62,6 @@ class ClientRateThrottle(BaseThrottle):
     the cache is unreachable requests are let through (logged), like the form limits.
     """
 
-    parse_rate = SimpleRateThrottle.parse_rate
-
     def allow_request(self, request, view) -> bool:
         user = request.user
         if isinstance(user, ApiKeyUser):
@@ -74,7 +73,7 @@ class ClientRateThrottle(BaseThrottle):
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
         if rate is None:
             return True
-        limit, duration = self.parse_rate(rate)
+        limit, duration = parse_rate(rate)
         now = time.time()
         window = int(now // duration)
         key = f"throttle:{scope}:{ident}:{window}"

@@ -167,12 +167,40 @@ def record_feedback(*, tags: Iterable[str] = (), **fields) -> Feedback:
 
     # The caller gets the row's tags without a query (the API answers with them).
     feedback._prefetched_objects_cache = {"tags": _tags_queryset(tag_rows)}
+    _announce_stored([feedback])
+    return feedback
 
+
+def store_feedback_rows(rows: list[Feedback]) -> None:
+    """Store feedback checked by :func:`build_feedback` (without tags) in one statement,
+    in the caller's transaction and without a savepoint of its own: all of them, or, on a
+    refusal, nothing of the caller's transaction either. Analysis is triggered and
+    ``feedback.created`` announced after the commit.
+
+    Raises ``ValidationError`` (code ``duplicate``) when one of their external ids is
+    already stored (the aborted transaction can no longer look the stored row up).
+    """
+    if not rows:
+        return
+    try:
+        insert_rows(rows, prepared=True)
+    except IntegrityError as exc:
+        if "external_id" not in str(exc):
+            raise
+        raise ValidationError(
+            "Feedback with this external id from this source already exists.",
+            code="duplicate",
+        ) from None
+    _announce_stored(rows)
+
+
+def _announce_stored(results) -> None:
+    """After the commit: wake the analysis up, announce ``feedback.created`` for the
+    stored rows among ``results``."""
     from insights.triggers import request_analysis
 
     transaction.on_commit(request_analysis)
-    webhooks.emit("feedback.created", lambda: webhooks.feedback_payload(feedback))
-    return feedback
+    webhooks.emit_many("feedback.created", lambda: webhooks.feedback_payloads(results))
 
 
 def record_feedback_batch(items: list[dict]) -> list[Feedback | ValidationError]:
@@ -232,10 +260,7 @@ def record_feedback_batch(items: list[dict]) -> list[Feedback | ValidationError]
                     if existing is None:
                         raise
                     results[index] = DuplicateFeedback(existing)
-        from insights.triggers import request_analysis
-
-        transaction.on_commit(request_analysis)
-        webhooks.emit_many("feedback.created", lambda: webhooks.feedback_payloads(results))
+        _announce_stored(results)
     return results
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -33,11 +32,11 @@ from feedback.models import Customer
 from . import distribution, results, services
 from .exports import cell_value
 from .models import Answer, Invitation, Question, Response, Survey
-from .prepared_queries import PreparedQuery
 from .question_types import question_type
 from .selectors import (
     invitation_counts,
     results_summaries,
+    survey_by_id,
     survey_list,
     survey_with_questions,
 )
@@ -287,10 +286,6 @@ def _error_body(exc: ValidationError) -> dict:
     return {"errors": {NON_FIELD: exc.messages}, "code": getattr(exc, "code", None) or "invalid"}
 
 
-# The survey a response is posted to, compiled once per connection (``prepared_queries``).
-_SURVEY_BY_ID = PreparedQuery(lambda pk: Survey.objects.filter(pk=pk).order_by(), int)
-
-
 class SurveyResponsesView(generics.ListAPIView):
     """Responses of a survey (newest first), or submit one."""
 
@@ -325,9 +320,7 @@ class SurveyResponsesView(generics.ListAPIView):
         },
     )
     def post(self, request, pk: int):
-        survey = _SURVEY_BY_ID.first(pk)
-        if survey is None:
-            raise Http404("No survey with this id.")
+        survey = survey_by_id(pk)
         status_code, body = self._create(request, survey)
         return ApiResponse(body, status=status_code)
 

@@ -8,7 +8,6 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,10 +19,9 @@ from accounts.rate_limits import limit_posts_per_ip
 
 from . import services
 from .models import Response, Survey
-from .prepared_queries import PreparedQuery
 from .question_sets import current_question_set
 from .question_types import OTHER, question_type
-from .selectors import get_public_survey, get_survey_for_user
+from .selectors import get_public_survey, get_survey_for_user, survey_to_answer
 
 HONEYPOT_FIELD = "website"
 FIELD_PREFIX = "q_"
@@ -168,18 +166,8 @@ def _layout(embed: bool) -> str:
     return "surveys/_embed_layout.html" if embed else "base.html"
 
 
-# get_public_survey's rule (anything but a draft) without its prefetch of the questions
-# (the per-process question set has them), compiled once per connection.
-_PUBLIC_SURVEY = PreparedQuery(
-    lambda slug: Survey.objects.exclude(status=Survey.Status.DRAFT).filter(slug=slug).order_by(),
-    str,
-)
-
-
 def _respond(request, slug: str, embed: bool):
-    survey = _PUBLIC_SURVEY.first(slug)
-    if survey is None:
-        raise Http404("No survey at this address.")
+    survey = survey_to_answer(slug)
     questions = current_question_set(survey).questions
     channel = Response.Channel.EMBED if embed else Response.Channel.LINK
     context = {

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 
 from . import distribution, results
 from .models import Answer, Invitation, Question, Response, Survey
+from .prepared_queries import PreparedQuery
 
 
 def survey_list() -> QuerySet[Survey]:
@@ -44,9 +45,38 @@ def get_survey_for_user(user, pk: int, perm: str = "surveys.view_survey") -> Sur
     return survey
 
 
+def _reachable(surveys: QuerySet[Survey]) -> QuerySet[Survey]:
+    """What respondents may reach by a survey's link: anything but a draft."""
+    return surveys.exclude(status=Survey.Status.DRAFT)
+
+
 def get_public_survey(slug: str) -> Survey:
-    """A survey respondents may reach by its link: anything but a draft."""
-    return get_object_or_404(survey_with_questions().exclude(status=Survey.Status.DRAFT), slug=slug)
+    """A survey respondents may reach by its link, with its questions."""
+    return get_object_or_404(_reachable(survey_with_questions()), slug=slug)
+
+
+# The respondent path's look-ups, compiled once per connection (``prepared_queries``):
+# without the questions, which the per-process question set has.
+_SURVEY_TO_ANSWER = PreparedQuery(
+    lambda slug: _reachable(Survey.objects.filter(slug=slug)).order_by(), str
+)
+_SURVEY_BY_ID = PreparedQuery(lambda pk: Survey.objects.filter(pk=pk).order_by(), int)
+
+
+def survey_to_answer(slug: str) -> Survey:
+    """``get_public_survey`` for a response being submitted (no questions loaded)."""
+    survey = _SURVEY_TO_ANSWER.first(slug)
+    if survey is None:
+        raise Http404("No survey at this address.")
+    return survey
+
+
+def survey_by_id(pk: int) -> Survey:
+    """The survey a response is posted to over the API, or 404."""
+    survey = _SURVEY_BY_ID.first(pk)
+    if survey is None:
+        raise Http404("No survey with this id.")
+    return survey
 
 
 def all_questions(survey: Survey) -> list[Question]:

@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from api import webhooks
 from feedback.inserts import insert_rows
 from feedback.models import Customer, Feedback
-from feedback.services import build_feedback
+from feedback.services import build_feedback, store_feedback_rows
 
 from . import logic
 from .answers import AnswerError, CleanAnswer, clean_answer
@@ -330,7 +330,10 @@ def _store_response(
                 feedback=feedback,
             )
         )
-    _store_feedback(feedback_rows)
+    # One insert in the response's transaction: anything refused rolls the response back.
+    # (An external id already taken means someone stored feedback under this survey's
+    # source by hand: the ids name the new response.)
+    store_feedback_rows(feedback_rows)
     insert_rows(rows, prepared=True)
     # Scores count in the daily rollup: have the day of a late answer recounted.
     from insights.services import mark_moment_changed
@@ -348,30 +351,6 @@ def _store_response(
         invitation.save(update_fields=["status", "answered_at"])
     _recheck_under_lock(survey.pk, question_set.version)
     return response
-
-
-def _store_feedback(rows: list[Feedback]) -> None:
-    """Insert the feedback of a response's text answers in one statement, in the
-    response's transaction (no savepoint per row: anything refused rolls the whole
-    response back), and trigger their analysis and ``feedback.created`` after the commit.
-    """
-    if not rows:
-        return
-    try:
-        insert_rows(rows, prepared=True)
-    except IntegrityError as exc:
-        # The external ids name the new response: someone stored feedback under this
-        # survey's source by hand.
-        if "external_id" not in str(exc):
-            raise
-        raise ValidationError(
-            "Feedback with this external id from this source already exists.",
-            code="duplicate",
-        ) from None
-    from insights.triggers import request_analysis
-
-    transaction.on_commit(request_analysis)
-    webhooks.emit_many("feedback.created", lambda: webhooks.feedback_payloads(rows))
 
 
 # The survey row as the lock statement reads it; compiled once per connection.

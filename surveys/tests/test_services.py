@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 import threading
 import uuid
 
@@ -104,38 +105,53 @@ TWO_TEXTS = [
 ]
 
 
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
 def test_text_answers_become_feedback_together_and_are_announced_after_commit(
-    settings, monkeypatch, django_capture_on_commit_callbacks
+    settings, celery_worker, django_capture_on_commit_callbacks
 ):
+    """On real parts: the deliveries are written after the commit and a Celery worker
+    posts them to a receiver on this machine."""
+    from api.tests.test_webhooks import Receiver
+    from conftest import wait_until
+
     settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
-    monkeypatch.setattr(webhooks, "_enqueue", lambda pks, countdown=0: None)  # the task queue
-    webhooks.create_endpoint(
-        name="crm",
-        url="http://127.0.0.1:9/hook",
-        events=["feedback.created", "response.created"],
-    )
-    survey = make_survey(questions=TWO_TEXTS)
+    receiver = Receiver()
     try:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            response, _ = submit(survey, {"nps": 4, "why": "Slow", "fix": "The checkout"})
-        assert WebhookDelivery.objects.count() == 0  # nothing before the commit
-        for callback in callbacks:
-            callback()
-    finally:
         webhooks.forget_subscribers()
-    by_key = {a.question.key: a for a in Answer.objects.filter(response=response)}
-    assert by_key["nps"].feedback_id is None
-    texts = {key: Feedback.objects.get(pk=by_key[key].feedback_id).text for key in ("why", "fix")}
-    assert texts == {"why": "Slow", "fix": "The checkout"}
-    assert [cb.__name__ for cb in callbacks].count("request_analysis") == 1
-    events = sorted((d.event, d.payload["id"]) for d in WebhookDelivery.objects.all())
-    assert events == sorted(
-        [
-            ("feedback.created", by_key["why"].feedback_id),
-            ("feedback.created", by_key["fix"].feedback_id),
-            ("response.created", response.pk),
-        ]
-    )
+        webhooks.create_endpoint(
+            name="crm", url=receiver.url, events=["feedback.created", "response.created"]
+        )
+        survey = make_survey(questions=TWO_TEXTS)
+        with transaction.atomic():
+            with django_capture_on_commit_callbacks(execute=False) as callbacks:
+                response, _ = submit(survey, {"nps": 4, "why": "Slow", "fix": "The checkout"})
+            assert WebhookDelivery.objects.count() == 0  # nothing before the commit
+        # Committed: the callbacks ran, the worker delivers.
+        assert wait_until(lambda: len(receiver.requests) == 3)
+        by_key = {a.question.key: a for a in Answer.objects.filter(response=response)}
+        assert by_key["nps"].feedback_id is None
+        texts = {
+            key: Feedback.objects.get(pk=by_key[key].feedback_id).text for key in ("why", "fix")
+        }
+        assert texts == {"why": "Slow", "fix": "The checkout"}
+        assert [cb.__name__ for cb in callbacks].count("request_analysis") == 1
+        events = sorted((d.event, d.payload["id"]) for d in WebhookDelivery.objects.all())
+        assert events == sorted(
+            [
+                ("feedback.created", by_key["why"].feedback_id),
+                ("feedback.created", by_key["fix"].feedback_id),
+                ("response.created", response.pk),
+            ]
+        )
+        posted = sorted(
+            (headers["X-FocusLoop-Event"], json.loads(body)["data"]["id"])
+            for headers, body in receiver.requests
+        )
+        assert posted == events
+    finally:
+        receiver.close()
+        webhooks.forget_subscribers()
 
 
 def test_feedback_already_stored_under_the_answers_external_id_refuses_the_response():
