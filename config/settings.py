@@ -167,6 +167,10 @@ else:
             DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, with a health check that polls the socket before it asks the
+        # server (config/db/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "config.db.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The survey respondent path runs its few fixed statements as server-side prepared
 # statements on PostgreSQL (feedback.inserts.execute_prepared). Switch off behind a
