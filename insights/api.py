@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import django_filters
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -160,11 +161,21 @@ class ForecastSerializer(serializers.ModelSerializer):
         ]
 
 
+class ForecastFilter(django_filters.FilterSet):
+    product = django_filters.ModelChoiceFilter(queryset=Product.objects.all(), to_field_name="slug")
+    theme = django_filters.ModelChoiceFilter(queryset=Theme.objects.all(), to_field_name="slug")
+
+    class Meta:
+        model = Forecast
+        fields = ["metric", "scope", "product", "theme"]
+
+
 class ForecastListView(_InsightsRead, generics.ListAPIView):
-    """The latest forecast per metric and scope, with intervals and backtest."""
+    """The latest forecast per metric and scope, with intervals and backtest; filters
+    ``metric``, ``scope``, ``product`` and ``theme`` (slugs)."""
 
     serializer_class = ForecastSerializer
-    filterset_fields = ["metric", "scope"]
+    filterset_class = ForecastFilter
 
     def get_queryset(self):
         return selectors.forecasts()

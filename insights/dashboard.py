@@ -300,11 +300,15 @@ def time_series(scope: Scope) -> dict:
 
 
 def _forecast_for(scope: Scope) -> list[dict]:
-    only_product = not any((scope.channel, scope.segment, scope.customer_kind, scope.theme))
-    if scope.interval != "week" or not only_product:
+    """The volume forecast of the scope when one is kept for it: overall, one product or
+    one theme, and no other filter."""
+    other_filters = (scope.channel, scope.segment, scope.customer_kind)
+    if scope.interval != "week" or any(other_filters) or (scope.product and scope.theme):
         return []
     forecast = reads.latest_forecast(
-        metric="volume", product_id=scope.product.pk if scope.product else None
+        metric="volume",
+        product_id=scope.product.pk if scope.product else None,
+        theme_id=scope.theme.pk if scope.theme else None,
     )
     if forecast is None:
         return []

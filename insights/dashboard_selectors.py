@@ -99,8 +99,12 @@ def live_segments_by_id() -> dict:
     return {segment.pk: segment for segment in Segment.objects.live()}
 
 
-def latest_forecast(*, metric: str, product_id: int | None):
+def latest_forecast(*, metric: str, product_id: int | None, theme_id: int | None = None):
+    """The stored forecast of ``metric`` for one product, one theme, or overall."""
     from .models import Forecast
 
-    key = f"product:{product_id}" if product_id else "overall"
+    if theme_id:
+        key = f"theme:{theme_id}"
+    else:
+        key = f"product:{product_id}" if product_id else "overall"
     return Forecast.objects.filter(metric=metric, scope_key=key).first()

@@ -19,6 +19,11 @@ BACKTEST_HORIZON = 4
 BACKTEST_ORIGINS = 6
 # Fewer weeks of data than this and a forecast says nothing useful: none is stored.
 MIN_HISTORY_WEEKS = 4
+# A week's average sentiment or NPS over fewer items than this is noise (one review makes
+# the week −1 or +1, one answer makes NPS ±100): the week counts as a gap, interpolated.
+MIN_WEEKLY_SAMPLE = 3
+# A series whose last value is more weeks old than this is stale: no forecast from it.
+MAX_TRAILING_GAP = 4
 
 BOUNDS = {
     Forecast.Metric.VOLUME: (0.0, None),
@@ -27,14 +32,20 @@ BOUNDS = {
 }
 
 
+# The theme rollups keep the feedback counters only (survey scores belong to no theme).
+THEME_METRICS = [Forecast.Metric.VOLUME, Forecast.Metric.SENTIMENT]
+
+
 def weekly_value(metric: str, sums: dict) -> float | None:
+    """The week's value of ``metric`` from its rollup sums; ``None`` (a gap) when the week
+    has fewer than ``MIN_WEEKLY_SAMPLE`` analysed items or NPS answers."""
     if metric == Forecast.Metric.VOLUME:
         return float(sums["feedback_count"])
     if metric == Forecast.Metric.SENTIMENT:
         analysed = sums["analysed_count"]
-        return sums["sentiment_sum"] / analysed if analysed else None
+        return sums["sentiment_sum"] / analysed if analysed >= MIN_WEEKLY_SAMPLE else None
     answered = sums["nps_promoters"] + sums["nps_passives"] + sums["nps_detractors"]
-    if not answered:
+    if answered < MIN_WEEKLY_SAMPLE:
         return None
     return 100 * (sums["nps_promoters"] - sums["nps_detractors"]) / answered
 
@@ -45,6 +56,16 @@ def _trim_leading(weeks: list[dt.date], values: list[float | None], metric: str)
         if value is not None and (metric != Forecast.Metric.VOLUME or value > 0):
             return weeks[index:], values[index:]
     return [], []
+
+
+def _trailing_gap(values: list[float | None]) -> int:
+    """How many of the last weeks have no value."""
+    gap = 0
+    for value in reversed(values):
+        if value is not None:
+            break
+        gap += 1
+    return gap
 
 
 def save_forecast(
@@ -58,30 +79,41 @@ def save_forecast(
     theme_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> Forecast | None:
-    """Forecast one weekly series and store it (replacing the previous one of that scope).
-    Returns ``None`` and removes a stale forecast when there is too little history."""
+    """Forecast one weekly series (``weeks`` ending with the last complete week) and store
+    it, replacing the previous one of that scope. Returns ``None`` and removes a stale
+    forecast when there is too little history or the last value is older than
+    ``MAX_TRAILING_GAP`` weeks.
+
+    Trailing gaps (recent weeks without a value) are forecast over, so the stored points
+    always start the week after ``weeks[-1]``."""
     scope_key = {
         Forecast.Scope.OVERALL: "overall",
         Forecast.Scope.PRODUCT: f"product:{product_id}",
         Forecast.Scope.THEME: f"theme:{theme_id}",
     }[scope]
     weeks, values = _trim_leading(weeks, values, metric)
-    if sum(v is not None for v in values) < MIN_HISTORY_WEEKS:
+    gap = _trailing_gap(values)
+    if sum(v is not None for v in values) < MIN_HISTORY_WEEKS or gap > MAX_TRAILING_GAP:
         Forecast.objects.filter(metric=metric, scope_key=scope_key).delete()
         return None
     result = forecasting.forecast(
-        values, horizon=horizon, season=forecasting.DEFAULT_SEASON, bounds=BOUNDS[metric]
+        values, horizon=horizon + gap, season=forecasting.DEFAULT_SEASON, bounds=BOUNDS[metric]
     )
     check = forecasting.backtest(
         values,
         horizon=min(BACKTEST_HORIZON, horizon),
         season=forecasting.DEFAULT_SEASON,
         max_origins=BACKTEST_ORIGINS,
+        bounds=BOUNDS[metric],
     )
     last_week = weeks[-1]
     points = [
-        {**point, "week": (last_week + dt.timedelta(weeks=point["step"])).isoformat()}
-        for point in result.points
+        {
+            **point,
+            "step": point["step"] - gap,
+            "week": (last_week + dt.timedelta(weeks=point["step"] - gap)).isoformat(),
+        }
+        for point in result.points[gap:]
     ]
     history = [
         {"week": week.isoformat(), "value": None if value is None else round(value, 4)}
@@ -110,55 +142,45 @@ def save_forecast(
 
 def refresh_forecasts(*, today: dt.date | None = None, run=None) -> int:
     """Re-forecast volume, sentiment and NPS overall and for the busiest products, and
-    volume for the busiest themes; return how many forecasts were stored."""
+    volume and sentiment for the busiest themes; remove every other forecast. Returns how
+    many forecasts were stored."""
     horizon = settings.INSIGHTS_FORECAST_HORIZON
     history_weeks = settings.INSIGHTS_FORECAST_HISTORY_WEEKS
     today = today or timezone.now().astimezone(dt.UTC).date()
     since = today - dt.timedelta(weeks=history_weeks)
-    scopes: list[tuple[str, int | None]] = [(Forecast.Scope.OVERALL, None)]
-    scopes += [
-        (Forecast.Scope.PRODUCT, pk)
-        for pk in selectors.active_product_ids(since=since, limit=MAX_PRODUCTS)
-    ]
+    product_ids = selectors.active_product_ids(since=since, limit=MAX_PRODUCTS)
     theme_series = selectors.weekly_theme_periods(weeks=history_weeks + 1, today=today)
     busiest_themes = sorted(
-        theme_series, key=lambda pk: -sum(p["count"] for p in theme_series[pk])
+        theme_series, key=lambda pk: (-sum(p["count"] for p in theme_series[pk]), pk)
     )[:MAX_THEMES]
-    total_steps = len(scopes) + len(busiest_themes)
+    theme_totals = selectors.weekly_theme_totals(
+        theme_ids=busiest_themes, weeks=history_weeks, today=today
+    )
+    series = [(Forecast.Scope.OVERALL, None, None)]
+    series += [(Forecast.Scope.PRODUCT, pk, None) for pk in product_ids]
+    series += [(Forecast.Scope.THEME, None, pk) for pk in busiest_themes]
     stored = 0
     kept: set[tuple[str, str]] = set()
-    for step, (scope, product_id) in enumerate(scopes, start=1):
-        totals = selectors.weekly_rollup_totals(
-            weeks=history_weeks, today=today, product_id=product_id
-        )
+    for step, (scope, product_id, theme_id) in enumerate(series, start=1):
+        if scope == Forecast.Scope.THEME:
+            totals, metrics = theme_totals[theme_id], THEME_METRICS
+        else:
+            totals = selectors.weekly_rollup_totals(
+                weeks=history_weeks, today=today, product_id=product_id
+            )
+            metrics = Forecast.Metric.values
         weeks = [week for week, _ in totals]
-        for metric in Forecast.Metric.values:
+        for metric in metrics:
             values = [weekly_value(metric, sums) for _, sums in totals]
             forecast = save_forecast(
                 metric=metric, scope=scope, weeks=weeks, values=values, horizon=horizon,
-                product_id=product_id,
+                product_id=product_id, theme_id=theme_id,
             )  # fmt: skip
             if forecast:
                 stored += 1
                 kept.add((metric, forecast.scope_key))
         if run:
-            run.progress(step, total_steps)
-    this_monday = today - dt.timedelta(days=today.weekday())
-    theme_weeks = [
-        this_monday - dt.timedelta(weeks=history_weeks - n) for n in range(history_weeks)
-    ]
-    for step, theme_id in enumerate(busiest_themes, start=len(scopes) + 1):
-        # The last period is the current, partial week: leave it out.
-        values = [float(p["count"]) for p in theme_series[theme_id][:-1]]
-        forecast = save_forecast(
-            metric=Forecast.Metric.VOLUME, scope=Forecast.Scope.THEME, weeks=theme_weeks,
-            values=values, horizon=horizon, theme_id=theme_id,
-        )  # fmt: skip
-        if forecast:
-            stored += 1
-            kept.add((forecast.metric, forecast.scope_key))
-        if run:
-            run.progress(step, total_steps)
+            run.progress(step, len(series))
     # Products and themes that fell out of the busiest lists keep no stale forecast.
     with transaction.atomic():
         for forecast in Forecast.objects.only("pk", "metric", "scope_key"):

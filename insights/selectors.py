@@ -210,6 +210,38 @@ def weekly_theme_periods(*, weeks: int, today: dt.date | None = None) -> dict[in
     return series
 
 
+def weekly_theme_totals(
+    *, theme_ids: list[int], weeks: int, today: dt.date | None = None
+) -> dict[int, list[tuple[dt.date, dict]]]:
+    """Per theme of ``theme_ids``: the theme rollup's counters (``FEEDBACK_SUMS``) per ISO
+    week (Monday), oldest first, ``weeks`` weeks ending with the last complete week; weeks
+    without rows have zero counters."""
+    today = today or timezone.now().astimezone(dt.UTC).date()
+    last_monday = today - dt.timedelta(days=today.weekday(), weeks=1)
+    first_monday = last_monday - dt.timedelta(weeks=weeks - 1)
+    rows = (
+        DailyThemeStat.objects.filter(
+            theme_id__in=theme_ids,
+            day__gte=first_monday,
+            day__lt=last_monday + dt.timedelta(weeks=1),
+        )
+        .annotate(week=TruncWeek("day"))
+        .values("theme_id", "week")
+        .annotate(**{name: Sum(name) for name in FEEDBACK_SUMS})
+        .order_by()
+    )
+    mondays = [first_monday + dt.timedelta(weeks=n) for n in range(weeks)]
+    series = {
+        theme_id: {week: dict.fromkeys(FEEDBACK_SUMS, 0) for week in mondays}
+        for theme_id in theme_ids
+    }
+    for row in rows:
+        week = row.pop("week")
+        week = week.date() if isinstance(week, dt.datetime) else week
+        series[row.pop("theme_id")][week] = {name: value or 0 for name, value in row.items()}
+    return {theme_id: list(by_week.items()) for theme_id, by_week in series.items()}
+
+
 def feedback_volume_by_week(*, weeks: int, today: dt.date | None = None) -> list[int]:
     """All feedback per ISO week ending with the current one (the exposure for themes)."""
     totals = weekly_rollup_totals(weeks=weeks, today=today, include_current=True)

@@ -22,7 +22,10 @@ The backtest refits the same model selection at several forecast origins (rollin
 expanding window) and compares the errors with the seasonal-naive forecast (the value one
 season earlier, or the last value when less than a season is known). MAPE skips actual
 values of zero, sMAPE (``2|a − f| / (|a| + |f|)``) does not, so series with zeros still get
-a score.
+a score. Both percentages blow up on series that hover around zero (average sentiment,
+NPS), so whether the model beats the naive forecast is decided on the mean absolute error
+of the two over the same weeks (the ratio is MASE's, with the seasonal-naive forecast as
+the scale), which is defined for any series.
 """
 
 from __future__ import annotations
@@ -57,10 +60,13 @@ class BacktestResult:
     naive_mape: float | None
     model_smape: float | None
     naive_smape: float | None
+    model_mae: float | None = None
+    naive_mae: float | None = None
 
     @property
     def model_beats_naive(self) -> bool | None:
-        model, naive = self.model_smape, self.naive_smape
+        """Lower mean absolute error than the seasonal-naive forecast on the same weeks."""
+        model, naive = self.model_mae, self.naive_mae
         if model is None or naive is None:
             return None
         return model < naive
@@ -195,6 +201,13 @@ def mape(actual, predicted) -> float | None:
     return float(np.mean(np.abs(actual[mask] - predicted[mask]) / np.abs(actual[mask])) * 100)
 
 
+def mae(actual, predicted) -> float | None:
+    actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    if actual.size == 0:
+        return None
+    return float(np.mean(np.abs(actual - predicted)))
+
+
 def smape(actual, predicted) -> float | None:
     actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
     if actual.size == 0:
@@ -213,12 +226,14 @@ def backtest(
     season: int = DEFAULT_SEASON,
     min_train: int | None = None,
     max_origins: int = 8,
+    bounds: tuple[float | None, float | None] = (None, None),
 ) -> BacktestResult | None:
     """Rolling-origin evaluation; ``None`` when the series is too short for one origin.
 
     Origins are the last ``max_origins`` points from which a full ``horizon`` can be
     checked, never earlier than ``min_train`` weeks (default: 2 seasons, or 12 weeks when
-    that leaves no origin).
+    that leaves no origin). The model's forecasts are clipped to ``bounds`` as the stored
+    ones are.
     """
     y = clean_series(values)
     n = len(y)
@@ -232,7 +247,7 @@ def backtest(
     origins = 0
     for origin in range(first_origin, last_origin + 1):
         train = y[:origin]
-        result = forecast(train, horizon=horizon, season=season)
+        result = forecast(train, horizon=horizon, season=season, bounds=bounds)
         actual.extend(y[origin : origin + horizon])
         model_pred.extend(p["value"] for p in result.points)
         naive_pred.extend(seasonal_naive(train, horizon, season))
@@ -244,8 +259,10 @@ def backtest(
         naive_mape=_round(mape(actual, naive_pred)),
         model_smape=_round(smape(actual, model_pred)),
         naive_smape=_round(smape(actual, naive_pred)),
+        model_mae=_round(mae(actual, model_pred), 6),
+        naive_mae=_round(mae(actual, naive_pred), 6),
     )
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)

@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -188,3 +189,29 @@ def test_a_manual_theme_link_is_counted_at_once(checkout):
     set_manual_theme(feedback=Feedback.objects.first(), theme=refunds)
     sums = dashboard_selectors.scoped_sums(scope.narrowed(theme=refunds))[None]
     assert sums["feedback_count"] == 1
+
+
+def test_a_theme_filter_shows_the_theme_volume_forecast(client, manager, checkout):
+    from insights.models import Forecast
+
+    next_monday = timezone.now().date() + dt.timedelta(weeks=1)
+    next_monday -= dt.timedelta(days=next_monday.weekday())
+    for scope, theme, value in (("overall", None, 50.0), ("theme", checkout, 4.0)):
+        Forecast.objects.create(
+            metric="volume", scope=scope, theme=theme,
+            scope_key=f"theme:{theme.pk}" if theme else "overall",
+            generated_at=timezone.now(), history_end=next_monday - dt.timedelta(weeks=1),
+            horizon=1, method="test",
+            points=[{"week": next_monday.isoformat(), "value": value, "lower": 1.0, "upper": 9.0}],
+        )  # fmt: skip
+    client.force_login(manager)
+
+    def forecast(query):
+        html = client.get("/insights/", query).content.decode()
+        data = re.search(r'id="series-data"[^>]*>(.*?)</script>', html, re.S).group(1)
+        return [point["value"] for point in json.loads(data)["forecast"]]
+
+    assert forecast({}) == [50.0]
+    assert forecast({"theme": checkout.pk}) == [4.0]
+    product = checkout.feedback_links.first().feedback.product
+    assert forecast({"theme": checkout.pk, "product": product.slug}) == []

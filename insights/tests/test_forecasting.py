@@ -41,6 +41,37 @@ def test_backtest_beats_seasonal_naive_on_a_trending_seasonal_series():
     assert result.as_dict()["model_beats_naive"] is True
 
 
+def test_backtest_mean_absolute_errors_by_hand():
+    series = seasonal_series(weeks=40)
+    result = forecasting.backtest(series, horizon=4, season=13, max_origins=3)
+
+    # Origins 34, 35, 36: the last three from which four weeks can be checked (40 − 4).
+    y = np.array(series)
+    model_errors, naive_errors = [], []
+    for origin in (34, 35, 36):
+        actual = y[origin : origin + 4]
+        model = forecasting.forecast(y[:origin], horizon=4, season=13)
+        model_errors += [abs(a - p["value"]) for a, p in zip(actual, model.points, strict=True)]
+        naive_errors += list(abs(actual - forecasting.seasonal_naive(y[:origin], 4, 13)))
+    assert result.origins == 3
+    assert result.model_mae == pytest.approx(np.mean(model_errors), abs=1e-6)
+    assert result.naive_mae == pytest.approx(np.mean(naive_errors), abs=1e-6)
+    assert forecasting.mae([1, -1, 0], [0.5, -1, 0.4]) == pytest.approx(0.3)
+
+
+def test_verdict_on_a_series_around_zero_goes_by_absolute_error_not_smape():
+    # Average sentiment hovering around zero: noise the model averages out while the naive
+    # forecast repeats the last week. Percentage errors explode near zero and sMAPE
+    # punishes any forecast close to zero, so it would call the model worse.
+    rng = np.random.default_rng(24)
+    series = list(0.05 * np.sin(np.arange(30) / 2) + rng.normal(0, 0.1, 30))
+    result = forecasting.backtest(series, horizon=4, season=52)
+
+    assert result.model_smape > result.naive_smape
+    assert result.model_mae < result.naive_mae
+    assert result.model_beats_naive is True
+
+
 @pytest.mark.parametrize(
     ("history", "method"),
     [(0, "none"), (1, "naive"), (3, "naive"), (6, "ets-level"), (20, "ets-damped")],
@@ -72,3 +103,13 @@ def test_error_measures_by_hand():
     assert forecasting.smape([0, 0, 100], [1, 0, 100]) == pytest.approx(200 / 3)
     series = np.array([1, 2, 3, 4, 5, 6], dtype=float)
     assert list(forecasting.seasonal_naive(series, 4, 3)) == [4, 5, 6, 4]
+
+
+def test_backtest_clips_the_model_like_the_stored_forecast():
+    # A volume falling to zero: the damped trend runs below zero unless clipped at 0.
+    series = [60, 55, 50, 44, 38, 33, 27, 22, 16, 11, 6, 2, 0, 0, 0, 0, 0, 0]
+    unclipped = forecasting.backtest(series, horizon=4, season=52)
+    clipped = forecasting.backtest(series, horizon=4, season=52, bounds=(0, None))
+
+    assert unclipped.model_beats_naive is False
+    assert clipped.model_mae == 0 and clipped.model_beats_naive is True
