@@ -179,6 +179,29 @@ class QuestionForm(forms.Form):
         }
 
 
+class QuestionOrderForm(forms.Form):
+    """The builder's drag and drop: every current question's key, in the new order.
+
+    Sent as repeated ``order`` values. Only the shape is checked here; which keys a
+    survey has is the service's rule (``reorder_questions``).
+    """
+
+    MAX_KEYS = 500  # bounds the work a single request can ask for
+
+    order = forms.Field(
+        widget=forms.MultipleHiddenInput,
+        error_messages={"required": "Send the question keys in their new order."},
+    )
+
+    def clean_order(self) -> list[str]:
+        keys = [str(key).strip() for key in self.cleaned_data["order"]]
+        if len(keys) > self.MAX_KEYS:
+            raise forms.ValidationError(f"Send at most {self.MAX_KEYS} question keys.")
+        if any(not key or len(key) > 40 for key in keys):
+            raise forms.ValidationError("Each question key has 1 to 40 characters.")
+        return keys
+
+
 def _value_text(value) -> str:
     if value is None or value is True:
         return ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid as uuid_module
+from collections import Counter
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -852,14 +853,38 @@ def move_question(*, question: Question, offset: int) -> None:
 
 
 def reorder_questions(*, survey: Survey, keys: list[str]) -> None:
-    """Put the current questions in the order of ``keys`` (all of them, each once)."""
+    """Put the current questions in the order of ``keys`` (all of them, each once).
+
+    Raises ``ValidationError`` on ``order`` naming the unknown, missing or repeated keys
+    (e.g. a page loaded before someone else added or removed a question), or when a
+    display rule would then refer to a later question; nothing changes then. Takes the
+    survey's question-edit lock.
+    """
     with transaction.atomic():
         _lock_for_question_edit(survey)
         current = {q.key: q for q in survey.questions.current()}
-        if sorted(keys) != sorted(current) or len(set(keys)) != len(keys):
-            raise ValidationError({"order": ["List every current question once."]})
+        problems = _order_problems(keys, list(current))
+        if problems:
+            raise ValidationError({"order": problems})
         ordered = [current[k] for k in keys]
         errors = logic.validate_logic([question_dict(q) for q in ordered])
         if errors:
             raise ValidationError({"order": [f"{k}: {m}" for k, ms in errors.items() for m in ms]})
         _renumber(survey, [q.pk for q in ordered])
+
+
+def _order_problems(keys: list[str], current: list[str]) -> list[str]:
+    """Why ``keys`` is not an order of exactly the ``current`` question keys, if it is not."""
+    problems = []
+    unknown = [k for k in dict.fromkeys(keys) if k not in current]
+    missing = [k for k in current if k not in keys]
+    repeated = [k for k, n in Counter(keys).items() if n > 1]
+    if unknown:
+        problems.append(f"Not a current question of this survey: {', '.join(unknown)}.")
+    if missing:
+        problems.append(f"Missing from the new order: {', '.join(missing)}.")
+    if repeated:
+        problems.append(f"Listed more than once: {', '.join(repeated)}.")
+    if problems:
+        problems.append("Reload the page to see the survey's current questions.")
+    return problems

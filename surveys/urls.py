@@ -16,6 +16,11 @@ urlpatterns: list = [
     path("surveys/<int:pk>/export.xlsx", views.export_xlsx, name="export_xlsx"),
     path("surveys/<int:pk>/questions/new/", views.question_new, name="question_new"),
     path(
+        "surveys/<int:pk>/questions/reorder/",
+        views.question_reorder,
+        name="question_reorder",
+    ),
+    path(
         "surveys/<int:pk>/questions/<int:question_pk>/",
         views.question_edit,
         name="question_edit",

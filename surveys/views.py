@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import permission_required
 
 from . import exports, results, services
-from .forms import OP_LABELS, QuestionForm, SurveyForm, service_errors_to_form
+from .forms import OP_LABELS, QuestionForm, QuestionOrderForm, SurveyForm, service_errors_to_form
 from .models import Question
 from .question_types import QUESTION_TYPES
 from .selectors import (
@@ -224,6 +224,29 @@ def question_action(request, pk: int, question_pk: int, action: str):
         for message in exc.messages:
             messages.error(request, message)
     return redirect(reverse("surveys:detail", args=[survey.pk]) + f"#q-{question.key}")
+
+
+@permission_required("surveys.view_survey")
+@require_POST
+def question_reorder(request, pk: int):
+    """The builder's drag and drop (JSON): store the order of every current question.
+
+    Answers 400 with ``{"errors": {"order": [...]}}`` for an order that is not exactly the
+    survey's current questions or that a display rule forbids; the page then puts the
+    list back. The up/down buttons are the way without JavaScript.
+    """
+    survey = get_survey_for_user(request.user, pk, "surveys.change_question")
+    form = QuestionOrderForm(request.POST)
+    if not form.is_valid():
+        errors = {name: list(messages) for name, messages in form.errors.items()}
+        return JsonResponse({"errors": errors}, status=400)
+    keys = form.cleaned_data["order"]
+    try:
+        services.reorder_questions(survey=survey, keys=keys)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"order": exc.messages}
+        return JsonResponse({"errors": errors}, status=400)
+    return JsonResponse({"order": keys, "message": "Question order saved."})
 
 
 @permission_required("surveys.view_results")

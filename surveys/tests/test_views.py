@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from feedback.models import Feedback
+from surveys import services
 from surveys.models import Question, Response, Survey
 from surveys.tests.factories import make_survey
 
@@ -343,6 +344,96 @@ def test_move_buttons_reorder_without_javascript(client, manager):
     page = client.post(reverse("surveys:question_up", args=[survey.pk, b.pk]))
     assert page.status_code == 302
     assert list(survey.questions.current().values_list("key", flat=True)) == ["b", "a"]
+
+
+# --- drag-and-drop reordering (the builder's JSON endpoint) ----------------------------------
+
+THREE_QUESTIONS = [
+    {"key": "a", "kind": "csat", "text": "A"},
+    {"key": "b", "kind": "ces", "text": "B"},
+    {
+        "key": "c",
+        "kind": "short_text",
+        "text": "C",
+        "show_if": {"question": "a", "op": "lte", "value": 2},
+    },
+]
+
+
+def current_keys(survey) -> list[str]:
+    return list(survey.questions.current().values_list("key", flat=True))
+
+
+def reorder(client, survey, keys):
+    return client.post(reverse("surveys:question_reorder", args=[survey.pk]), {"order": keys})
+
+
+def test_manager_reorders_questions_by_drag_and_drop(client, manager):
+    survey = make_survey(questions=THREE_QUESTIONS)
+    client.force_login(manager)
+    page = reorder(client, survey, ["b", "a", "c"])
+    assert page.status_code == 200
+    assert page.json() == {"order": ["b", "a", "c"], "message": "Question order saved."}
+    assert current_keys(survey) == ["b", "a", "c"]
+
+
+def test_reordering_is_refused_to_anonymous_visitors_staff_and_outsiders(
+    client, staff_member, outsider
+):
+    survey = make_survey(questions=THREE_QUESTIONS)
+    page = reorder(client, survey, ["b", "a", "c"])
+    assert page.status_code == 302 and page["Location"].startswith("/login/?next=")
+    for user in (staff_member, outsider):
+        client.force_login(user)
+        assert reorder(client, survey, ["b", "a", "c"]).status_code == 403, user.username
+    assert current_keys(survey) == ["a", "b", "c"]
+
+
+def test_reordering_answers_get_with_405(client, manager):
+    survey = make_survey(questions=THREE_QUESTIONS)
+    client.force_login(manager)
+    assert client.get(reverse("surveys:question_reorder", args=[survey.pk])).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ([], "Send the question keys in their new order."),
+        (["b", "a", "c", "zzz"], "Not a current question of this survey: zzz."),
+        (["b", "a"], "Missing from the new order: c."),
+        (["b", "a", "c", "a"], "Listed more than once: a."),
+        (["b", "a", "x" * 41], "Each question key has 1 to 40 characters."),
+        (["c", "b", "a"], "comes later"),
+    ],
+)
+def test_a_bad_order_is_a_400_with_the_reason_and_changes_nothing(client, manager, keys, expected):
+    survey = make_survey(questions=THREE_QUESTIONS)
+    client.force_login(manager)
+    page = reorder(client, survey, keys)
+    assert page.status_code == 400
+    assert expected in " ".join(page.json()["errors"]["order"])
+    assert current_keys(survey) == ["a", "b", "c"]
+
+
+def test_an_order_naming_a_question_deleted_since_the_page_loaded_is_refused(client, manager):
+    survey = make_survey(questions=THREE_QUESTIONS)
+    services.delete_question(question=survey.questions.get(key="b"))
+    client.force_login(manager)
+    page = reorder(client, survey, ["b", "a", "c"])
+    assert page.status_code == 400
+    assert "Not a current question of this survey: b." in page.json()["errors"]["order"]
+
+
+def test_builder_offers_drag_and_drop_to_managers_only(client, manager, staff_member):
+    survey = make_survey(questions=THREE_QUESTIONS)
+    client.force_login(manager)
+    body = client.get(reverse("surveys:detail", args=[survey.pk])).content.decode()
+    url = reverse("surveys:question_reorder", args=[survey.pk])
+    assert f'data-reorder-url="{url}"' in body
+    assert "vendor/sortablejs/Sortable.min.js" in body and "<script>" not in body
+    client.force_login(staff_member)
+    body = client.get(reverse("surveys:detail", args=[survey.pk])).content.decode()
+    assert "data-reorder-url" not in body and "Sortable.min.js" not in body
 
 
 def test_editing_answered_question_kind_from_the_page_creates_a_version(client, manager):
