@@ -78,6 +78,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "feedback.add_product",
         "feedback.change_product",
         "feedback.view_tag",
+        # Admins may edit and delete anyone's internal notes; others only their own.
+        "feedback.change_feedbacknote",
+        "feedback.delete_feedbacknote",
         "innovation.view_ideaevidence",
         "innovation.view_ideavote",
         "innovation.view_segmentweight",

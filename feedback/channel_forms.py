@@ -170,10 +170,23 @@ class NoteForm(forms.Form):
 class SavedViewForm(forms.Form):
     name = forms.CharField(max_length=80, label="Save these filters as")
     query = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
+    shared = forms.BooleanField(required=False, label="Share with the team")
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "view_%s")
         super().__init__(*args, **kwargs)
+
+
+class SavedViewEditForm(forms.Form):
+    """Rename one's own saved view, share it or stop sharing it (one form per view)."""
+
+    name = forms.CharField(max_length=80, label="Name")
+    shared = forms.BooleanField(required=False, label="Shared with the team")
+
+    def __init__(self, *args, view_id: int, **kwargs):
+        kwargs.setdefault("auto_id", f"view-{view_id}-%s")
+        super().__init__(*args, **kwargs)
+        self.view_id = view_id
 
 
 class BulkTriageForm(forms.Form):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .models import Feedback, FeedbackNote, SavedView
 from .services import clean_tag_names, update_feedback_triage
@@ -75,21 +76,50 @@ def clean_view_query(query: str) -> str:
     return cleaned
 
 
-def save_view(*, owner: AbstractBaseUser, name: str, query: str) -> SavedView:
-    """Save the inbox filters under a name; the same name again replaces its filters."""
+def _clean_view_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": ["Give the view a name."]})
     if len(name) > 80:
         raise ValidationError({"name": ["Ensure this field has no more than 80 characters."]})
+    return name
+
+
+def save_view(*, owner: AbstractBaseUser, name: str, query: str, shared: bool = False) -> SavedView:
+    """Save the inbox filters under a name; the same name again replaces its filters and
+    whether it is shared with the team."""
+    name = _clean_view_name(name)
     cleaned = clean_view_query(query)
     try:
         with transaction.atomic():
             view, _ = SavedView.objects.update_or_create(
-                owner=owner, name=name, defaults={"query": cleaned}
+                owner=owner, name=name, defaults={"query": cleaned, "shared": shared}
             )
     except IntegrityError:  # a concurrent save of the same name won
         view = SavedView.objects.get(owner=owner, name=name)
+    return view
+
+
+def update_view(*, owner: AbstractBaseUser, view_id: int, name: str, shared: bool) -> SavedView:
+    """Rename one of ``owner``'s views and share it with the team or stop sharing it.
+
+    Raises ``PermissionDenied`` when the view is not ``owner``'s (shared views of others
+    included) or does not exist, ``ValidationError`` for an empty or too long name or one
+    ``owner`` already uses for another view.
+    """
+    name = _clean_view_name(name)
+    try:
+        with transaction.atomic():
+            view = SavedView.objects.select_for_update().filter(pk=view_id, owner=owner).first()
+            if view is None:
+                raise PermissionDenied
+            view.name = name
+            view.shared = shared
+            view.save(update_fields=["name", "shared"])
+    except IntegrityError:  # the owner's unique name, checked by the database
+        raise ValidationError(
+            {"name": [f"You already have a view named “{name}”."]}, code="duplicate"
+        ) from None
     return view
 
 
@@ -99,11 +129,7 @@ def delete_view(*, owner: AbstractBaseUser, view_id: int) -> bool:
     return bool(deleted)
 
 
-def add_note(*, feedback: Feedback, author: AbstractBaseUser, text: str) -> FeedbackNote:
-    """An internal note on a feedback. Raises ``PermissionDenied`` unless the author may
-    triage, ``ValidationError`` for an empty or too long text."""
-    if not author.has_perm(TRIAGE_PERMISSION):
-        raise PermissionDenied
+def _clean_note_text(text: str) -> str:
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": ["Write the note first."]})
@@ -112,4 +138,36 @@ def add_note(*, feedback: Feedback, author: AbstractBaseUser, text: str) -> Feed
         raise ValidationError({"text": [f"Ensure this field has no more than {limit} characters."]})
     if "\x00" in text:
         raise ValidationError({"text": ["Text may not contain NUL characters."]})
+    return text
+
+
+def add_note(*, feedback: Feedback, author: AbstractBaseUser, text: str) -> FeedbackNote:
+    """An internal note on a feedback. Raises ``PermissionDenied`` unless the author may
+    triage, ``ValidationError`` for an empty or too long text."""
+    if not author.has_perm(TRIAGE_PERMISSION):
+        raise PermissionDenied
+    text = _clean_note_text(text)
     return FeedbackNote.objects.create(feedback=feedback, author=author, text=text)
+
+
+def edit_note(*, note: FeedbackNote, user: AbstractBaseUser, text: str) -> FeedbackNote:
+    """Replace a note's text and record when and by whom. Raises ``PermissionDenied`` unless ``user``
+    wrote it or may change any note (admins), ``ValidationError`` as ``add_note``; an
+    unchanged text changes nothing (no edit time)."""
+    if not note.may_be_edited_by(user):
+        raise PermissionDenied
+    text = _clean_note_text(text)
+    if text != note.text:
+        note.text = text
+        note.edited_at = timezone.now()
+        note.edited_by = user
+        note.save(update_fields=["text", "edited_at", "edited_by"])
+    return note
+
+
+def delete_note(*, note: FeedbackNote, user: AbstractBaseUser) -> None:
+    """Delete a note. Raises ``PermissionDenied`` unless ``user`` wrote it or may delete
+    any note (admins)."""
+    if not note.may_be_deleted_by(user):
+        raise PermissionDenied
+    note.delete()

@@ -1,9 +1,10 @@
 """The inbox: every channel in one list, search, saved views, bulk triage, notes."""
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -13,23 +14,42 @@ from accounts.forms import add_service_errors
 
 from . import inbox as inbox_services
 from . import services
-from .channel_forms import BulkTriageForm, NoteForm, SavedViewForm
+from .channel_forms import BulkTriageForm, NoteForm, SavedViewEditForm, SavedViewForm
 from .filters import FeedbackFilter
 from .forms import TriageForm
-from .models import Feedback
+from .models import Feedback, FeedbackNote, SavedView
 from .selectors import feedback_list, feedback_notes, get_feedback_for_user, saved_views_of
 
 INBOX_PAGE_SIZE = 25
 TRIAGE = "feedback.triage_feedback"
+NOT_YOUR_VIEW = "That view does not exist or is not yours to change."
+NOT_YOUR_NOTE = "That note is not yours to change."
 
 
 @permission_required(TRIAGE)
 def inbox(request):
-    feedback_filter = FeedbackFilter(request.GET, queryset=feedback_list())
+    return _render_inbox(request)
+
+
+def _render_inbox(request, *, params=None, edited_view_form=None, status=200):
+    """The inbox for ``params`` (the GET query); ``edited_view_form`` is a saved view's
+    edit form that failed, shown open with its errors."""
+    params = request.GET if params is None else params
+    feedback_filter = FeedbackFilter(params, queryset=feedback_list())
     paginator = Paginator(feedback_filter.qs, INBOX_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    query = request.GET.copy()
+    page = paginator.get_page(params.get("page"))
+    query = params.copy()
     query.pop("page", None)
+    saved_views = list(saved_views_of(request.user))
+    for view in saved_views:
+        if not view.is_own:
+            continue
+        if edited_view_form is not None and edited_view_form.view_id == view.pk:
+            view.edit_form = edited_view_form
+        else:
+            view.edit_form = SavedViewEditForm(
+                view_id=view.pk, initial={"name": view.name, "shared": view.shared}
+            )
     return render(
         request,
         "feedback/inbox.html",
@@ -37,10 +57,11 @@ def inbox(request):
             "filter": feedback_filter,
             "page": page,
             "query": query.urlencode(),
-            "saved_views": saved_views_of(request.user),
+            "saved_views": saved_views,
             "view_form": SavedViewForm(initial={"query": query.urlencode()}),
             "bulk_form": BulkTriageForm(),
         },
+        status=status,
     )
 
 
@@ -88,7 +109,10 @@ def saved_view_create(request):
     if form.is_valid():
         try:
             view = inbox_services.save_view(
-                owner=request.user, name=form.cleaned_data["name"], query=form.cleaned_data["query"]
+                owner=request.user,
+                name=form.cleaned_data["name"],
+                query=form.cleaned_data["query"],
+                shared=form.cleaned_data["shared"],
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -105,11 +129,40 @@ def saved_view_create(request):
 
 @permission_required(TRIAGE)
 @require_POST
+def saved_view_edit(request, pk: int):
+    """Rename one's own view, share it or stop sharing it. A view that is not the user's
+    (a colleague's shared view) is refused with a message, as ``saved_view_delete`` does."""
+    if not SavedView.objects.filter(pk=pk, owner=request.user).exists():
+        messages.error(request, NOT_YOUR_VIEW)
+        return redirect("feedback:inbox")
+    form = SavedViewEditForm(request.POST, view_id=pk)
+    if form.is_valid():
+        try:
+            view = inbox_services.update_view(
+                owner=request.user,
+                view_id=pk,
+                name=form.cleaned_data["name"],
+                shared=form.cleaned_data["shared"],
+            )
+        except PermissionDenied:  # deleted meanwhile
+            messages.error(request, NOT_YOUR_VIEW)
+            return redirect("feedback:inbox")
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            state = "shared with the team" if view.shared else "only yours"
+            messages.success(request, f"View “{view.name}” saved, {state}.")
+            return redirect("feedback:inbox")
+    return _render_inbox(request, params=QueryDict(), edited_view_form=form, status=400)
+
+
+@permission_required(TRIAGE)
+@require_POST
 def saved_view_delete(request, pk: int):
     if inbox_services.delete_view(owner=request.user, view_id=pk):
         messages.success(request, "View deleted.")
     else:
-        messages.error(request, "That view does not exist or is not yours.")
+        messages.error(request, NOT_YOUR_VIEW)
     return redirect("feedback:inbox")
 
 
@@ -143,7 +196,19 @@ def feedback_detail(request, pk: int):
     return _render_detail(request, feedback, form=form, note_form=NoteForm(), status=status)
 
 
-def _render_detail(request, feedback, *, form, note_form, status=200):
+def _render_detail(request, feedback, *, form, note_form, edited_note_form=None, status=200):
+    """The feedback page; ``edited_note_form`` is a note's edit form that failed, shown
+    open with its errors."""
+    notes = list(feedback_notes(feedback))
+    for note in notes:
+        note.can_edit = note.may_be_edited_by(request.user)
+        note.can_delete = note.may_be_deleted_by(request.user)
+        if not note.can_edit:
+            continue
+        if edited_note_form is not None and edited_note_form.note_id == note.pk:
+            note.edit_form = edited_note_form
+        else:
+            note.edit_form = NoteForm(auto_id=f"note-{note.pk}-%s", initial={"text": note.text})
     return render(
         request,
         "feedback/detail.html",
@@ -151,7 +216,7 @@ def _render_detail(request, feedback, *, form, note_form, status=200):
             "feedback": feedback,
             "form": form,
             "note_form": note_form,
-            "notes": feedback_notes(feedback),
+            "notes": notes,
             "origin": _origin(feedback),
             "sentiment_choices": Feedback.Sentiment.choices,
         },
@@ -190,11 +255,63 @@ def feedback_note_add(request, pk: int):
         else:
             messages.success(request, "Note added.")
             return redirect(f"{reverse('feedback:detail', args=[feedback.pk])}#notes")
-    initial = {
-        "status": feedback.status,
-        "assignee": feedback.assignee,
-        "tags": ", ".join(t.name for t in feedback.tags.all()),
-    }
     return _render_detail(
-        request, feedback, form=TriageForm(initial=initial), note_form=note_form, status=400
+        request, feedback, form=_triage_form(feedback), note_form=note_form, status=400
     )
+
+
+def _triage_form(feedback: Feedback) -> TriageForm:
+    return TriageForm(
+        initial={
+            "status": feedback.status,
+            "assignee": feedback.assignee,
+            "tags": ", ".join(t.name for t in feedback.tags.all()),
+        }
+    )
+
+
+@permission_required(TRIAGE)
+@require_POST
+def feedback_note_edit(request, pk: int, note_pk: int):
+    feedback = get_feedback_for_user(request.user, pk)
+    note = get_object_or_404(
+        FeedbackNote.objects.select_related("author"), pk=note_pk, feedback=feedback
+    )
+    notes_url = f"{reverse('feedback:detail', args=[feedback.pk])}#note-{note.pk}"
+    if not note.may_be_edited_by(request.user):
+        messages.error(request, NOT_YOUR_NOTE)
+        return redirect(notes_url)
+    edit_form = NoteForm(request.POST, auto_id=f"note-{note.pk}-%s")
+    edit_form.note_id = note.pk
+    if edit_form.is_valid():
+        try:
+            inbox_services.edit_note(
+                note=note, user=request.user, text=edit_form.cleaned_data["text"]
+            )
+        except ValidationError as exc:
+            edit_form.add_error("text", exc.messages)
+        else:
+            messages.success(request, "Note saved.")
+            return redirect(notes_url)
+    return _render_detail(
+        request,
+        feedback,
+        form=_triage_form(feedback),
+        note_form=NoteForm(),
+        edited_note_form=edit_form,
+        status=400,
+    )
+
+
+@permission_required(TRIAGE)
+@require_POST
+def feedback_note_delete(request, pk: int, note_pk: int):
+    feedback = get_feedback_for_user(request.user, pk)
+    note = get_object_or_404(FeedbackNote, pk=note_pk, feedback=feedback)
+    try:
+        inbox_services.delete_note(note=note, user=request.user)
+    except PermissionDenied:
+        messages.error(request, NOT_YOUR_NOTE)
+    else:
+        messages.success(request, "Note deleted.")
+    return redirect(f"{reverse('feedback:detail', args=[feedback.pk])}#notes")

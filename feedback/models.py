@@ -524,13 +524,18 @@ class ReviewSource(models.Model):
 
 
 class SavedView(models.Model):
-    """A named inbox filter (its query string), owned by one user."""
+    """A named inbox filter (its query string), owned by one user.
+
+    A shared view is listed for everyone with inbox access; only its owner changes or
+    deletes it.
+    """
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_inbox_views"
     )
     name = models.CharField(max_length=80)
     query = models.CharField(max_length=2000, blank=True)
+    shared = models.BooleanField(default=False, help_text="Listed for the whole team.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -554,12 +559,34 @@ class FeedbackNote(models.Model):
     )
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # Shown when someone other than the author (an admin) changed the text.
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["feedback", "created_at", "id"]
 
     def __str__(self) -> str:
         return f"Note on {self.feedback}"
+
+    def may_be_edited_by(self, user) -> bool:
+        """Its author (while they may triage) or whoever may change any note (admins)."""
+        return self._is_authors_or(user, "feedback.change_feedbacknote")
+
+    def may_be_deleted_by(self, user) -> bool:
+        return self._is_authors_or(user, "feedback.delete_feedbacknote")
+
+    def _is_authors_or(self, user, perm: str) -> bool:
+        if not user.has_perm("feedback.triage_feedback"):
+            return False
+        is_author = self.author_id is not None and self.author_id == user.pk
+        return is_author or user.has_perm(perm)
 
 
 class ErasureRecord(models.Model):

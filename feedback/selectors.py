@@ -106,11 +106,17 @@ def get_review_source_for_user(
 
 
 def saved_views_of(user) -> QuerySet[SavedView]:
-    return SavedView.objects.filter(owner=user).order_by("name")
+    """The views ``user`` sees in the inbox bar: their own, then the team's shared ones."""
+    return (
+        SavedView.objects.filter(Q(owner=user) | Q(shared=True))
+        .select_related("owner")
+        .annotate(is_own=Q(owner=user))
+        .order_by("-is_own", "name", "id")
+    )
 
 
 def feedback_notes(feedback: Feedback) -> QuerySet[FeedbackNote]:
-    return feedback.notes.select_related("author").order_by("created_at", "id")
+    return feedback.notes.select_related("author", "edited_by").order_by("created_at", "id")
 
 
 def customer_list(search: str = "") -> QuerySet[Customer]:

@@ -28,6 +28,7 @@ from feedback import privacy
 from feedback.models import (
     Customer,
     Feedback,
+    FeedbackNote,
     FocusGroup,
     FocusGroupEntry,
     Interview,
@@ -93,7 +94,8 @@ class World:
 
 
 def build_world(*, owner) -> World:
-    """Every object at ``PK``; ``owner`` (a staff member) owns the saved view."""
+    """Every object at ``PK``; ``owner`` (a staff member) owns the saved view and wrote
+    the note."""
     now = timezone.now()
     user_model = get_user_model()
     person = user_model.objects.create_user(
@@ -112,6 +114,7 @@ def build_world(*, owner) -> World:
     )
     make(Tag, name="matrix")
     make(SavedView, owner=owner, name="Matrix view", query="")
+    make(FeedbackNote, feedback=feedback, author=owner, text="Matrix note")
     make(ReviewImport, stored_name="matrix.csv", file_format="csv", encoding="utf-8")
     make(ReviewSource, name="Matrix feed", slug="matrix-feed", url="https://example.com/feed")
     group = make(FocusGroup, topic="Checkout", scheduled_at=now - dt.timedelta(days=1))

@@ -217,8 +217,14 @@ EXPECTED: dict = {
     # The saved view belongs to the staff member: for others the delete is a no-op with a
     # message (302), decided by the service, not by the role gate.
     "feedback:saved_view_delete": page(STAFF, "POST"),  # inbox/views/<int:pk>/delete/
+    # Same rule for renaming or (un)sharing it: only the owner; others get a message (302).
+    "feedback:saved_view_edit": page(STAFF, "POST"),  # inbox/views/<int:pk>/edit/
     "feedback:detail": page(STAFF),  # inbox/<int:pk>/
     "feedback:note_add": page(STAFF, "POST"),  # inbox/<int:pk>/notes/
+    # The note is the staff member's (admins may change any): for others the edit or
+    # delete is refused with a message (302), decided per note, not by the role gate.
+    "feedback:note_edit": page(STAFF, "POST"),  # inbox/<int:pk>/notes/<int:note_pk>/edit/
+    "feedback:note_delete": page(STAFF, "POST"),  # inbox/<int:pk>/notes/<int:note_pk>/delete/
     "feedback:customers": page(STAFF),  # customers/
     "feedback:customer_detail": page(STAFF),  # customers/<int:pk>/
     "feedback:focus_groups": page(STAFF),  # focus-groups/
@@ -289,6 +295,7 @@ EXPECTED: dict = {
     "surveys:export_csv": page(STAFF),  # surveys/<int:pk>/export.csv
     "surveys:export_xlsx": page(STAFF),  # surveys/<int:pk>/export.xlsx
     "surveys:question_new": page(MANAGER),  # surveys/<int:pk>/questions/new/
+    "surveys:question_reorder": page(MANAGER, "POST"),  # surveys/<int:pk>/questions/reorder/
     "surveys:question_edit": page(MANAGER),  # surveys/<int:pk>/questions/<int:question_pk>/
     "surveys:question_delete": page(
         MANAGER, "POST"

@@ -379,3 +379,270 @@ def test_inbox_segment_filter_shows_exactly_the_members_feedback(client, staff_m
     page = response.context["page"]
     assert {f.pk for f in page.object_list} == {f.pk for f in mine}
     assert page.paginator.count == 2
+
+
+# --- Notes: edited and deleted by their author (and admins) -----------------------------------
+
+
+def note_urls(note):
+    args = [note.feedback_id, note.pk]
+    return reverse("feedback:note_edit", args=args), reverse("feedback:note_delete", args=args)
+
+
+@pytest.fixture
+def sams_note(staff_member):
+    return inbox.add_note(feedback=FeedbackFactory(), author=staff_member, text="Called back")
+
+
+def test_author_edits_a_note_and_the_edit_time_is_shown(client, staff_member, sams_note):
+    edit_url, _ = note_urls(sams_note)
+    client.force_login(staff_member)
+    response = client.post(edit_url, {"text": "Called back, refund agreed"})
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"#note-{sams_note.pk}")
+    sams_note.refresh_from_db()
+    assert sams_note.text == "Called back, refund agreed"
+    assert sams_note.edited_at is not None and sams_note.edited_at >= sams_note.created_at
+    page = client.get(reverse("feedback:detail", args=[sams_note.feedback_id])).content.decode()
+    assert "Called back, refund agreed" in page
+    assert (
+        f'<span class="note-edited">edited <time datetime="{sams_note.edited_at:%Y-%m-%d}' in page
+    )
+    assert "</time> by " not in page  # edited by its author: no name repeated
+
+
+def test_saving_a_note_unchanged_records_no_edit(staff_member, sams_note):
+    inbox.edit_note(note=sams_note, user=staff_member, text="  Called back ")
+    sams_note.refresh_from_db()
+    assert sams_note.edited_at is None
+
+
+def test_author_deletes_a_note(client, staff_member, sams_note):
+    _, delete_url = note_urls(sams_note)
+    client.force_login(staff_member)
+    assert client.post(delete_url).status_code == 302
+    assert not FeedbackNote.objects.exists()
+
+
+def test_admin_edits_and_deletes_anyones_note(client, admin_user, sams_note):
+    edit_url, delete_url = note_urls(sams_note)
+    client.force_login(admin_user)
+    page = client.get(reverse("feedback:detail", args=[sams_note.feedback_id])).content.decode()
+    assert "Edit note" in page and "Delete note" in page
+    assert client.post(edit_url, {"text": "Moderated"}).status_code == 302
+    sams_note.refresh_from_db()
+    assert (sams_note.text, sams_note.author.username) == ("Moderated", "sam_staff")
+    assert sams_note.edited_by == admin_user
+    page = client.get(reverse("feedback:detail", args=[sams_note.feedback_id])).content.decode()
+    assert "</time> by ada_admin</span>" in page  # the note still names its author, sam
+    assert client.post(delete_url).status_code == 302
+    assert not FeedbackNote.objects.exists()
+
+
+@pytest.mark.parametrize("actor", ["manager", "other_staff"])
+def test_other_people_cannot_edit_or_delete_a_note(client, request, actor, sams_note):
+    user = (
+        UserFactory(username="sue_staff", role="staff")
+        if actor == "other_staff"
+        else request.getfixturevalue(actor)
+    )
+    edit_url, delete_url = note_urls(sams_note)
+    client.force_login(user)
+    page = client.get(reverse("feedback:detail", args=[sams_note.feedback_id])).content.decode()
+    assert "Called back" in page and "Edit note" not in page and "Delete note" not in page
+    response = client.post(edit_url, {"text": "Rewritten"}, follow=True)
+    assert "That note is not yours to change." in response.content.decode()
+    response = client.post(delete_url, follow=True)
+    assert "That note is not yours to change." in response.content.decode()
+    sams_note.refresh_from_db()
+    assert (sams_note.text, sams_note.edited_at) == ("Called back", None)
+    with pytest.raises(PermissionDenied):
+        inbox.edit_note(note=sams_note, user=user, text="Rewritten")
+    with pytest.raises(PermissionDenied):
+        inbox.delete_note(note=sams_note, user=user)
+
+
+@pytest.mark.parametrize(("actor", "status"), [("anonymous", 302), ("outsider", 403)])
+def test_note_edit_and_delete_need_the_inbox(client, request, actor, status, sams_note):
+    if actor != "anonymous":
+        client.force_login(request.getfixturevalue(actor))
+    for url in note_urls(sams_note):
+        response = client.post(url, {"text": "Rewritten"})
+        assert response.status_code == status
+        if status == 302:
+            assert response["Location"].startswith("/login/?next=")
+    sams_note.refresh_from_db()
+    assert sams_note.text == "Called back"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("   ", "This field is required."),
+        ("x" * 5001, "Ensure this value has at most 5000 characters (it has 5001)."),
+        ("bad \x00 byte", "Null characters are not allowed."),
+    ],
+)
+def test_a_bad_note_edit_is_a_400_with_the_message(client, staff_member, sams_note, text, error):
+    edit_url, _ = note_urls(sams_note)
+    client.force_login(staff_member)
+    response = client.post(edit_url, {"text": text})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert error in body
+    assert '<details class="note-edit" open>' in body
+    sams_note.refresh_from_db()
+    assert (sams_note.text, sams_note.edited_at) == ("Called back", None)
+
+
+def test_a_note_is_only_reached_through_its_own_feedback(client, staff_member, sams_note):
+    other = FeedbackFactory()
+    client.force_login(staff_member)
+    for name in ("feedback:note_edit", "feedback:note_delete"):
+        assert client.post(reverse(name, args=[other.pk, sams_note.pk])).status_code == 404
+        assert client.post(reverse(name, args=[sams_note.feedback_id, 999999])).status_code == 404
+    assert client.get(note_urls(sams_note)[0]).status_code == 405
+    assert FeedbackNote.objects.get().text == "Called back"
+
+
+def test_feedback_page_queries_do_not_grow_with_notes(
+    client, staff_member, manager, django_assert_max_num_queries
+):
+    feedback = FeedbackFactory()
+    inbox.add_note(feedback=feedback, author=staff_member, text="first")
+    client.force_login(staff_member)
+    url = reverse("feedback:detail", args=[feedback.pk])
+    client.get(url)  # the session and permission caches, as on any later visit
+    with django_assert_max_num_queries(20) as one_note:
+        client.get(url)
+    for n in range(11):
+        inbox.add_note(feedback=feedback, author=staff_member if n % 2 else manager, text=f"n{n}")
+    with django_assert_max_num_queries(len(one_note.captured_queries)):
+        response = client.get(url)
+    assert response.content.decode().count("Edit note") == 6
+
+
+# --- Saved views: shared with the team, changed only by their owner ---------------------------
+
+
+def inbox_views_for(client, user):
+    client.force_login(user)
+    return client.get(reverse("feedback:inbox")).context["saved_views"]
+
+
+def test_a_shared_view_is_listed_for_everyone_with_inbox_access(client, staff_member, manager):
+    client.force_login(staff_member)
+    client.post(
+        reverse("feedback:saved_view_create"),
+        {"name": "Angry reviews", "query": "channel=review", "shared": "on"},
+    )
+    inbox.save_view(owner=staff_member, name="Mine only", query="status=new")
+    inbox.save_view(owner=manager, name="Manager's own", query="status=closed")
+    shared = SavedView.objects.get(name="Angry reviews")
+    assert shared.shared
+
+    assert [v.name for v in inbox_views_for(client, manager)] == [
+        "Manager's own",
+        "Angry reviews",
+    ]
+    page = client.get(reverse("feedback:inbox")).content.decode()
+    assert "shared by sam_staff" in page
+    assert f'action="{reverse("feedback:saved_view_edit", args=[shared.pk])}"' not in page
+    assert f'action="{reverse("feedback:saved_view_delete", args=[shared.pk])}"' not in page
+    other_staff = UserFactory(username="sue_staff", role="staff")
+    assert [v.name for v in inbox_views_for(client, other_staff)] == ["Angry reviews"]
+    # The owner sees theirs first, with the controls.
+    assert [v.name for v in inbox_views_for(client, staff_member)] == [
+        "Angry reviews",
+        "Mine only",
+    ]
+    page = client.get(reverse("feedback:inbox")).content.decode()
+    assert f'action="{reverse("feedback:saved_view_edit", args=[shared.pk])}"' in page
+
+
+def test_owner_shares_renames_and_unshares_a_view(client, staff_member, manager):
+    view = inbox.save_view(owner=staff_member, name="Angry", query="sentiment=negative")
+    url = reverse("feedback:saved_view_edit", args=[view.pk])
+    client.force_login(staff_member)
+    assert client.post(url, {"name": "Angry customers", "shared": "on"}).status_code == 302
+    view.refresh_from_db()
+    assert (view.name, view.shared, view.query) == ("Angry customers", True, "sentiment=negative")
+    assert [v.name for v in inbox_views_for(client, manager)] == ["Angry customers"]
+    client.force_login(staff_member)
+    assert client.post(url, {"name": "Angry customers"}).status_code == 302
+    view.refresh_from_db()
+    assert not view.shared
+    assert list(inbox_views_for(client, manager)) == []
+
+
+@pytest.mark.parametrize("actor", ["manager", "admin_user"])
+def test_only_the_owner_changes_or_deletes_a_shared_view(client, request, staff_member, actor):
+    view = inbox.save_view(owner=staff_member, name="Team view", query="", shared=True)
+    client.force_login(request.getfixturevalue(actor))
+    response = client.post(
+        reverse("feedback:saved_view_edit", args=[view.pk]), {"name": "Hijacked"}, follow=True
+    )
+    assert "That view does not exist or is not yours to change." in response.content.decode()
+    client.post(reverse("feedback:saved_view_delete", args=[view.pk]))
+    view.refresh_from_db()
+    assert (view.name, view.shared) == ("Team view", True)
+    with pytest.raises(PermissionDenied):
+        inbox.update_view(
+            owner=request.getfixturevalue(actor), view_id=view.pk, name="X", shared=False
+        )
+
+
+@pytest.mark.parametrize(("actor", "status"), [("anonymous", 302), ("outsider", 403)])
+def test_saved_view_edit_needs_the_inbox(client, request, staff_member, actor, status):
+    view = inbox.save_view(owner=staff_member, name="Team view", query="", shared=True)
+    if actor != "anonymous":
+        client.force_login(request.getfixturevalue(actor))
+        assert client.get(reverse("feedback:inbox")).status_code == 403
+    response = client.post(reverse("feedback:saved_view_edit", args=[view.pk]), {"name": "X"})
+    assert response.status_code == status
+    view.refresh_from_db()
+    assert view.name == "Team view"
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("", "This field is required."),
+        ("x" * 81, "Ensure this value has at most 80 characters (it has 81)."),
+        ("Other view", "You already have a view named “Other view”."),
+    ],
+)
+def test_a_bad_saved_view_edit_is_a_400_with_the_message(client, staff_member, name, error):
+    view = inbox.save_view(owner=staff_member, name="Team view", query="", shared=True)
+    inbox.save_view(owner=staff_member, name="Other view", query="status=new")
+    client.force_login(staff_member)
+    response = client.post(
+        reverse("feedback:saved_view_edit", args=[view.pk]), {"name": name, "shared": "on"}
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert error in body and '<details class="view-edit" open>' in body
+    view.refresh_from_db()
+    assert (view.name, view.shared) == ("Team view", True)
+
+
+def test_two_people_may_share_views_of_the_same_name(client, staff_member, manager):
+    inbox.save_view(owner=staff_member, name="Weekly", query="channel=review", shared=True)
+    inbox.save_view(owner=manager, name="Weekly", query="channel=survey", shared=True)
+    views = inbox_views_for(client, UserFactory(username="sue_staff", role="staff"))
+    assert sorted((v.name, v.owner.username) for v in views) == [
+        ("Weekly", "maria_manager"),
+        ("Weekly", "sam_staff"),
+    ]
+
+
+def test_inbox_queries_do_not_grow_with_shared_views(
+    client, staff_member, django_assert_max_num_queries
+):
+    for n in range(10):
+        owner = UserFactory(username=f"colleague{n}", role="staff")
+        inbox.save_view(owner=owner, name=f"View {n}", query=f"status=new&n={n}", shared=True)
+    client.force_login(staff_member)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("feedback:inbox"))
+    assert len(response.context["saved_views"]) == 10
