@@ -14,6 +14,9 @@ connection instead of on every request.
 
 Only for fixed querysets whose arguments are plain values; a ``select_for_update`` one
 must run inside a transaction (Django checks that when compiling, so on first use only).
+Django's ORM has no ``FOR SHARE``: with ``share_lock=True`` the lock clause of a
+``select_for_update(no_key=True)`` queryset is compiled as ``FOR SHARE`` instead (on
+databases without row locks, SQLite, there is no clause to change).
 """
 
 from __future__ import annotations
@@ -46,14 +49,33 @@ class _Compiled:
     model_slice: slice | None
 
 
+_NO_KEY_UPDATE = " FOR NO KEY UPDATE"
+
+
+def _as_share_lock(sql: str) -> str:
+    """``… FOR NO KEY UPDATE`` as ``… FOR SHARE``; unchanged without a lock clause."""
+    if sql.endswith(_NO_KEY_UPDATE):
+        return sql[: -len(_NO_KEY_UPDATE)] + " FOR SHARE"
+    if " FOR " in sql:
+        raise ValueError(f"share_lock takes a select_for_update(no_key=True) queryset: {sql}")
+    return sql
+
+
 class PreparedQuery:
     """``build(*arguments)`` returns the queryset (model instances or ``values()``);
     ``kinds`` says per argument whether it is an ``int`` or a ``str``."""
 
-    def __init__(self, build: Callable[..., QuerySet], *kinds: type, using: str = "default"):
+    def __init__(
+        self,
+        build: Callable[..., QuerySet],
+        *kinds: type,
+        using: str = "default",
+        share_lock: bool = False,
+    ):
         if not all(kind in (int, str) for kind in kinds):
             raise TypeError("PreparedQuery arguments are int or str")
         self._build = build
+        self._share_lock = share_lock
         self._markers = tuple(
             (_MARKERS if kind is int else _TEXT_MARKERS)[i] for i, kind in enumerate(kinds)
         )
@@ -64,6 +86,8 @@ class PreparedQuery:
         queryset = self._build(*self._markers)
         compiler = queryset.query.get_compiler(using=self._using)
         sql, params = compiler.as_sql()
+        if self._share_lock:
+            sql = _as_share_lock(sql)
         positions = []
         for marker in self._markers:
             found = [i for i, p in enumerate(params) if p == marker]

@@ -161,8 +161,16 @@ class _QuestionsChanged(Exception):
         self.version = version
 
 
+class _QuotaSet(Exception):
+    """A quota was set on the survey while a response was being stored without one."""
+
+    def __init__(self, quota: int):
+        self.quota = quota
+
+
 # A response validated against questions that changed meanwhile is stored again with the
-# newer ones; after this many attempts in a row the respondent is asked to send it again.
+# newer ones (one stored without a quota that was set meanwhile, under the quota); after
+# this many attempts in a row the respondent is asked to send it again.
 QUESTION_SET_ATTEMPTS = 3
 
 
@@ -180,8 +188,9 @@ def submit_response(
 ) -> tuple[Response, bool]:
     """Store one response to ``survey``; return ``(response, created)``.
 
-    In one transaction, which takes the survey row lock (``SELECT … FOR NO KEY UPDATE``)
-    as its last step so the quota and a close hold exactly under concurrency: a repeated
+    In one transaction, which takes the survey row lock as its last step (exclusive among
+    submissions only when the survey has a quota; see ``_recheck_under_lock``) so the
+    quota and a close hold exactly under concurrency: a repeated
     ``client_uuid`` returns the stored response with ``created=False`` and stores
     nothing, even after the survey closed; otherwise the survey must accept
     responses now (``SurveyClosed``, code "closed") and be under its quota
@@ -231,6 +240,13 @@ def submit_response(
             # (a kiosk batch shares one).
             survey.questions_version = exc.version
             question_set = current_question_set(survey)
+        except _QuotaSet as exc:
+            if attempt == QUESTION_SET_ATTEMPTS:
+                raise ValidationError(
+                    "This survey changed while you answered; send it again.",
+                    code="survey_changed",
+                ) from None
+            survey.response_quota = exc.quota
         except (ValidationError, IntegrityError):
             # A repeated client_uuid is looked up only when storing failed: the unique
             # index refuses the copy (after the first commits, if both run at once), and
@@ -350,44 +366,56 @@ def _store_response(
         invitation.status = Invitation.Status.ANSWERED
         invitation.answered_at = now
         invitation.save(update_fields=["status", "answered_at"])
-    _recheck_under_lock(survey.pk, question_set.version)
+    _recheck_under_lock(survey.pk, question_set.version, quota=survey.response_quota is not None)
     return response
 
 
-# The survey row as the lock statement reads it; compiled once per connection.
-_LOCKED_STATE = PreparedQuery(
-    lambda survey_id: (
+# The survey row as the lock statement reads it; compiled once per connection. Exclusive
+# among submissions when the survey has a quota, shared otherwise.
+def _survey_state(survey_id):
+    return (
         Survey.objects.select_for_update(no_key=True)
         .filter(pk=survey_id)
         .order_by()
         .values("status", "opens_at", "closes_at", "response_quota", "questions_version")
-    ),
-    int,
-)
+    )
 
 
-def _recheck_under_lock(survey_id: int, questions_version: int) -> None:
+_LOCKED_STATE = PreparedQuery(_survey_state, int)
+_SHARED_STATE = PreparedQuery(_survey_state, int, share_lock=True)
+
+
+def _recheck_under_lock(survey_id: int, questions_version: int, *, quota: bool) -> None:
     """The last step of storing a response: take the survey row lock and check, on the
     row as it is now, that the survey still accepts responses, that this one stays within
     the quota and that the questions are still those of ``questions_version``.
 
-    The lock is taken last, so it is held only for this check and the commit:
-    submissions to one survey run in parallel and serialise only here. Under it, the
-    status, the window and the quota are re-read; the count includes this response and
-    every one committed before the lock was granted (READ COMMITTED), so no more than the
-    quota can ever commit, and nothing commits after a close. FOR NO KEY UPDATE: it
-    excludes the other submissions' lock and every survey edit (FOR UPDATE), but not the
-    key-share lock a concurrent response's INSERT takes on the survey row, so the other
-    submissions write their rows meanwhile instead of queueing for the lock there.
+    The lock is taken last, so it is held only for this check and the commit. Every
+    survey edit (close, settings, questions: ``FOR UPDATE``) waits for it and it waits for
+    them, so nothing commits after a close or against questions changed meanwhile: the
+    row is re-read once the lock is granted (READ COMMITTED).
+
+    - ``quota``: a survey with a response quota is locked ``FOR NO KEY UPDATE``, which
+      also excludes the other submissions: the count includes this response and every
+      one committed before the lock was granted, so no more than the quota can ever
+      commit. (The key-share lock a concurrent response's INSERT takes on the survey
+      row does not wait for it, so the others write their rows meanwhile.)
+    - without a quota the lock is ``FOR SHARE``: submissions do not wait for each other,
+      only for edits. If a quota was set since the caller read the row, the response is
+      stored again under the exclusive lock (``_QuotaSet``).
     """
-    state = _LOCKED_STATE.first(survey_id)
+    state = (_LOCKED_STATE if quota else _SHARED_STATE).first(survey_id)
     if state is None:  # deleted meanwhile
         raise SurveyClosed("This survey is closed.")
     _check_window(state["status"], state["opens_at"], state["closes_at"], timezone.now())
     if state["questions_version"] != questions_version:
         raise _QuestionsChanged(state["questions_version"])
-    quota = state["response_quota"]
-    if quota is not None and Response.objects.filter(survey_id=survey_id).count() > quota:
+    limit = state["response_quota"]
+    if limit is None:
+        return
+    if not quota:
+        raise _QuotaSet(limit)
+    if Response.objects.filter(survey_id=survey_id).count() > limit:
         raise QuotaReached()
 
 

@@ -62,6 +62,28 @@ def test_values_come_back_converted_under_the_lock():
     assert state == {"status": "open", "closes_at": closes_at, "response_quota": 5}
 
 
+def test_a_share_lock_is_compiled_as_for_share(postgres_required):
+    survey = make_survey(response_quota=5)
+    shared = PreparedQuery(
+        lambda pk: (
+            Survey.objects.select_for_update(no_key=True)
+            .filter(pk=pk)
+            .order_by()
+            .values("status", "response_quota")
+        ),
+        int,
+        share_lock=True,
+    )
+    with transaction.atomic():
+        assert shared.first(survey.pk) == {"status": "open", "response_quota": 5}
+        compiled = next(iter(shared._compiled_for.values()))
+    assert compiled.sql.endswith(" FOR SHARE")
+    with pytest.raises(ValueError, match="no_key=True"):
+        PreparedQuery(
+            lambda pk: Survey.objects.select_for_update().filter(pk=pk), int, share_lock=True
+        ).first(survey.pk)
+
+
 def test_a_build_that_does_not_use_its_argument_is_refused():
     unused = PreparedQuery(lambda pk: Survey.objects.filter(pk=1), int)
     with pytest.raises(ValueError, match="not one parameter"):

@@ -251,6 +251,87 @@ def test_concurrent_submissions_never_exceed_the_quota(postgres_required):
     assert Response.objects.filter(survey=survey).count() == 3
 
 
+def _answer_in_thread(survey_id, outcomes):
+    def answer():
+        try:
+            submit(Survey.objects.get(pk=survey_id), {"nps": 9})
+            outcomes.append("stored")
+        except services.QuotaReached:
+            outcomes.append("quota")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submissions_without_a_quota_do_not_wait_for_each_other(postgres_required):
+    survey = make_survey()
+    outcomes = []
+    with transaction.atomic():
+        # This response holds its survey row lock until the block commits ...
+        submit(survey, {"nps": 8})
+        # ... and another respondent's submission is stored meanwhile.
+        other = _answer_in_thread(survey.pk, outcomes)
+        other.join(timeout=10)
+        assert not other.is_alive()
+        assert outcomes == ["stored"]
+    assert Response.objects.filter(survey=survey).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submissions_to_a_survey_with_a_quota_take_turns(postgres_required):
+    survey = make_survey(response_quota=2)
+    outcomes = []
+    with transaction.atomic():
+        submit(survey, {"nps": 8})
+        other = _answer_in_thread(survey.pk, outcomes)
+        other.join(timeout=1)
+        # Waits for this one's commit, to count it.
+        assert other.is_alive() and outcomes == []
+    other.join()
+    assert outcomes == ["stored"]
+    assert Response.objects.filter(survey=survey).count() == 2
+
+
+def test_a_quota_set_while_a_response_was_being_answered_holds():
+    survey = make_survey()
+    submit(survey, {"nps": 9})
+    stale = Survey.objects.get(pk=survey.pk)  # loaded without a quota
+    services.update_survey(survey=survey, response_quota=1)
+    with pytest.raises(services.QuotaReached):
+        submit(stale, {"nps": 10})
+    assert Response.objects.filter(survey=survey).count() == 1
+    assert stale.response_quota == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_waits_for_a_response_being_stored_and_none_is_stored_after(postgres_required):
+    survey = make_survey()
+    closed = []
+
+    def close():
+        try:
+            services.close_survey(survey=Survey.objects.get(pk=survey.pk))
+            closed.append(True)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        submit(survey, {"nps": 8})
+        closer = threading.Thread(target=close)
+        closer.start()
+        closer.join(timeout=1)
+        assert closer.is_alive() and not closed  # the response commits first
+    closer.join()
+    assert closed
+    with pytest.raises(services.SurveyClosed):
+        submit(survey, {"nps": 9})
+    assert Response.objects.filter(survey=survey).count() == 1
+
+
 def test_same_client_uuid_stores_one_response_even_after_closing():
     survey = make_survey()
     key = uuid.uuid4()
