@@ -59,8 +59,9 @@ DEFAULT_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=15),
         "options": {"queue": "training"},
     },
-    # Forecast volume, sentiment and NPS 8 weeks ahead (overall, busiest products and
-    # themes) and backtest each forecast against a seasonal-naive one. Weekly data, so
+    # Forecast weekly volume, average sentiment and NPS INSIGHTS_FORECAST_HORIZON weeks
+    # ahead (4-12, default 8), overall, for the busiest products and for the busiest
+    # themes, and backtest each forecast against a seasonal-naive one. Weekly data, so
     # nightly is plenty.
     "refresh-forecasts": {
         "task": "insights.tasks.refresh_forecasts_task",

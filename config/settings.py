@@ -530,6 +530,10 @@ INSIGHTS_EMERGING_ALPHA = env_float("INSIGHTS_EMERGING_ALPHA", 0.01)
 INSIGHTS_ALERT_EMAILS = env_list("INSIGHTS_ALERT_EMAILS", [])
 # Forecasts: weeks ahead, and weeks of history read (two years lets the yearly season in).
 INSIGHTS_FORECAST_HORIZON = env_int("INSIGHTS_FORECAST_HORIZON", 8)
+if not 4 <= INSIGHTS_FORECAST_HORIZON <= 12:
+    raise ImproperlyConfigured(
+        f"INSIGHTS_FORECAST_HORIZON must be 4 to 12 weeks, got {INSIGHTS_FORECAST_HORIZON}"
+    )
 INSIGHTS_FORECAST_HISTORY_WEEKS = env_int("INSIGHTS_FORECAST_HISTORY_WEEKS", 104)
 # Dashboard: breakdowns with fewer respondents than this are hidden (no one singled out).
 INSIGHTS_MIN_GROUP_SIZE = env_int("INSIGHTS_MIN_GROUP_SIZE", 5)

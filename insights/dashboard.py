@@ -158,6 +158,22 @@ def kpi_tiles(scope: Scope) -> list[dict]:
     return tiles
 
 
+SURVEY_SCORE_METRICS = ("nps", "csat_average", "ces_average")
+
+
+def survey_score_tiles(scope: Scope) -> list[dict]:
+    """The NPS, CSAT and CES tiles of the scope against the period before, only those
+    with answers in either period (small groups hidden): a theme page's scores of the
+    responses whose comments carry the theme."""
+    current = reads.scoped_sums(scope)[None]
+    previous = reads.scoped_sums(scope.previous())[None]
+    tiles = [
+        metric_cell(metric, scope, current, previous, guarded=True)
+        for metric in SURVEY_SCORE_METRICS
+    ]
+    return [tile for tile in tiles if tile["n_current"] or tile["n_previous"]]
+
+
 def _group_label_and_scope(group: str, key, scope: Scope, objects: dict):
     if group == "channel":
         return Feedback.Channel(key).label if key in Feedback.Channel.values else key, {

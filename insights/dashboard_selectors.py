@@ -3,8 +3,8 @@
 Every number comes from a rollup (:func:`insights.selectors.rollup_rows`):
 :class:`DailyFeedbackStat`, or :class:`DailySegmentStat` for a segment filter and the
 segment ranking, and with a theme filter their theme variants, :class:`DailyThemeStat`
-and :class:`DailyThemeSegmentStat` (feedback counters only: survey scores belong to no
-theme). The survey response rate alone counts invitations.
+and :class:`DailyThemeSegmentStat` (survey scores there are those of the responses whose
+comments carry the theme). The survey response rate alone counts invitations.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ def _normalise_key(key):
 
 
 def scoped_sums(scope: Scope, *, group: str | None = None) -> dict:
-    """Rollup counters (``ROLLUP_SUMS``; the survey ones 0 under a theme filter) for the
-    scope's UTC days and filters, as ``{key: sums}`` with ``key`` the ``group`` value
+    """Rollup counters (``ROLLUP_SUMS``; under a theme filter the survey scores of the
+    responses whose comments carry the theme) for the scope's UTC days and filters, as ``{key: sums}`` with ``key`` the ``group`` value
     (``None`` when not grouped; a date for week and month). One query."""
     if group is not None and group not in GROUPS:
         raise ValueError(f"unknown group {group!r}")

@@ -32,8 +32,9 @@ BOUNDS = {
 }
 
 
-# The theme rollups keep the feedback counters only (survey scores belong to no theme).
-THEME_METRICS = [Forecast.Metric.VOLUME, Forecast.Metric.SENTIMENT]
+# The theme rollups keep the survey scores of the responses whose text answers carry the
+# theme beside its feedback counters, so themes get the NPS forecast too.
+THEME_METRICS = [Forecast.Metric.VOLUME, Forecast.Metric.SENTIMENT, Forecast.Metric.NPS]
 
 
 def weekly_value(metric: str, sums: dict) -> float | None:
@@ -141,9 +142,8 @@ def save_forecast(
 
 
 def refresh_forecasts(*, today: dt.date | None = None, run=None) -> int:
-    """Re-forecast volume, sentiment and NPS overall and for the busiest products, and
-    volume and sentiment for the busiest themes; remove every other forecast. Returns how
-    many forecasts were stored."""
+    """Re-forecast volume, sentiment and NPS overall, for the busiest products and for the
+    busiest themes; remove every other forecast. Returns how many forecasts were stored."""
     horizon = settings.INSIGHTS_FORECAST_HORIZON
     history_weeks = settings.INSIGHTS_FORECAST_HISTORY_WEEKS
     today = today or timezone.now().astimezone(dt.UTC).date()

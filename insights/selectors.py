@@ -88,9 +88,10 @@ ROLLUP_SUMS = [
 ]
 
 
-# The counters every rollup keeps; the theme rollups keep only these (survey scores
-# belong to no theme).
+# The feedback counters and the survey-score counters of ``ROLLUP_SUMS`` (every rollup,
+# the theme ones included, keeps both).
 FEEDBACK_SUMS = ROLLUP_SUMS[:5]
+SCORE_SUMS = ROLLUP_SUMS[5:]
 
 
 def rollup_rows(
@@ -131,9 +132,8 @@ def rollup_rows(
 
 
 def summed_counters(rows) -> dict:
-    """``Sum`` of each counter the rows' rollup keeps (of ``ROLLUP_SUMS``)."""
-    names = FEEDBACK_SUMS if rows.model in (DailyThemeStat, DailyThemeSegmentStat) else ROLLUP_SUMS
-    return {name: Sum(name) for name in names}
+    """``Sum`` of each counter the rows' rollup keeps (``ROLLUP_SUMS``, every rollup)."""
+    return {name: Sum(name) for name in ROLLUP_SUMS}
 
 
 def rollup_totals(
@@ -213,7 +213,7 @@ def weekly_theme_periods(*, weeks: int, today: dt.date | None = None) -> dict[in
 def weekly_theme_totals(
     *, theme_ids: list[int], weeks: int, today: dt.date | None = None
 ) -> dict[int, list[tuple[dt.date, dict]]]:
-    """Per theme of ``theme_ids``: the theme rollup's counters (``FEEDBACK_SUMS``) per ISO
+    """Per theme of ``theme_ids``: the theme rollup's counters (``ROLLUP_SUMS``) per ISO
     week (Monday), oldest first, ``weeks`` weeks ending with the last complete week; weeks
     without rows have zero counters."""
     today = today or timezone.now().astimezone(dt.UTC).date()
@@ -227,12 +227,12 @@ def weekly_theme_totals(
         )
         .annotate(week=TruncWeek("day"))
         .values("theme_id", "week")
-        .annotate(**{name: Sum(name) for name in FEEDBACK_SUMS})
+        .annotate(**{name: Sum(name) for name in ROLLUP_SUMS})
         .order_by()
     )
     mondays = [first_monday + dt.timedelta(weeks=n) for n in range(weeks)]
     series = {
-        theme_id: {week: dict.fromkeys(FEEDBACK_SUMS, 0) for week in mondays}
+        theme_id: {week: dict.fromkeys(ROLLUP_SUMS, 0) for week in mondays}
         for theme_id in theme_ids
     }
     for row in rows:
@@ -313,22 +313,30 @@ def feedback_counters(via: str = "") -> dict:
     }
 
 
-def answer_counters() -> dict:
-    """The NPS / CSAT / CES counters of the rollups, as aggregate expressions over Answer."""
+def answer_counters(via: str = "") -> dict:
+    """The NPS / CSAT / CES counters of the rollups (``SCORE_SUMS``), as aggregate
+    expressions over Answer, or over a model reaching it through ``via`` (such as
+    ``"feedback__survey_answer__response__answers__"`` from a theme link). The caller
+    keeps the answers to the scored kinds with a number."""
     from surveys.models import Question
 
-    nps = Q(question__kind=Question.Kind.NPS)
-    csat = Q(question__kind=Question.Kind.CSAT)
-    ces = Q(question__kind=Question.Kind.CES)
+    def kind(value: str) -> Q:
+        return Q(**{f"{via}question__kind": value})
+
+    def number(lookup: str, value: float) -> Q:
+        return Q(**{f"{via}number__{lookup}": value})
+
+    nps, csat, ces = kind(Question.Kind.NPS), kind(Question.Kind.CSAT), kind(Question.Kind.CES)
+    answer, score = f"{via}id", f"{via}number"
     return {
-        "nps_promoters": Count("id", filter=nps & Q(number__gte=9)),
-        "nps_passives": Count("id", filter=nps & Q(number__gte=7, number__lt=9)),
-        "nps_detractors": Count("id", filter=nps & Q(number__lt=7)),
-        "csat_count": Count("id", filter=csat),
-        "csat_sum": Coalesce(Sum("number", filter=csat), 0.0),
-        "csat_sq_sum": Coalesce(Sum(squared("number"), filter=csat), 0.0),
-        "csat_satisfied": Count("id", filter=csat & Q(number__gte=4)),
-        "ces_count": Count("id", filter=ces),
-        "ces_sum": Coalesce(Sum("number", filter=ces), 0.0),
-        "ces_sq_sum": Coalesce(Sum(squared("number"), filter=ces), 0.0),
+        "nps_promoters": Count(answer, filter=nps & number("gte", 9)),
+        "nps_passives": Count(answer, filter=nps & number("gte", 7) & number("lt", 9)),
+        "nps_detractors": Count(answer, filter=nps & number("lt", 7)),
+        "csat_count": Count(answer, filter=csat),
+        "csat_sum": Coalesce(Sum(score, filter=csat), 0.0),
+        "csat_sq_sum": Coalesce(Sum(squared(score), filter=csat), 0.0),
+        "csat_satisfied": Count(answer, filter=csat & number("gte", 4)),
+        "ces_count": Count(answer, filter=ces),
+        "ces_sum": Coalesce(Sum(score, filter=ces), 0.0),
+        "ces_sq_sum": Coalesce(Sum(squared(score), filter=ces), 0.0),
     }

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Max, Value
+from django.db.models import Exists, F, Max, OuterRef, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils.text import slugify
 
@@ -29,7 +29,13 @@ from .models import (
     ThemeModel,
 )
 from .scoring import model_dir
-from .selectors import FEEDBACK_SUMS, feedback_counters, utc_day_filter
+from .selectors import (
+    ROLLUP_SUMS,
+    SCORE_SUMS,
+    answer_counters,
+    feedback_counters,
+    utc_day_filter,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -412,15 +418,104 @@ def _theme_link_counts(days, *, segment_ids=None, by_segment: bool = False):
     )
 
 
-def _theme_stat_fields(row: dict) -> dict:
-    return {
-        "day": row["day"],
-        "theme_id": row["theme_id"],
-        "channel": row["channel"],
-        "product_id": row["product_id_"],
-        "customer_kind": row["kind"],
-        **{name: row[name] for name in FEEDBACK_SUMS},
-    }
+# From a theme link on survey feedback: the response the feedback answers, and that
+# response's answers.
+_RESPONSE = "feedback__survey_answer__response__"
+_RESPONSE_ANSWERS = f"{_RESPONSE}answers__"
+
+
+def _theme_score_counts(days, *, segment_ids=None, by_segment: bool = False):
+    """The survey-score counters per theme, keyed as the daily rollup keys scores (UTC
+    day of submission, survey product, respondent kind; the respondent's segment when
+    ``by_segment``, only ``segment_ids`` if given).
+
+    A response's NPS / CSAT / CES answers count once for each theme that any of its text
+    answers' feedback (channel survey) carries: of the links of one response to one
+    theme only the one on the lowest feedback id is kept, then its response's scored
+    answers are counted. Merged themes are left out, as for the feedback counters."""
+    from surveys.models import Question
+
+    earlier_link_of_the_response = FeedbackTheme.objects.filter(
+        theme_id=OuterRef("theme_id"),
+        feedback__channel=Feedback.Channel.SURVEY,
+        feedback__survey_answer__response_id=OuterRef(f"{_RESPONSE}id"),
+        feedback_id__lt=OuterRef("feedback_id"),
+    )
+    links = FeedbackTheme.objects.exclude(theme__status=Theme.Status.MERGED).filter(
+        feedback__channel=Feedback.Channel.SURVEY,
+        feedback__survey_answer__isnull=False,
+    )
+    links = links.filter(~Exists(earlier_link_of_the_response))
+    if days is not None:
+        links = links.filter(utc_day_filter(f"{_RESPONSE}submitted_at", days, None))
+    groups = ["day", "theme_id", "product_id_", "kind"]
+    if segment_ids is not None:
+        links = links.filter(**{f"{_RESPONSE}customer__segments__in": segment_ids})
+    if by_segment:
+        links = links.annotate(segment_id=F(f"{_RESPONSE}customer__segments")).filter(
+            segment_id__isnull=False
+        )
+        groups.append("segment_id")
+    # Filtered before the counters are annotated, so they count these answers only.
+    links = links.filter(
+        **{
+            f"{_RESPONSE_ANSWERS}question__kind__in": [
+                Question.Kind.NPS,
+                Question.Kind.CSAT,
+                Question.Kind.CES,
+            ],
+            f"{_RESPONSE_ANSWERS}number__isnull": False,
+        }
+    )
+    return (
+        links.annotate(
+            day=TruncDate(f"{_RESPONSE}submitted_at", tzinfo=dt.UTC),
+            product_id_=F(f"{_RESPONSE}survey__product_id"),
+            kind=Coalesce(F(f"{_RESPONSE}customer__kind"), F(f"{_RESPONSE}survey__audience")),
+        )
+        .values(*groups)
+        .annotate(**answer_counters(via=_RESPONSE_ANSWERS))
+        .order_by()
+    )
+
+
+def _theme_rollup_rows(days, *, segment_ids=None, by_segment: bool = False) -> list[dict]:
+    """The theme rollup's rows (model fields, ``segment_id`` when ``by_segment``): the
+    feedback counters of the theme links merged with the survey scores per theme."""
+    dimensions = ["day", "theme_id", "channel", "product_id", "customer_kind"]
+    if by_segment:
+        dimensions.append("segment_id")
+    merged: dict[tuple, dict] = {}
+    for row in _theme_link_counts(days, segment_ids=segment_ids, by_segment=by_segment):
+        fields = {
+            "day": row["day"],
+            "theme_id": row["theme_id"],
+            "channel": row["channel"],
+            "product_id": row["product_id_"],
+            "customer_kind": row["kind"],
+            **{name: row[name] for name in ROLLUP_SUMS if name in row},
+        }
+        if by_segment:
+            fields["segment_id"] = row["segment_id"]
+        merged[tuple(fields[name] for name in dimensions)] = fields
+    scores = _theme_score_counts(days, segment_ids=segment_ids, by_segment=by_segment)
+    for row in scores:
+        fields = {
+            "day": row["day"],
+            "theme_id": row["theme_id"],
+            "channel": Feedback.Channel.SURVEY,
+            "product_id": row["product_id_"],
+            "customer_kind": row["kind"],
+        }
+        if by_segment:
+            fields["segment_id"] = row["segment_id"]
+        target = merged.setdefault(tuple(fields[name] for name in dimensions), fields)
+        for name in SCORE_SUMS:
+            target[name] = row[name]
+    return [
+        {**fields, **{name: fields.get(name) or 0 for name in ROLLUP_SUMS}}
+        for fields in merged.values()
+    ]
 
 
 def _lock_theme_stats() -> None:
@@ -440,7 +535,7 @@ def refresh_daily_theme_stats(*, days: Iterable[dt.date] | None = None) -> int:
             return 0
     with transaction.atomic():
         _lock_theme_stats()
-        stats = [DailyThemeStat(**_theme_stat_fields(row)) for row in _theme_link_counts(days)]
+        stats = [DailyThemeStat(**fields) for fields in _theme_rollup_rows(days)]
         replace_rollup_rows(DailyThemeStat, stats, days=days)
         refresh_daily_theme_segment_stats(days=days)
         bump_rollup_version()
@@ -463,8 +558,8 @@ def refresh_daily_theme_segment_stats(
     with transaction.atomic():
         _lock_theme_stats()
         stats = [
-            DailyThemeSegmentStat(segment_id=row["segment_id"], **_theme_stat_fields(row))
-            for row in _theme_link_counts(days, segment_ids=segment_ids, by_segment=True)
+            DailyThemeSegmentStat(**fields)
+            for fields in _theme_rollup_rows(days, segment_ids=segment_ids, by_segment=True)
         ]
         replace_rollup_rows(DailyThemeSegmentStat, stats, days=days, segment_ids=segment_ids)
     return len(stats)

@@ -3,6 +3,7 @@ insights.change_theme."""
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -83,8 +84,9 @@ THEME_TREND_WEEKS = 26
 
 
 def _theme_insights(theme: Theme) -> dict:
-    """The theme's weekly trend with its p-chart of the negative share, and the products
-    and segments it hits over the codebook window (small groups hidden), all from the
+    """The theme's weekly trend with its p-chart of the negative share, the products and
+    segments it hits and the survey scores (NPS, CSAT, CES) of the responses whose
+    comments carry it over the codebook window (small groups hidden), all from the
     theme rollups; cached per day, theme and rollup version (renewed when the theme
     rollups are recounted) until the theme changes."""
     today = timezone.now().astimezone(dt.UTC).date()
@@ -120,8 +122,10 @@ def _compute_theme_insights(theme: Theme, today: dt.date) -> dict:
         "theme_chart_data": {"p": chart.as_dict()},
         "theme_products": dashboard.breakdown(window, "product"),
         "theme_segments": dashboard.breakdown(window, "segment"),
+        "theme_score_tiles": dashboard.survey_score_tiles(window),
         "theme_window": window,
         "min_group_size": dashboard.min_group_size(),
+        "confidence": round((1 - settings.INSIGHTS_SIGNIFICANCE_ALPHA) * 100),
     }
 
 

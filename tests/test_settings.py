@@ -56,6 +56,13 @@ def test_bad_boolean_fails_loudly(tmp_path):
     assert "DEBUG must be a boolean" in result.stderr
 
 
+@pytest.mark.parametrize("weeks", ["3", "13"])
+def test_forecast_horizon_outside_4_to_12_weeks_fails_loudly(tmp_path, weeks):
+    result = _manage("check", INSIGHTS_FORECAST_HORIZON=weeks, FOCUSLOOP_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "INSIGHTS_FORECAST_HORIZON must be 4 to 12 weeks" in result.stderr
+
+
 @pytest.mark.django_db
 def test_embedded_sqlite_runs_in_wal_mode_with_immediate_transactions(settings):
     from django.db import connection

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from .counters import FeedbackCounters
+from .counters import AnswerCounters, FeedbackCounters
 
 __all__ = [
     "DailyThemeSegmentStat",
@@ -149,10 +149,14 @@ class FeedbackTheme(models.Model):
         return f"#{self.feedback_id} → {self.theme_id} ({self.score:.2f})"
 
 
-class ThemeRollupRow(FeedbackCounters):
-    """What both theme rollups keep: the day, the feedback's channel, product and customer
-    kind, and the feedback counters of :class:`DailyFeedbackStat` (survey scores belong to
-    no theme)."""
+class ThemeRollupRow(FeedbackCounters, AnswerCounters):
+    """What both theme rollups keep: the day, channel, product and customer kind, the
+    feedback counters of the theme's feedback and the survey scores of :class:`DailyFeedbackStat`.
+
+    A survey response's scores (NPS, CSAT, CES) count once for each theme that any of its
+    text answers' feedback carries, keyed as :class:`DailyFeedbackStat` keys them: channel
+    ``survey``, the response's submission day, the survey's product and the respondent's
+    customer kind (the survey's audience when anonymous)."""
 
     day = models.DateField()
     channel = models.CharField(max_length=12)

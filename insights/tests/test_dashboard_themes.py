@@ -80,6 +80,7 @@ def test_theme_page_shows_trend_control_chart_products_and_segments(client, mana
     client.force_login(manager)
     html = client.get(f"/insights/themes/{checkout.pk}/").content.decode()
     assert "Control chart: weekly negative share of this theme" in html
+    assert 'id="theme-score-tiles"' not in html  # no survey answers about it
     assert html.count("innovation/_theme_actions.html") == 0  # rendered, not printed
     trend = html[
         html.index('id="theme-trend-table"') : html.index(
@@ -148,7 +149,7 @@ def test_theme_filters_read_theme_rollups_equal_to_the_raw_rows(
     with django_assert_num_queries(1):
         whole = dashboard_selectors.scoped_sums(themed)[None]
     assert_equal(whole, _raw_theme_totals(checkout, window), "all")
-    assert whole["nps_promoters"] == whole["csat_count"] == 0  # no survey score has a theme
+    assert whole["nps_promoters"] == whole["csat_count"] == 0  # no survey response here
     by_product = dashboard_selectors.scoped_sums(themed, group="product")
     assert len(by_product) == 2
     for product_id, sums in by_product.items():
@@ -215,3 +216,72 @@ def test_a_theme_filter_shows_the_theme_volume_forecast(client, manager, checkou
     assert forecast({"theme": checkout.pk}) == [4.0]
     product = checkout.feedback_links.first().feedback.product
     assert forecast({"theme": checkout.pk, "product": product.slug}) == []
+
+
+def test_survey_scores_reach_the_theme_rollups_page_and_filter_through_the_real_paths(
+    client, manager, settings
+):
+    """Given responses submitted through the survey service, whose comments get a theme
+    from a keyword rule at analysis; when the dirty days are swept and a segment's
+    membership is refreshed; then each response's scores count once in the theme rollups,
+    the theme page shows them and a theme filter sums them."""
+    from customization.segment_services import refresh_segment_membership
+    from insights import dashboard_selectors
+    from insights.dashboard_scope import Scope
+    from insights.models import DailyThemeSegmentStat, DailyThemeStat, KeywordRule
+    from surveys.models import Question, Survey
+    from surveys.services import submit_response
+
+    settings.INSIGHTS_MIN_GROUP_SIZE = 3
+    app = ProductFactory(name="Shop app")
+    survey = Survey.objects.create(
+        title="After checkout", slug="after-checkout", product=app, status=Survey.Status.OPEN
+    )
+    for position, (key, kind) in enumerate(
+        [("nps", "nps"), ("csat", "csat"), ("why", "long_text"), ("else", "long_text")]
+    ):
+        Question.objects.create(survey=survey, key=key, position=position, kind=kind, text="?")
+    delivery = Theme.objects.create(name="Delivery", slug="delivery")
+    KeywordRule.objects.create(theme=delivery, keywords="parcel")
+    customers = [CustomerFactory() for _ in range(4)]
+    # Both comments of the first response carry the theme: its scores count once.
+    for customer, nps, csat, why, other in [
+        (customers[0], 10, 5, "The parcel came early", "Parcel was intact"),
+        (customers[1], 3, 2, "Parcel lost twice", ""),
+        (customers[2], 8, 4, "Fine", "Parcel fine"),
+        (customers[3], 0, 1, "Price too high", ""),  # no theme: its scores stay out
+    ]:
+        submit_response(
+            survey=survey, channel="link", customer=customer,
+            answers={"nps": nps, "csat": csat, "why": why, "else": other},
+        )  # fmt: skip
+    services.analyse_all_pending()  # assigns the theme, sweeps the dirty day
+
+    today = timezone.now().astimezone(dt.UTC).date()
+    [row] = DailyThemeStat.objects.filter(theme=delivery, channel="survey")
+    assert (row.day, row.product_id, row.customer_kind) == (today, app.pk, "external")
+    assert row.feedback_count == 4  # the four comments carrying the theme
+    assert (row.nps_promoters, row.nps_passives, row.nps_detractors) == (1, 1, 1)
+    assert (row.csat_count, row.csat_sum, row.csat_sq_sum, row.csat_satisfied) == (3, 11, 45, 2)
+    assert row.ces_count == 0
+
+    # A segment's membership refresh recounts its theme rows with the scores.
+    retail = Segment.objects.create(name="Retail")
+    retail.customers.add(*customers[:2])
+    refresh_segment_membership(segment=retail)
+    [segment_row] = DailyThemeSegmentStat.objects.filter(theme=delivery, segment=retail)
+    assert (segment_row.nps_promoters, segment_row.nps_detractors, segment_row.csat_sum) == (
+        1, 1, 7,
+    )  # fmt: skip
+
+    scope = Scope(start=today - dt.timedelta(days=29), end=today + dt.timedelta(days=1))
+    sums = dashboard_selectors.scoped_sums(scope.narrowed(theme=delivery))[None]
+    assert (sums["nps_promoters"], sums["nps_detractors"], sums["csat_count"]) == (1, 1, 3)
+
+    client.force_login(manager)
+    html = client.get(f"/insights/themes/{delivery.pk}/").content.decode()
+    tiles = html[html.index('id="theme-score-tiles"') :]
+    tiles = tiles[: tiles.index("</section>")]
+    assert "NPS" in tiles and "0.00" in tiles  # (1 − 1) / 3 answers
+    assert "CSAT (1–5)" in tiles and "3.67" in tiles
+    assert "CES" not in tiles  # no CES answer: no tile

@@ -205,6 +205,42 @@ def test_a_theme_that_falls_out_of_the_busiest_loses_its_forecasts(monkeypatch):
     }
 
 
+def test_theme_nps_forecast_reads_the_theme_rollups_scores_with_small_weeks_as_gaps(settings):
+    settings.INSIGHTS_FORECAST_HORIZON = 4
+    onboarding = Theme.objects.create(name="Onboarding", slug="onboarding")
+    app = ProductFactory(name="App", slug="app")
+    seed_theme_weeks(onboarding, [theme_week(n) for n in range(18)])
+    answers = [(6 + n % 3, 2 + n % 2, 1 + n % 4) for n in range(18)]
+    answers[5] = (1, 1, 0)  # two NPS answers: a gap, not +50
+    for n, (promoters, passives, detractors) in enumerate(answers):
+        monday = LAST_MONDAY - dt.timedelta(weeks=17 - n)
+        # Two rows of one week (another day, another product): the week sums them.
+        DailyThemeStat.objects.create(
+            theme=onboarding, day=monday, channel="survey", customer_kind="external",
+            nps_promoters=promoters, nps_detractors=detractors,
+        )  # fmt: skip
+        DailyThemeStat.objects.create(
+            theme=onboarding, day=monday + dt.timedelta(days=2), channel="survey",
+            product=app, customer_kind="external", nps_passives=passives,
+        )  # fmt: skip
+
+    refresh_forecasts(today=TODAY)
+
+    # By hand: 100 × (promoters − detractors) / answers, no value under three answers.
+    expected = [100 * (p - d) / (p + n + d) if p + n + d >= 3 else None for p, n, d in answers]
+    assert expected[5] is None and expected[0] == pytest.approx(100 * 5 / 9)
+    forecast = Forecast.objects.get(metric="nps", scope_key=f"theme:{onboarding.pk}")
+    assert forecast.scope == "theme" and forecast.theme == onboarding
+    assert forecast.history_end == LAST_MONDAY and forecast.horizon == 4
+    assert [h["value"] for h in forecast.history] == [
+        None if v is None else round(v, 4) for v in expected
+    ]
+    model = forecasting.forecast(expected, horizon=4, bounds=(-100.0, 100.0))
+    assert [p["value"] for p in forecast.points] == [p["value"] for p in model.points]
+    assert all(-100 <= p["lower"] <= p["value"] <= p["upper"] <= 100 for p in forecast.points)
+    assert forecast.backtest["origins"] == 3 and forecast.backtest["model_mae"] is not None
+
+
 def test_weeks_with_too_few_items_have_no_sentiment_or_nps():
     sums = {"feedback_count": 2, "analysed_count": 2, "sentiment_sum": 1.8}
     sums |= {"nps_promoters": 2, "nps_passives": 0, "nps_detractors": 0}

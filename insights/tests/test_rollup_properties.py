@@ -9,21 +9,42 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from customization.models import Segment
 from feedback.models import Customer, Feedback, Product
 from insights import services
 from insights.analysis import spc, stats
-from insights.models import DailyFeedbackStat
-from surveys.models import Response, Survey
+from insights.models import (
+    DailyFeedbackStat,
+    DailyThemeSegmentStat,
+    DailyThemeStat,
+    FeedbackTheme,
+    Theme,
+)
+from surveys.models import Answer, Question, Response, Survey
 
 from .rollup_data import answer_survey, make_survey
 
 START = dt.datetime(2026, 5, 4, tzinfo=dt.UTC)
-COUNTERS = [
+FEEDBACK_COUNTERS = [
     "feedback_count", "analysed_count", "sentiment_sum", "sentiment_sq_sum", "negative_count",
-    "neutral_count", "positive_count", "rating_count", "rating_sum", "nps_promoters",
-    "nps_passives", "nps_detractors", "csat_count", "csat_sum", "csat_sq_sum",
+]  # fmt: skip
+SCORE_COUNTERS = [
+    "nps_promoters", "nps_passives", "nps_detractors", "csat_count", "csat_sum", "csat_sq_sum",
     "csat_satisfied", "ces_count", "ces_sum", "ces_sq_sum",
 ]  # fmt: skip
+COUNTERS = [
+    *FEEDBACK_COUNTERS, "neutral_count", "positive_count", "rating_count", "rating_sum",
+    *SCORE_COUNTERS,
+]  # fmt: skip
+# What the theme rollups keep: the feedback counters and the survey scores.
+THEME_COUNTERS = FEEDBACK_COUNTERS + SCORE_COUNTERS
+DAILY_KEY = ["day", "channel", "product", "kind"]
+THEME_KEY = [*DAILY_KEY, "theme"]
+THEME_SEGMENT_KEY = [*THEME_KEY, "segment"]
+# Themes 0 and 1 are live; theme 2 is merged into theme 0, so its links count nowhere.
+MERGED_THEME = 2
+themes = st.sets(st.integers(0, 2), max_size=3)
+sentiments = st.one_of(st.none(), st.floats(-1, 1, allow_nan=False))
 
 feedback_rows = st.lists(
     st.fixed_dictionaries(
@@ -32,8 +53,9 @@ feedback_rows = st.lists(
             "channel": st.sampled_from(["form", "review", "survey"]),
             "product": st.sampled_from([None, 0, 1]),
             "customer": st.sampled_from([None, "external", "internal"]),
-            "sentiment": st.one_of(st.none(), st.floats(-1, 1, allow_nan=False)),
+            "sentiment": sentiments,
             "rating": st.one_of(st.none(), st.floats(0, 1, allow_nan=False)),
+            "themes": themes,
         }
     ),
     max_size=30,
@@ -47,6 +69,10 @@ survey_rows = st.lists(
             "nps": st.one_of(st.none(), st.integers(0, 10)),
             "csat": st.one_of(st.none(), st.integers(1, 5)),
             "ces": st.one_of(st.none(), st.integers(1, 7)),
+            # Text answers ("why", "else"): feedback carrying themes.
+            "comments": st.lists(
+                st.fixed_dictionaries({"sentiment": sentiments, "themes": themes}), max_size=2
+            ),
         }
     ),
     max_size=20,
@@ -59,8 +85,9 @@ def label_of(score):
     return "negative" if score < -0.05 else "positive" if score > 0.05 else "neutral"
 
 
-def expected_rollup(feedback: list[dict], answers: list[dict]) -> dict:
-    """The rollup computed straight from the raw rows with pandas."""
+def counter_frame(feedback: list[dict], answers: list[dict]) -> pd.DataFrame:
+    """One row per raw feedback and per scored response with its counters, keeping the
+    rows' themes and segments (lists) for the theme rollups."""
     frames = []
     if feedback:
         df = pd.DataFrame(feedback)
@@ -68,7 +95,8 @@ def expected_rollup(feedback: list[dict], answers: list[dict]) -> dict:
         frames.append(
             pd.DataFrame({
                 "day": df["day"], "channel": df["channel"], "product": df["product_id"],
-                "kind": df["kind"], "feedback_count": 1,
+                "kind": df["kind"], "themes": df["themes"], "segments": df["segments"],
+                "feedback_count": 1,
                 "analysed_count": s.notna().astype(int),
                 "sentiment_sum": s.fillna(0.0), "sentiment_sq_sum": (s**2).fillna(0.0),
                 "negative_count": (df["label"] == "negative").astype(int),
@@ -84,7 +112,7 @@ def expected_rollup(feedback: list[dict], answers: list[dict]) -> dict:
         frames.append(
             pd.DataFrame({
                 "day": da["day"], "channel": "survey", "product": da["product_id"],
-                "kind": da["kind"],
+                "kind": da["kind"], "themes": da["themes"], "segments": da["segments"],
                 "nps_promoters": (nps >= 9).astype(int),
                 "nps_passives": ((nps >= 7) & (nps < 9)).astype(int),
                 "nps_detractors": (nps < 7).astype(int),
@@ -96,21 +124,42 @@ def expected_rollup(feedback: list[dict], answers: list[dict]) -> dict:
             })
         )  # fmt: skip
     if not frames:
-        return {}
+        return pd.DataFrame(columns=[*DAILY_KEY, "themes", "segments", *COUNTERS])
     frame = pd.concat(frames, ignore_index=True)
     frame["product"] = frame["product"].astype(object).where(frame["product"].notna(), None)
     for name in COUNTERS:
         frame[name] = frame.get(name, 0)
     frame[COUNTERS] = frame[COUNTERS].fillna(0)
-    grouped = frame.groupby(["day", "channel", "product", "kind"], dropna=False)[COUNTERS].sum()
+    return frame
+
+
+def _id(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value)
+
+
+def expected_rollup(frame: pd.DataFrame, key: list[str], counters: list[str]) -> dict:
+    """The rollup computed straight from the raw rows with pandas: the counters summed
+    per ``key``; a row counts once in each of its themes and segments when the key has
+    them."""
+    if "theme" in key:
+        frame = frame.explode("themes").rename(columns={"themes": "theme"})
+        frame = frame[frame["theme"].notna()]
+    if "segment" in key:
+        frame = frame.explode("segments").rename(columns={"segments": "segment"})
+        frame = frame[frame["segment"].notna()]
+    if frame.empty:
+        return {}
+    grouped = frame.groupby(key, dropna=False)[counters].sum()
     result = {}
-    for (day, channel, product, kind), row in grouped.iterrows():
-        product = (
-            None
-            if product is None or (isinstance(product, float) and math.isnan(product))
-            else int(product)
-        )
-        result[(day, channel, product, kind)] = {name: float(row[name]) for name in COUNTERS}
+    for index, row in grouped.iterrows():
+        values = dict(zip(key, index, strict=True))
+        values["product"] = _id(values["product"])
+        for name in ("theme", "segment"):
+            if name in values:
+                values[name] = int(values[name])
+        result[tuple(values[name] for name in key)] = {n: float(row[n]) for n in counters}
     return result
 
 
@@ -123,6 +172,17 @@ def stored_rollup() -> dict:
     }
 
 
+def stored_theme_rollup(model) -> dict:
+    rows = {}
+    for s in model.objects.all():
+        key = (s.day, s.channel, s.product_id, s.customer_kind, s.theme_id)
+        if model is DailyThemeSegmentStat:
+            key += (s.segment_id,)
+        assert key not in rows, key
+        rows[key] = {n: float(getattr(s, n)) for n in THEME_COUNTERS}
+    return rows
+
+
 def assert_same(actual: dict, expected: dict):
     assert actual.keys() == expected.keys()
     for key, counts in expected.items():
@@ -130,15 +190,7 @@ def assert_same(actual: dict, expected: dict):
             assert actual[key][name] == pytest.approx(value, abs=1e-9), (key, name)
 
 
-@pytest.mark.django_db
-@settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(feedback=feedback_rows, surveys=survey_rows, touched=st.sets(st.integers(0, 3)))
-def test_rollup_equals_a_direct_aggregate_of_the_raw_rows(feedback, surveys, touched):
-    Feedback.objects.all().delete()
-    Response.objects.all().delete()
-    DailyFeedbackStat.objects.all().delete()
+def _fixtures():
     products = [
         Product.objects.get_or_create(slug=f"p{i}", defaults={"name": f"P{i}"})[0] for i in range(2)
     ]
@@ -148,6 +200,20 @@ def test_rollup_equals_a_direct_aggregate_of_the_raw_rows(feedback, surveys, tou
             name="Int", kind="internal", defaults={"department": "HR"}
         )[0],
     }
+    # Everyone in "all", only the external customer in "external".
+    segments = {
+        "all": Segment.objects.get_or_create(name="prop-all")[0],
+        "external": Segment.objects.get_or_create(name="prop-external")[0],
+    }
+    segments["all"].customers.set(customers.values())
+    segments["external"].customers.set([customers["external"]])
+    theme_objs = [
+        Theme.objects.get_or_create(slug=f"prop-theme-{i}", defaults={"name": f"T{i}"})[0]
+        for i in range(3)
+    ]
+    Theme.objects.filter(pk=theme_objs[MERGED_THEME].pk).update(
+        status=Theme.Status.MERGED, merged_into=theme_objs[0]
+    )
     survey_objs = [
         Survey.objects.filter(slug=f"prop-{i}").first()
         or make_survey(
@@ -159,50 +225,117 @@ def test_rollup_equals_a_direct_aggregate_of_the_raw_rows(feedback, surveys, tou
         if survey.slug != f"prop-{i}":
             survey.slug = f"prop-{i}"
             survey.save(update_fields=["slug"])
+        Question.objects.get_or_create(
+            survey=survey, key="else", defaults={"position": 4, "kind": "long_text", "text": "?"}
+        )
+    return products, customers, theme_objs, survey_objs
+
+
+def _segments_of(customer) -> list[int]:
+    return sorted(customer.segments.values_list("pk", flat=True)) if customer else []
+
+
+def _live(theme_numbers, theme_objs) -> list[int]:
+    return sorted(theme_objs[n].pk for n in theme_numbers if n != MERGED_THEME)
+
+
+def _link(feedback: Feedback, theme_numbers, theme_objs) -> None:
+    FeedbackTheme.objects.bulk_create(
+        [
+            FeedbackTheme(feedback=feedback, theme=theme_objs[n], score=0.5, source="model")
+            for n in sorted(theme_numbers)
+        ]
+    )
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(feedback=feedback_rows, surveys=survey_rows, touched=st.sets(st.integers(0, 3)))
+def test_rollup_equals_a_direct_aggregate_of_the_raw_rows(feedback, surveys, touched):
+    """The daily rollup, and the theme rollups with each response's scores counted once per
+    theme its text answers carry, equal pandas aggregates of the raw rows: after a recount
+    of the touched days and after a full rebuild."""
+    Feedback.objects.all().delete()
+    Response.objects.all().delete()
+    for model in (DailyFeedbackStat, DailyThemeStat, DailyThemeSegmentStat):
+        model.objects.all().delete()
+    products, customers, theme_objs, survey_objs = _fixtures()
 
     raw_feedback, raw_answers = [], []
-    for row in feedback:
-        received = START + dt.timedelta(minutes=row["minutes"])
-        product = products[row["product"]] if row["product"] is not None else None
-        customer = customers.get(row["customer"])
-        score = row["sentiment"]
-        Feedback.objects.create(
-            channel=row["channel"], text="x", received_at=received, product=product,
+
+    def store_feedback(*, channel, received, product, customer, score, rating=None, numbers=()):
+        row = Feedback.objects.create(
+            channel=channel, text="x", received_at=received, product=product,
             customer=customer, sentiment_score=score, sentiment_label=label_of(score),
-            analysed_at=received if score is not None else None, rating_normalised=row["rating"],
+            analysed_at=received if score is not None else None, rating_normalised=rating,
         )  # fmt: skip
+        _link(row, numbers, theme_objs)
         raw_feedback.append({
-            "day": received.date(), "channel": row["channel"],
+            "day": received.date(), "channel": channel,
             "product_id": product.pk if product else None,
             "kind": customer.kind if customer else "external", "sentiment": score,
-            "label": label_of(score), "rating": row["rating"],
+            "label": label_of(score), "rating": rating,
+            "themes": _live(numbers, theme_objs), "segments": _segments_of(customer),
         })  # fmt: skip
+        return row
+
+    for row in feedback:
+        store_feedback(
+            channel=row["channel"], received=START + dt.timedelta(minutes=row["minutes"]),
+            product=products[row["product"]] if row["product"] is not None else None,
+            customer=customers.get(row["customer"]), score=row["sentiment"],
+            rating=row["rating"], numbers=row["themes"],
+        )  # fmt: skip
     for row in surveys:
         submitted = START + dt.timedelta(minutes=row["minutes"])
         survey = survey_objs[row["survey"]]
         customer = customers.get(row["customer"])
-        answer_survey(
+        response = answer_survey(
             survey, submitted_at=submitted, nps=row["nps"], csat=row["csat"], ces=row["ces"],
             customer=customer,
         )  # fmt: skip
+        carried = set()
+        for key, comment in zip(("why", "else"), row["comments"], strict=False):
+            comment_feedback = store_feedback(
+                channel="survey", received=submitted, product=survey.product,
+                customer=customer, score=comment["sentiment"], numbers=comment["themes"],
+            )  # fmt: skip
+            Answer.objects.create(
+                response=response, question=survey.questions.get(key=key), text="x",
+                feedback=comment_feedback,
+            )  # fmt: skip
+            carried |= comment["themes"]
         if row["nps"] is None and row["csat"] is None and row["ces"] is None:
             continue
         raw_answers.append({
             "day": submitted.date(), "product_id": survey.product_id,
             "kind": customer.kind if customer else survey.audience,
             "nps": row["nps"], "csat": row["csat"], "ces": row["ces"],
+            "themes": _live(carried, theme_objs), "segments": _segments_of(customer),
         })  # fmt: skip
-    expected = expected_rollup(raw_feedback, raw_answers)
+    frame = counter_frame(raw_feedback, raw_answers)
+    expected = expected_rollup(frame, DAILY_KEY, COUNTERS)
+    expected_themes = expected_rollup(frame, THEME_KEY, THEME_COUNTERS)
+    expected_theme_segments = expected_rollup(frame, THEME_SEGMENT_KEY, THEME_COUNTERS)
 
-    # Incremental: recount only the touched days, from an empty rollup.
+    def on(days, rollup):
+        return {key: counts for key, counts in rollup.items() if key[0] in days}
+
+    # Incremental: recount only the touched days, from empty rollups.
     days = [START.date() + dt.timedelta(days=n) for n in sorted(touched)]
     services.mark_days_dirty(days)
     services.refresh_dirty_days()
-    assert_same(stored_rollup(), {k: v for k, v in expected.items() if k[0] in days})
+    assert_same(stored_rollup(), on(days, expected))
+    assert_same(stored_theme_rollup(DailyThemeStat), on(days, expected_themes))
+    assert_same(stored_theme_rollup(DailyThemeSegmentStat), on(days, expected_theme_segments))
 
-    # Full rebuild.
-    services.refresh_daily_stats()
+    # Full rebuild (what manage.py rebuild_rollups runs).
+    services.rebuild_rollups()
     assert_same(stored_rollup(), expected)
+    assert_same(stored_theme_rollup(DailyThemeStat), expected_themes)
+    assert_same(stored_theme_rollup(DailyThemeSegmentStat), expected_theme_segments)
 
 
 # --- Intervals and limits ----------------------------------------------------------------
