@@ -31,14 +31,16 @@ def labelled_feedback() -> tuple[list[str], list[str]]:
     texts: list[str] = []
     labels: list[str] = []
     corrected: set[int] = set()
-    for feedback_id, text, label in SentimentCorrection.objects.order_by("-corrected_at").values_list(
-        "feedback_id", "feedback__text", "label"
-    )[:MAX_TRAINING_ROWS]:
+    for feedback_id, text, label in SentimentCorrection.objects.order_by(
+        "-corrected_at"
+    ).values_list("feedback_id", "feedback__text", "label")[:MAX_TRAINING_ROWS]:
         corrected.add(feedback_id)
         texts.append(text)
         labels.append(label)
     rated = (
-        Feedback.objects.filter(rating__isnull=False, rating_min__isnull=False, rating_max__isnull=False)
+        Feedback.objects.filter(
+            rating__isnull=False, rating_min__isnull=False, rating_max__isnull=False
+        )
         .exclude(text="")
         .order_by("-received_at")
         .values_list("id", "text", "rating", "rating_min", "rating_max")
@@ -114,7 +116,9 @@ def train_sentiment_model(*, min_rows: int | None = None) -> SentimentModel | No
                 "holdout_size": outcome.holdout_size,
             },
             artifact=artifact,
-            note="Activated: better than the active model" if better else "Kept inactive: not better",
+            note="Activated: better than the active model"
+            if better
+            else "Kept inactive: not better",
         )
         if better:
             _activate(candidate, by=None)
@@ -156,6 +160,7 @@ def correct_sentiment(*, feedback: Feedback, label: str, by) -> SentimentCorrect
     if label not in Feedback.Sentiment.values:
         raise ValidationError({"label": [f'"{label}" is not a sentiment label.']})
     from .services import refresh_daily_stats
+    from .theme_services import refresh_daily_theme_stats
 
     with transaction.atomic():
         correction, _ = SentimentCorrection.objects.update_or_create(
@@ -168,5 +173,8 @@ def correct_sentiment(*, feedback: Feedback, label: str, by) -> SentimentCorrect
             sentiment_model=STAFF_MODEL_NAME,
             analysed_at=timezone.now(),
         )
-    refresh_daily_stats(days=[feedback.received_at.astimezone(dt.UTC).date()])
+    day = feedback.received_at.astimezone(dt.UTC).date()
+    # The day's counts in both rollups: overall and per theme (the theme page, filters).
+    refresh_daily_stats(days=[day])
+    refresh_daily_theme_stats(days=[day])
     return correction

@@ -125,6 +125,23 @@ def test_staff_correction_overrides_the_label_survives_rescoring_and_trains(
     assert ("Well, that was something.", "negative") in list(zip(texts, labels, strict=True))
 
 
+def test_a_correction_is_counted_in_the_theme_rollup_of_its_day(staff_member):
+    from insights.models import DailyThemeStat, Theme
+    from insights.theme_services import set_manual_theme
+
+    feedback = FeedbackFactory(text="Lovely checkout, thank you")
+    services.analyse_all_pending()
+    theme = Theme.objects.create(name="Checkout", slug="checkout")
+    set_manual_theme(feedback=feedback, theme=theme)
+    before = DailyThemeStat.objects.get(theme=theme)
+    assert before.negative_count == 0 and before.sentiment_sum > 0
+
+    model_training.correct_sentiment(feedback=feedback, label="negative", by=staff_member)
+
+    after = DailyThemeStat.objects.get(theme=theme)
+    assert (after.analysed_count, after.negative_count, after.sentiment_sum) == (1, 1, -1.0)
+
+
 def test_missing_artifact_cannot_be_activated_and_analysis_falls_back_to_lexicon(
     model_dir, settings
 ):
