@@ -459,13 +459,15 @@ MIDDLEWARE.insert(
 )
 AUDITLOG_STORE_JSON_CHANGES = True
 # What is tracked, and which fields: statuses, owners, roles, keys, segments, backlog items,
-# erasures. Secrets (key digests, webhook secrets) and bulky fields are left out.
+# erasures, internal notes. Secrets (key digests, webhook secrets) and bulky fields are left out.
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "auth.user", "exclude_fields": ["password", "last_login"], "m2m_fields": {"groups"}},
     {"model": "auth.group", "m2m_fields": {"permissions"}},
     {"model": "accounts.apikey", "exclude_fields": ["digest", "last_used_at"]},
     {"model": "feedback.product"},
     {"model": "feedback.erasurerecord"},
+    # Notes are edited and deleted by their author or an admin: the trail keeps the text.
+    {"model": "feedback.feedbacknote", "include_fields": ["text"]},
     {
         "model": "feedback.reviewsource",
         "include_fields": [

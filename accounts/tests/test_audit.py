@@ -31,6 +31,25 @@ def test_staff_triage_in_the_inbox_is_logged_with_before_and_after(client, staff
     assert "assignee" in entry.changes_dict
 
 
+def test_an_admin_editing_and_deleting_a_staff_note_is_logged(client, staff_member, admin_user):
+    from feedback.models import FeedbackNote
+
+    feedback = FeedbackFactory()
+    note = FeedbackNote.objects.create(feedback=feedback, author=staff_member, text="Call back")
+    client.force_login(admin_user)
+    edit = reverse("feedback:note_edit", args=[feedback.pk, note.pk])
+    assert client.post(edit, {"text": "Called back on Monday"}).status_code == 302
+    delete = reverse("feedback:note_delete", args=[feedback.pk, note.pk])
+    assert client.post(delete).status_code == 302
+    assert not FeedbackNote.objects.exists()
+
+    created, changed, deleted = entries_for(note)
+    assert created.action == LogEntry.Action.CREATE
+    assert (changed.action, changed.actor) == (LogEntry.Action.UPDATE, admin_user)
+    assert changed.changes_dict["text"] == ["Call back", "Called back on Monday"]
+    assert (deleted.action, deleted.actor) == (LogEntry.Action.DELETE, admin_user)
+
+
 def test_a_submission_is_not_a_staff_change_and_is_not_logged(client):
     client.post(reverse("feedback:public_form"), {"text": "The app is slow", "website": ""})
     feedback = Feedback.objects.get()
