@@ -8,17 +8,9 @@ from playwright.sync_api import expect
 from feedback.tests.factories import UserFactory
 from surveys.tests.factories import make_survey
 
+from .test_pages_browser import log_in
+
 pytestmark = pytest.mark.browser
-
-PASSWORD = "correct horse battery"
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
 
 
 def drag_above(page, key: str, target_key: str) -> None:
