@@ -50,9 +50,20 @@ class ForecastAdmin(admin.ModelAdmin):
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "metric", "condition", "threshold", "window_days", "active"]
+    list_display = [
+        "name",
+        "metric",
+        "theme",
+        "segment",
+        "condition",
+        "threshold",
+        "window_days",
+        "active",
+    ]
     list_filter = ["metric", "condition", "active"]
+    list_select_related = ["theme", "segment"]
     filter_horizontal = ["notify_users"]
+    readonly_fields = ["inactive_reason"]
 
 
 @admin.register(Alert)

@@ -1,6 +1,7 @@
 """Alerts: rules managers define, built-in detectors, de-duplication, notifications, follow-up.
 
 An alert is identified by a **fingerprint** naming its ongoing condition (``rule:7``,
+``rule:7:theme:12:segment:3`` for a rule narrowed to a theme and/or segment,
 ``sentiment_drop:product:3``, ``emerging:12:volume``, ``detractor:4711``). While an alert
 with that fingerprint is unresolved, a new detection updates it (last seen, times seen,
 evidence) instead of adding another; a partial unique index makes this hold under races.
@@ -64,6 +65,7 @@ class EvaluationReport:
     cleared: int = 0
     follow_ups: int = 0
     checked: int = 0
+    switched_off: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -125,14 +127,23 @@ def raise_alert(
 
 def clear_condition(fingerprint: str, *, now: dt.datetime | None = None) -> int:
     """Resolve the unresolved alert of a condition that no longer holds."""
-    return (
-        Alert.objects.unresolved()
-        .filter(fingerprint=fingerprint)
-        .update(
-            status=Alert.Status.RESOLVED,
-            resolved_at=now or timezone.now(),
-            resolution_note="Condition cleared.",
-        )
+    return _resolve_automatically(Alert.objects.filter(fingerprint=fingerprint), now=now)
+
+
+def clear_rule_alerts(
+    rule: AlertRule, *, keep: str = "", note: str = "Condition cleared.", now=None
+) -> int:
+    """Resolve the rule's unresolved alerts, but the one fingerprinted ``keep``: a rule
+    whose filters changed watches another condition, and the old one's alert is over."""
+    alerts = Alert.objects.filter(Q(rule=rule) | Q(fingerprint=rule.fingerprint))
+    if keep:
+        alerts = alerts.exclude(fingerprint=keep)
+    return _resolve_automatically(alerts, note=note, now=now)
+
+
+def _resolve_automatically(alerts, *, note: str = "Condition cleared.", now=None) -> int:
+    return alerts.unresolved().update(
+        status=Alert.Status.RESOLVED, resolved_at=now or timezone.now(), resolution_note=note[:300]
     )
 
 
@@ -168,18 +179,25 @@ def _send_notification(alert_id: int, recipients: list[str]) -> None:
     for key, value in sorted(alert.evidence.items()):
         if not isinstance(value, dict | list):
             lines.append(f"{key}: {value}")
-    base = settings.SITE_URL.rstrip("/") or "http://127.0.0.1:8000"
-    lines += ["", f"Open alerts: {base}{reverse('insights:alerts')}"]
+    lines += ["", f"Open alerts: {_absolute(reverse('insights:alerts'))}"]
+    _email(subject=alert.title, lines=lines, recipients=recipients, what=f"alert {alert_id}")
+
+
+def _absolute(path: str) -> str:
+    return (settings.SITE_URL.rstrip("/") or "http://127.0.0.1:8000") + path
+
+
+def _email(*, subject: str, lines: list[str], recipients: list[str], what: str) -> None:
     try:
         send_mail(
-            subject=f"[FocusLoop] {alert.title}"[:200],
+            subject=f"[FocusLoop] {subject}"[:200],
             message="\n".join(lines),
             from_email=None,
             recipient_list=sorted(set(recipients)),
             fail_silently=False,
         )
     except Exception:  # a mail outage must not fail the evaluation; the alert is in the app
-        logger.exception("Could not email alert %s", alert_id)
+        logger.exception("Could not email %s", what)
 
 
 def builtin_recipients() -> list[str]:
@@ -196,11 +214,19 @@ def rule_recipients(rule: AlertRule) -> list[str]:
 
 
 def evaluate_rule(rule: AlertRule, *, today: dt.date | None = None) -> str:
-    """Evaluate one rule on the rollup; return "raised", "updated", "cleared" or "quiet".
+    """Evaluate one rule on the rollup; return "raised", "updated", "cleared", "quiet" or
+    "switched_off" (its theme or segment went out of use, see :func:`switch_off_rule`).
 
     The window is the last ``window_days`` UTC days including today, except for volume:
     a count over a day still in progress would read low, so volume windows end yesterday.
+    The filters narrow the rollup rows as the dashboard's do (:func:`selectors.rollup_rows`:
+    a theme reads the theme rollup, a segment the segment rollup), so a rule computes the
+    figure the dashboard shows for the same filters and days.
     """
+    problems = rule.filters_out_of_use()
+    if problems:
+        switch_off_rule(rule=rule, reason="; ".join(problems.values()) + ".")
+        return "switched_off"
     today = today or timezone.now().astimezone(dt.UTC).date()
     last_day = today - dt.timedelta(days=1) if rule.metric == "volume" else today
     end = last_day + dt.timedelta(days=1)
@@ -209,13 +235,16 @@ def evaluate_rule(rule: AlertRule, *, today: dt.date | None = None) -> str:
         "product_id": rule.product_id,
         "channel": rule.channel,
         "customer_kind": rule.customer_kind,
+        "theme_id": rule.theme_id,
+        "segment_id": rule.segment_id,
     }
     current = selectors.rollup_totals(start=start, end=end, **filters)
     n = stats.metric_sample_size(rule.metric, current)
     estimate = stats.metric_estimate(rule.metric, current)
-    fingerprint = f"rule:{rule.pk}"
+    fingerprint = rule.fingerprint
     evidence = {
         "metric": rule.metric,
+        **_named_filters(rule),
         "window": f"{start.isoformat()} – {last_day.isoformat()}",
         "n": n,
         "value": None if estimate is None else round(estimate.value, 4),
@@ -253,9 +282,13 @@ def evaluate_rule(rule: AlertRule, *, today: dt.date | None = None) -> str:
                     test=comparison.test,
                 )
     if not firing:
-        return "cleared" if clear_condition(fingerprint) else "quiet"
+        return "cleared" if clear_rule_alerts(rule) else "quiet"
+    # The rule's filters changed since its alert was raised (say, in the admin).
+    clear_rule_alerts(rule, keep=fingerprint)
     label = AlertRule.Metric(rule.metric).label
-    title = f"{rule.name}: {label} {_describe(rule, evidence)}"
+    named = _named_filters(rule)
+    scope = f" ({', '.join(f'{key} “{value}”' for key, value in named.items())})" if named else ""
+    title = f"{rule.name}{scope}: {label} {_describe(rule, evidence)}"
     _, created = raise_alert(
         fingerprint=fingerprint,
         kind=Alert.Kind.RULE,
@@ -263,9 +296,50 @@ def evaluate_rule(rule: AlertRule, *, today: dt.date | None = None) -> str:
         evidence=evidence,
         rule=rule,
         product_id=rule.product_id,
+        theme_id=rule.theme_id,
         recipients=rule_recipients(rule),
     )
     return "raised" if created else "updated"
+
+
+def _named_filters(rule: AlertRule) -> dict[str, str]:
+    named = {}
+    if rule.theme_id is not None:
+        named["theme"] = rule.theme.name
+    if rule.segment_id is not None:
+        named["segment"] = rule.segment.name
+    return named
+
+
+def switch_off_rule(*, rule: AlertRule, reason: str) -> None:
+    """Stop evaluating a rule whose theme or segment went out of use, resolve its alerts
+    and tell its recipients (once: the rule is then inactive). Evaluated on, it would read
+    rows no longer kept (a merged theme's rows move to the target) and a "below" rule would fire
+    on nothing. The rules page shows the reason; saving the rule again clears it."""
+    reason = reason[:300]
+    with transaction.atomic():
+        AlertRule.objects.filter(pk=rule.pk).update(
+            active=False, inactive_reason=reason, updated_at=timezone.now()
+        )
+        rule.active, rule.inactive_reason = False, reason
+        clear_rule_alerts(rule, note=f"Rule switched off: {reason}")
+        recipients = rule_recipients(rule)
+        if recipients:
+            lines = [
+                f"The alert rule “{rule.name}” was switched off: {reason}",
+                "",
+                "Choose another filter and switch it on again: "
+                + _absolute(reverse("insights:alert_rule_edit", args=[rule.pk])),
+            ]
+            transaction.on_commit(
+                lambda: _email(
+                    subject=f"Alert rule switched off: {rule.name}",
+                    lines=lines,
+                    recipients=recipients,
+                    what=f"the switch-off of rule {rule.pk}",
+                )
+            )
+    logger.warning("Alert rule %s switched off: %s", rule.pk, reason)
 
 
 def _describe(rule: AlertRule, evidence: dict) -> str:
@@ -488,7 +562,11 @@ def evaluate_alerts(*, today: dt.date | None = None, run=None) -> EvaluationRepo
     """Evaluate every active rule and the built-ins once. A failing rule is logged and
     reported, and does not stop the others."""
     report = EvaluationReport()
-    rules = list(AlertRule.objects.filter(active=True).prefetch_related("notify_users"))
+    rules = list(
+        AlertRule.objects.filter(active=True)
+        .select_related("theme__merged_into", "segment")
+        .prefetch_related("notify_users")
+    )
     steps = len(rules) + 3
     for index, rule in enumerate(rules):
         try:
@@ -522,6 +600,8 @@ def _tally(report: EvaluationReport, outcome: str) -> None:
         report.updated += 1
     elif outcome == "cleared":
         report.cleared += 1
+    elif outcome == "switched_off":
+        report.switched_off += 1
 
 
 # --- Rules and owners, as managers edit them ------------------------------------------------
@@ -532,6 +612,7 @@ def save_alert_rule(*, rule: AlertRule | None = None, by, data: dict, notify_use
     rule = rule or AlertRule(created_by=by)
     for name, value in data.items():
         setattr(rule, name, value)
+    rule.inactive_reason = ""
     if rule.condition == AlertRule.Condition.SIGNIFICANT_CHANGE:
         rule.threshold = None
     if rule.threshold is not None and rule.metric in METRIC_RANGES:
@@ -544,7 +625,7 @@ def save_alert_rule(*, rule: AlertRule | None = None, by, data: dict, notify_use
         rule.save()
         rule.notify_users.set(notify_users)
         # A changed rule is a new condition: its old alert no longer describes it.
-        clear_condition(f"rule:{rule.pk}")
+        clear_rule_alerts(rule, note="The rule changed.")
     return rule
 
 

@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
 
+from customization.models import Segment
 from feedback.models import Customer, Feedback, Product
 
-from .models import Alert, AlertRule
+from .models import Alert, AlertRule, Theme
 
 
 def people_who_can_triage():
@@ -25,6 +26,15 @@ def people_who_can_triage():
         .distinct()
         .order_by("username")
     )
+
+
+class _InUseChoiceField(forms.ModelChoiceField):
+    """Offers the themes or segments in use; a rule's own one gone out of use stays
+    listed, marked, so editing that rule does not quietly widen it to all."""
+
+    def label_from_instance(self, obj):
+        status = obj.get_status_display().lower()
+        return str(obj) if obj.status == "active" else f"{obj} ({status})"
 
 
 class AlertRuleForm(forms.ModelForm):
@@ -52,6 +62,8 @@ class AlertRuleForm(forms.ModelForm):
             "product",
             "channel",
             "customer_kind",
+            "theme",
+            "segment",
             "condition",
             "threshold",
             "window_days",
@@ -59,7 +71,11 @@ class AlertRuleForm(forms.ModelForm):
             "active",
         ]
         labels = {"window_days": "Window (days)", "min_count": "Minimum observations"}
+        field_classes = {"theme": _InUseChoiceField, "segment": _InUseChoiceField}
         help_texts = {
+            "theme": "Only the feedback carrying this theme, and the survey scores of the "
+            "responses whose comments carry it (as the theme page counts them).",
+            "segment": "Only the feedback and survey scores of this segment's customers.",
             "threshold": "Not used for “changes significantly”.",
             "window_days": "The last this many days, today included (1–90).",
             "min_count": "Stay silent when the window has fewer observations than this.",
@@ -69,6 +85,16 @@ class AlertRuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["product"].queryset = Product.objects.filter(active=True).order_by("name")
         self.fields["product"].empty_label = "All products"
+        kept_theme = Q(pk=self.instance.theme_id) if self.instance.theme_id else Q()
+        self.fields["theme"].queryset = Theme.objects.filter(
+            Q(status=Theme.Status.ACTIVE) | kept_theme
+        ).order_by("name")
+        self.fields["theme"].empty_label = "All themes"
+        kept_segment = Q(pk=self.instance.segment_id) if self.instance.segment_id else Q()
+        self.fields["segment"].queryset = Segment.objects.filter(
+            Q(status=Segment.Status.ACTIVE) | kept_segment
+        ).order_by("name")
+        self.fields["segment"].empty_label = "All segments"
         self.fields["notify_users"].queryset = people_who_can_triage()
         self.fields["window_days"].min_value = 1
         self.fields["window_days"].widget.attrs.update(min=1, max=90)

@@ -137,11 +137,25 @@ def summed_counters(rows) -> dict:
 
 
 def rollup_totals(
-    *, start: dt.date, end: dt.date, product_id=None, channel: str = "", customer_kind: str = ""
+    *,
+    start: dt.date,
+    end: dt.date,
+    product_id=None,
+    channel: str = "",
+    customer_kind: str = "",
+    segment_id=None,
+    theme_id=None,
 ) -> dict[str, float]:
-    """Sums of the rollup counters for UTC days ``start`` ≤ day < ``end``."""
+    """Sums of the rollup counters for UTC days ``start`` ≤ day < ``end`` and the filters,
+    from the rollup :func:`rollup_rows` picks for them (the dashboard's figures)."""
     totals = rollup_rows(
-        start=start, end=end, product_id=product_id, channel=channel, customer_kind=customer_kind
+        start=start,
+        end=end,
+        product_id=product_id,
+        channel=channel,
+        customer_kind=customer_kind,
+        segment_id=segment_id,
+        theme_id=theme_id,
     ).aggregate(**{name: Sum(name) for name in ROLLUP_SUMS})
     return {name: value or 0 for name, value in totals.items()}
 
@@ -267,9 +281,9 @@ def alerts_for_page(*, status: str = "unresolved"):
 def alert_rules():
     from .models import AlertRule
 
-    return AlertRule.objects.select_related("product", "created_by").prefetch_related(
-        "notify_users"
-    )
+    return AlertRule.objects.select_related(
+        "product", "theme", "segment", "created_by"
+    ).prefetch_related("notify_users")
 
 
 def product_owners():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -130,7 +131,15 @@ class Forecast(models.Model):
 
 class AlertRule(models.Model):
     """A manager's rule: alert when a metric over a window crosses a threshold or changes
-    significantly against the window before."""
+    significantly against the window before.
+
+    The filters narrow the rollup rows the metric is computed from, exactly as the
+    dashboard's filters do: a theme reads the theme rollup, a segment the segment rollup,
+    both the theme × segment one. A theme or segment a rule watches cannot be deleted
+    (``PROTECT``: the admin names the rules in the way); one that goes out of use (a theme
+    archived or merged, a segment no longer active) switches the rule off at its next
+    evaluation, with the reason in ``inactive_reason``.
+    """
 
     class Metric(models.TextChoices):
         VOLUME = "volume", "Feedback volume"
@@ -153,12 +162,29 @@ class AlertRule(models.Model):
     )
     channel = models.CharField(max_length=12, blank=True)
     customer_kind = models.CharField(max_length=10, blank=True)
+    theme = models.ForeignKey(
+        "insights.Theme",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alert_rules",
+    )
+    segment = models.ForeignKey(
+        "customization.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alert_rules",
+    )
     condition = models.CharField(max_length=20, choices=Condition.choices)
     threshold = models.FloatField(null=True, blank=True)
     window_days = models.PositiveSmallIntegerField(default=7)
     # Below this many observations in the window the rule stays silent (noise, not news).
     min_count = models.PositiveIntegerField(default=20)
     active = models.BooleanField(default=True)
+    # Set when the evaluator switched the rule off (its theme or segment went out of use);
+    # saving the rule again clears it.
+    inactive_reason = models.CharField(max_length=300, blank=True)
     notify_emails = models.JSONField(default=list, blank=True)
     notify_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     created_by = models.ForeignKey(
@@ -183,6 +209,53 @@ class AlertRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        super().clean()
+        # A switched-off rule may keep a filter gone out of use (to be switched on again
+        # once the theme is restored); an active one must watch something in use.
+        problems = self.filters_out_of_use() if self.active else {}
+        if problems:
+            raise ValidationError(
+                {
+                    field: [f"{problem}; choose an active one or none."]
+                    for field, problem in problems.items()
+                }
+            )
+
+    def filters_out_of_use(self) -> dict[str, str]:
+        """``{"theme": why, "segment": why}`` for a filter no longer in use: a theme not
+        active (archived, merged, only proposed), a segment not active (a suggestion not
+        accepted, or discarded)."""
+        from customization.models import Segment
+
+        from .themes import Theme
+
+        problems = {}
+        theme = self.theme if self.theme_id is not None else None
+        if theme is not None and theme.status != Theme.Status.ACTIVE:
+            if theme.status == Theme.Status.MERGED and theme.merged_into_id is not None:
+                problems["theme"] = f"The theme “{theme}” was merged into “{theme.merged_into}”"
+            else:
+                problems["theme"] = f"The theme “{theme}” is {theme.get_status_display().lower()}"
+        segment = self.segment if self.segment_id is not None else None
+        if segment is not None and segment.status != Segment.Status.ACTIVE:
+            problems["segment"] = (
+                f"The segment “{segment}” is {segment.get_status_display().lower()}, not active"
+            )
+        return problems
+
+    @property
+    def fingerprint(self) -> str:
+        """The condition the rule's alert stands for: ``rule:<pk>``, then the theme and
+        segment it narrows to, so a rule whose theme or segment changed (by any door) is a
+        new condition, and its old alert is not updated with figures of another scope."""
+        parts = [f"rule:{self.pk}"]
+        if self.theme_id is not None:
+            parts.append(f"theme:{self.theme_id}")
+        if self.segment_id is not None:
+            parts.append(f"segment:{self.segment_id}")
+        return ":".join(parts)
 
 
 class AlertQuerySet(models.QuerySet):
