@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import Feedback, FeedbackNote, SavedView
+from .selectors import views_owned_by
 from .services import clean_tag_names, update_feedback_triage
 
 TRIAGE_PERMISSION = "feedback.triage_feedback"
@@ -110,7 +111,7 @@ def update_view(*, owner: AbstractBaseUser, view_id: int, name: str, shared: boo
     name = _clean_view_name(name)
     try:
         with transaction.atomic():
-            view = SavedView.objects.select_for_update().filter(pk=view_id, owner=owner).first()
+            view = views_owned_by(owner).select_for_update().filter(pk=view_id).first()
             if view is None:
                 raise PermissionDenied
             view.name = name
@@ -125,7 +126,7 @@ def update_view(*, owner: AbstractBaseUser, view_id: int, name: str, shared: boo
 
 def delete_view(*, owner: AbstractBaseUser, view_id: int) -> bool:
     """Delete one of ``owner``'s views; False when it is not theirs or does not exist."""
-    deleted, _ = SavedView.objects.filter(pk=view_id, owner=owner).delete()
+    deleted, _ = views_owned_by(owner).filter(pk=view_id).delete()
     return bool(deleted)
 
 

@@ -17,8 +17,14 @@ from . import services
 from .channel_forms import BulkTriageForm, NoteForm, SavedViewEditForm, SavedViewForm
 from .filters import FeedbackFilter
 from .forms import TriageForm
-from .models import Feedback, FeedbackNote, SavedView
-from .selectors import feedback_list, feedback_notes, get_feedback_for_user, saved_views_of
+from .models import Feedback, FeedbackNote
+from .selectors import (
+    feedback_list,
+    feedback_notes,
+    get_feedback_for_user,
+    saved_views_of,
+    views_owned_by,
+)
 
 INBOX_PAGE_SIZE = 25
 TRIAGE = "feedback.triage_feedback"
@@ -132,7 +138,7 @@ def saved_view_create(request):
 def saved_view_edit(request, pk: int):
     """Rename one's own view, share it or stop sharing it. A view that is not the user's
     (a colleague's shared view) is refused with a message, as ``saved_view_delete`` does."""
-    if not SavedView.objects.filter(pk=pk, owner=request.user).exists():
+    if not views_owned_by(request.user).filter(pk=pk).exists():
         messages.error(request, NOT_YOUR_VIEW)
         return redirect("feedback:inbox")
     form = SavedViewEditForm(request.POST, view_id=pk)

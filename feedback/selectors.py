@@ -115,6 +115,12 @@ def saved_views_of(user) -> QuerySet[SavedView]:
     )
 
 
+def views_owned_by(user) -> QuerySet[SavedView]:
+    """The saved views ``user`` may change or delete: their own (a colleague's shared view
+    is listed for them, not theirs to change)."""
+    return SavedView.objects.filter(owner=user)
+
+
 def feedback_notes(feedback: Feedback) -> QuerySet[FeedbackNote]:
     return feedback.notes.select_related("author", "edited_by").order_by("created_at", "id")
 

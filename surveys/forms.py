@@ -197,8 +197,9 @@ class QuestionOrderForm(forms.Form):
         keys = [str(key).strip() for key in self.cleaned_data["order"]]
         if len(keys) > self.MAX_KEYS:
             raise forms.ValidationError(f"Send at most {self.MAX_KEYS} question keys.")
-        if any(not key or len(key) > 40 for key in keys):
-            raise forms.ValidationError("Each question key has 1 to 40 characters.")
+        longest = Question._meta.get_field("key").max_length
+        if any(not key or len(key) > longest for key in keys):
+            raise forms.ValidationError(f"Each question key has 1 to {longest} characters.")
         return keys
 
 
