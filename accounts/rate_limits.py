@@ -62,15 +62,19 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def client_key(request) -> str:
-    """The client address a limit counts: an IPv6 client by its /64 network (one
-    subscriber's addresses), an IPv4 one by its address."""
+    """The client address a limit counts (the forms' and the API's): an IPv6 client by its
+    /64 network (one subscriber's addresses), an IPv4 one by its address, also when a
+    dual-stack proxy hands it over IPv4-mapped (``::ffff:1.2.3.4``)."""
     address = client_ip(request)
-    if ":" in address:
-        try:
-            return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
-        except ValueError:
-            return address
-    return address
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
 
 
 def limit_posts_per_ip(rate_setting: str) -> Callable:

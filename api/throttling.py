@@ -11,9 +11,8 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from accounts.authentication import ApiKeyUser
-from accounts.client_ip import client_ip
+from accounts.rate_limits import client_key, parse_rate
 from accounts.rate_limits import count as _count
-from accounts.rate_limits import parse_rate
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ class ClientRateThrottle(BaseThrottle):
         elif user is not None and user.is_authenticated:
             scope, ident = "api_user", f"user:{user.pk}"
         else:
-            scope, ident = "api_anon", f"ip:{client_ip(request)}"
+            scope, ident = "api_anon", f"ip:{client_key(request)}"
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
         if rate is None:
             return True

@@ -55,6 +55,25 @@ def test_an_ipv6_client_counts_by_its_64_network(rate):
     assert post("10.0.0.1") == "ok"
 
 
+def test_an_ipv4_client_behind_a_dual_stack_proxy_counts_by_its_ipv4_address(rate):
+    assert [post("::ffff:10.1.1.1"), post("10.1.1.1")] == ["ok", "ok"]
+    assert post("::ffff:10.1.1.1") == "limited"
+    # Another IPv4 client, mapped too, has a counter of its own.
+    assert post("::ffff:10.1.1.2") == "ok"
+
+
+def test_a_counter_expires_with_its_window(rate, redis_url, settings):
+    if "django_redis" not in settings.CACHES["default"]["BACKEND"]:
+        pytest.skip("the cache is not Redis (REDIS_URL unset)")
+    from django_redis import get_redis_connection
+
+    post("10.0.0.7")
+    client = get_redis_connection("default")
+    keys = [k for k in client.keys("*ratelimit:*") if b"10.0.0.7" in k]
+    assert len(keys) == 1
+    assert 0 < client.ttl(keys[0]) <= 3600 + 1
+
+
 def test_reading_the_form_is_not_counted(rate):
     for _ in range(5):
         request = RequestFactory().get("/form/", REMOTE_ADDR="10.0.0.9")
