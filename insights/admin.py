@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import alerts
 from .models import Alert, AlertRule, AnalysisRun, DailyFeedbackStat, Forecast, ProductOwner
 
 
@@ -64,6 +65,11 @@ class AlertRuleAdmin(admin.ModelAdmin):
     list_select_related = ["theme", "segment"]
     filter_horizontal = ["notify_users"]
     readonly_fields = ["inactive_reason"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            alerts.rule_changed(form.instance)
 
 
 @admin.register(Alert)

@@ -624,9 +624,18 @@ def save_alert_rule(*, rule: AlertRule | None = None, by, data: dict, notify_use
     with transaction.atomic():
         rule.save()
         rule.notify_users.set(notify_users)
-        # A changed rule is a new condition: its old alert no longer describes it.
-        clear_rule_alerts(rule, note="The rule changed.")
+        rule_changed(rule)
     return rule
+
+
+def rule_changed(rule: AlertRule) -> None:
+    """After a rule was saved with new settings (the rules page or the admin): a changed
+    rule is a new condition, so neither the reason it was switched off nor its old alert
+    describes it any more."""
+    if rule.inactive_reason:
+        rule.inactive_reason = ""
+        AlertRule.objects.filter(pk=rule.pk).update(inactive_reason="")
+    clear_rule_alerts(rule, note="The rule changed.")
 
 
 def set_product_owner(*, product, owner) -> ProductOwner | None:

@@ -159,8 +159,7 @@ def correct_sentiment(*, feedback: Feedback, label: str, by) -> SentimentCorrect
     """Record a staff member's label; it replaces the model's label and trains the next model."""
     if label not in Feedback.Sentiment.values:
         raise ValidationError({"label": [f'"{label}" is not a sentiment label.']})
-    from .services import refresh_daily_stats
-    from .theme_services import refresh_daily_theme_stats
+    from .services import recount_days
 
     with transaction.atomic():
         correction, _ = SentimentCorrection.objects.update_or_create(
@@ -173,8 +172,5 @@ def correct_sentiment(*, feedback: Feedback, label: str, by) -> SentimentCorrect
             sentiment_model=STAFF_MODEL_NAME,
             analysed_at=timezone.now(),
         )
-    day = feedback.received_at.astimezone(dt.UTC).date()
-    # The day's counts in both rollups: overall and per theme (the theme page, filters).
-    refresh_daily_stats(days=[day])
-    refresh_daily_theme_stats(days=[day])
+    recount_days([feedback.received_at.astimezone(dt.UTC).date()])
     return correction

@@ -20,7 +20,13 @@ from feedback.privacy import masked_for_processing
 from . import theme_services
 from .models import DailyFeedbackStat, DailySegmentStat, DirtyRollupDay, RollupVersion
 from .scoring import Scorer, active_scorer
-from .selectors import ROLLUP_SUMS, answer_counters, feedback_counters, utc_day_filter
+from .selectors import (
+    ROLLUP_SUMS,
+    SCORE_SUMS,
+    answer_counters,
+    feedback_counters,
+    utc_day_filter,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -162,9 +168,15 @@ def refresh_dirty_days() -> int:
         if not days:
             return 0
         DirtyRollupDay.objects.filter(day__in=days).delete()
+    recount_days(days)
+    return len(days)
+
+
+def recount_days(days) -> None:
+    """Recount every daily rollup of ``days``: overall and per segment, and per theme
+    (the theme rollups keep survey scores too, so both change together)."""
     refresh_daily_stats(days=days)
     theme_services.refresh_daily_theme_stats(days=days)
-    return len(days)
 
 
 _ROLLUP_COUNTERS = [
@@ -207,10 +219,6 @@ def _feedback_counts(days, since):
         )
         .order_by()
     )
-
-
-# The survey-score counters of the rollups (the rest count feedback).
-_SCORE_COUNTERS = [name for name in ROLLUP_SUMS if name.startswith(("nps_", "csat_", "ces_"))]
 
 
 def _survey_score_counts(days, since, *, segment_ids=None, by_segment: bool = False):
@@ -347,7 +355,7 @@ def refresh_daily_segment_stats(
                 row["kind"],
             )
             target = merged.setdefault(key, {})
-            for name in _SCORE_COUNTERS:
+            for name in SCORE_SUMS:
                 target[name] = row[name]
         stats = [
             DailySegmentStat(

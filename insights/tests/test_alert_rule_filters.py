@@ -434,3 +434,45 @@ def test_rule_list_queries_do_not_grow_with_filtered_rules(client, manager, them
         page = client.get(url).content.decode()
     assert len(five) == len(one)
     assert page.count("theme “Billing”") == 4
+
+
+def test_a_rule_changed_in_the_admin_is_a_changed_rule(themes, client, rf):
+    from django.contrib.admin.sites import site
+
+    from feedback.tests.factories import UserFactory
+
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(superuser)
+
+    delivery, billing = themes
+    feedback(5, days=1, label="negative", theme=delivery)
+    recount()
+    watched = rule(
+        "Negative delivery",
+        metric="negative_share",
+        condition="above",
+        threshold=0.5,
+        theme=delivery,
+    )
+    assert alerts.evaluate_rule(watched) == "raised"
+    AlertRule.objects.filter(pk=watched.pk).update(inactive_reason="Switched off earlier.")
+    watched.refresh_from_db()
+
+    request = rf.get("/")
+    request.user = superuser
+    form = site._registry[AlertRule].get_form(request, watched)(instance=watched)
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if isinstance(value, list):
+            data[name] = [str(v) for v in value]
+        else:
+            data[name] = "" if value is None else value
+    data["theme"] = billing.pk
+    response = client.post(reverse("admin:insights_alertrule_change", args=[watched.pk]), data)
+
+    assert response.status_code == 302, response.content[:2000]
+    watched.refresh_from_db()
+    assert watched.theme == billing and watched.inactive_reason == ""
+    old = Alert.objects.get()
+    assert old.status == "resolved" and old.resolution_note == "The rule changed."
