@@ -68,8 +68,12 @@ def test_prepared_inserts_store_what_plain_ones_store(monkeypatch):
     question = survey.questions.get(key="nps")
     plain = [Response(survey=survey, channel="api") for _ in range(2)]
     prepared = [Response(survey=survey, channel="api") for _ in range(2)]
-    insert_rows(plain)
-    insert_rows(prepared, prepared=True)
+    with CaptureQueriesContext(connection) as plain_queries:
+        insert_rows(plain)
+    with CaptureQueriesContext(connection) as prepared_queries:
+        insert_rows(prepared, prepared=True)
+    assert [q["sql"].split()[0] for q in plain_queries.captured_queries] == ["INSERT"]
+    assert [q["sql"].split()[0] for q in prepared_queries.captured_queries] == ["EXECUTE"]
     assert all(r.pk and not r._state.adding for r in plain + prepared)
     assert Response.objects.filter(pk__in=[r.pk for r in plain + prepared]).count() == 4
 
