@@ -103,8 +103,5 @@ def latest_forecast(*, metric: str, product_id: int | None, theme_id: int | None
     """The stored forecast of ``metric`` for one product, one theme, or overall."""
     from .models import Forecast
 
-    if theme_id:
-        key = f"theme:{theme_id}"
-    else:
-        key = f"product:{product_id}" if product_id else "overall"
+    key = Forecast.key_for(product_id=product_id, theme_id=theme_id)
     return Forecast.objects.filter(metric=metric, scope_key=key).first()

@@ -87,11 +87,10 @@ def save_forecast(
 
     Trailing gaps (recent weeks without a value) are forecast over, so the stored points
     always start the week after ``weeks[-1]``."""
-    scope_key = {
-        Forecast.Scope.OVERALL: "overall",
-        Forecast.Scope.PRODUCT: f"product:{product_id}",
-        Forecast.Scope.THEME: f"theme:{theme_id}",
-    }[scope]
+    scope_key = Forecast.key_for(
+        product_id=product_id if scope == Forecast.Scope.PRODUCT else None,
+        theme_id=theme_id if scope == Forecast.Scope.THEME else None,
+    )
     weeks, values = _trim_leading(weeks, values, metric)
     gap = _trailing_gap(values)
     if sum(v is not None for v in values) < MIN_HISTORY_WEEKS or gap > MAX_TRAILING_GAP:
@@ -149,12 +148,9 @@ def refresh_forecasts(*, today: dt.date | None = None, run=None) -> int:
     today = today or timezone.now().astimezone(dt.UTC).date()
     since = today - dt.timedelta(weeks=history_weeks)
     product_ids = selectors.active_product_ids(since=since, limit=MAX_PRODUCTS)
-    theme_series = selectors.weekly_theme_periods(weeks=history_weeks + 1, today=today)
-    busiest_themes = sorted(
-        theme_series, key=lambda pk: (-sum(p["count"] for p in theme_series[pk]), pk)
-    )[:MAX_THEMES]
-    theme_totals = selectors.weekly_theme_totals(
-        theme_ids=busiest_themes, weeks=history_weeks, today=today
+    this_monday = today - dt.timedelta(days=today.weekday())
+    busiest_themes = selectors.active_theme_ids(
+        since=this_monday - dt.timedelta(weeks=history_weeks), limit=MAX_THEMES
     )
     series = [(Forecast.Scope.OVERALL, None, None)]
     series += [(Forecast.Scope.PRODUCT, pk, None) for pk in product_ids]
@@ -162,13 +158,10 @@ def refresh_forecasts(*, today: dt.date | None = None, run=None) -> int:
     stored = 0
     kept: set[tuple[str, str]] = set()
     for step, (scope, product_id, theme_id) in enumerate(series, start=1):
-        if scope == Forecast.Scope.THEME:
-            totals, metrics = theme_totals[theme_id], THEME_METRICS
-        else:
-            totals = selectors.weekly_rollup_totals(
-                weeks=history_weeks, today=today, product_id=product_id
-            )
-            metrics = Forecast.Metric.values
+        totals = selectors.weekly_rollup_totals(
+            weeks=history_weeks, today=today, product_id=product_id, theme_id=theme_id
+        )
+        metrics = THEME_METRICS if scope == Forecast.Scope.THEME else Forecast.Metric.values
         weeks = [week for week, _ in totals]
         for metric in metrics:
             values = [weekly_value(metric, sums) for _, sums in totals]

@@ -161,17 +161,26 @@ def rollup_totals(
 
 
 def weekly_rollup_totals(
-    *, weeks: int, today: dt.date | None = None, product_id=None, include_current: bool = False
+    *,
+    weeks: int,
+    today: dt.date | None = None,
+    product_id=None,
+    theme_id=None,
+    include_current: bool = False,
 ) -> list[tuple[dt.date, dict]]:
-    """Rollup sums per ISO week (Monday), oldest first, ``weeks`` weeks long. Without
-    ``include_current`` the series ends with the last complete week."""
+    """Rollup sums per ISO week (Monday), oldest first, ``weeks`` weeks long (weeks without
+    rows count zero), overall or for one product or theme. Without ``include_current`` the
+    series ends with the last complete week."""
     today = today or timezone.now().astimezone(dt.UTC).date()
     this_monday = today - dt.timedelta(days=today.weekday())
     last_monday = this_monday if include_current else this_monday - dt.timedelta(weeks=1)
     first_monday = last_monday - dt.timedelta(weeks=weeks - 1)
     rows = (
         rollup_rows(
-            start=first_monday, end=last_monday + dt.timedelta(weeks=1), product_id=product_id
+            start=first_monday,
+            end=last_monday + dt.timedelta(weeks=1),
+            product_id=product_id,
+            theme_id=theme_id,
         )
         .annotate(week=TruncWeek("day"))
         .values("week")
@@ -200,6 +209,17 @@ def active_product_ids(*, since: dt.date, limit: int = 20) -> list[int]:
     return [row["product_id"] for row in rows]
 
 
+def active_theme_ids(*, since: dt.date, limit: int) -> list[int]:
+    """Themes with the most feedback since ``since`` (the ones worth a forecast)."""
+    rows = (
+        DailyThemeStat.objects.filter(day__gte=since)
+        .values("theme_id")
+        .annotate(volume=Sum("feedback_count"))
+        .order_by("-volume", "theme_id")[:limit]
+    )
+    return [row["theme_id"] for row in rows]
+
+
 def weekly_theme_periods(*, weeks: int, today: dt.date | None = None) -> dict[int, list[dict]]:
     """Per theme: feedback and negative counts per ISO week, oldest first, ending with the
     current (partial) week."""
@@ -222,38 +242,6 @@ def weekly_theme_periods(*, weeks: int, today: dt.date | None = None) -> dict[in
         )
         periods[index[week]] = {"count": row["count"] or 0, "negative": row["negative"] or 0}
     return series
-
-
-def weekly_theme_totals(
-    *, theme_ids: list[int], weeks: int, today: dt.date | None = None
-) -> dict[int, list[tuple[dt.date, dict]]]:
-    """Per theme of ``theme_ids``: the theme rollup's counters (``ROLLUP_SUMS``) per ISO
-    week (Monday), oldest first, ``weeks`` weeks ending with the last complete week; weeks
-    without rows have zero counters."""
-    today = today or timezone.now().astimezone(dt.UTC).date()
-    last_monday = today - dt.timedelta(days=today.weekday(), weeks=1)
-    first_monday = last_monday - dt.timedelta(weeks=weeks - 1)
-    rows = (
-        DailyThemeStat.objects.filter(
-            theme_id__in=theme_ids,
-            day__gte=first_monday,
-            day__lt=last_monday + dt.timedelta(weeks=1),
-        )
-        .annotate(week=TruncWeek("day"))
-        .values("theme_id", "week")
-        .annotate(**{name: Sum(name) for name in ROLLUP_SUMS})
-        .order_by()
-    )
-    mondays = [first_monday + dt.timedelta(weeks=n) for n in range(weeks)]
-    series = {
-        theme_id: {week: dict.fromkeys(ROLLUP_SUMS, 0) for week in mondays}
-        for theme_id in theme_ids
-    }
-    for row in rows:
-        week = row.pop("week")
-        week = week.date() if isinstance(week, dt.datetime) else week
-        series[row.pop("theme_id")][week] = {name: value or 0 for name, value in row.items()}
-    return {theme_id: list(by_week.items()) for theme_id, by_week in series.items()}
 
 
 def feedback_volume_by_week(*, weeks: int, today: dt.date | None = None) -> list[int]:

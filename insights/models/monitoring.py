@@ -128,6 +128,13 @@ class Forecast(models.Model):
     def __str__(self) -> str:
         return f"{self.get_metric_display()} · {self.scope_key}"
 
+    @staticmethod
+    def key_for(*, product_id: int | None = None, theme_id: int | None = None) -> str:
+        """The ``scope_key`` of the forecast for one theme, one product, or overall."""
+        if theme_id:
+            return f"theme:{theme_id}"
+        return f"product:{product_id}" if product_id else "overall"
+
 
 class AlertRule(models.Model):
     """A manager's rule: alert when a metric over a window crosses a threshold or changes
