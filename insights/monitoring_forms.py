@@ -85,15 +85,12 @@ class AlertRuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["product"].queryset = Product.objects.filter(active=True).order_by("name")
         self.fields["product"].empty_label = "All products"
-        kept_theme = Q(pk=self.instance.theme_id) if self.instance.theme_id else Q()
-        self.fields["theme"].queryset = Theme.objects.filter(
-            Q(status=Theme.Status.ACTIVE) | kept_theme
-        ).order_by("name")
+        # In use, and the rule's own one even when it no longer is.
+        kept_theme = Theme.objects.filter(pk=self.instance.theme_id)
+        self.fields["theme"].queryset = (Theme.objects.in_use() | kept_theme).order_by("name")
         self.fields["theme"].empty_label = "All themes"
-        kept_segment = Q(pk=self.instance.segment_id) if self.instance.segment_id else Q()
-        self.fields["segment"].queryset = Segment.objects.filter(
-            Q(status=Segment.Status.ACTIVE) | kept_segment
-        ).order_by("name")
+        kept_segment = Segment.objects.filter(pk=self.instance.segment_id)
+        self.fields["segment"].queryset = (Segment.objects.live() | kept_segment).order_by("name")
         self.fields["segment"].empty_label = "All segments"
         self.fields["notify_users"].queryset = people_who_can_triage()
         self.fields["window_days"].min_value = 1

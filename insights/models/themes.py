@@ -54,6 +54,11 @@ class ThemeQuerySet(models.QuerySet):
         """Themes new feedback can land in: active and proposed, not archived or merged."""
         return self.filter(status__in=[Theme.Status.ACTIVE, Theme.Status.PROPOSED])
 
+    def in_use(self):
+        """Themes of the curated codebook: active, not proposed, archived or merged (what
+        an alert rule may watch)."""
+        return self.filter(status=Theme.Status.ACTIVE)
+
 
 class Theme(models.Model):
     """A topic feedback is about. Discovery proposes themes; managers curate the codebook.
