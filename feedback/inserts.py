@@ -74,6 +74,7 @@ def _preparer(field: models.Field) -> Callable[[models.Model], object]:
 
 @dataclass(frozen=True)
 class _Plan:
+    attnames: list[str]
     prepare: list[Callable[[models.Model], object]]
     relations: list[models.Field]
     head: str
@@ -92,6 +93,7 @@ def _plan(model: type[models.Model]) -> _Plan:
         fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
         qn = connection.ops.quote_name
         plan = _plans[model] = _Plan(
+            attnames=[f.attname for f in fields],
             prepare=[_preparer(f) for f in fields],
             relations=[f for f in fields if f.is_relation],
             head=(
@@ -102,6 +104,20 @@ def _plan(model: type[models.Model]) -> _Plan:
             tail=f" RETURNING {qn(meta.pk.column)}",
         )
     return plan
+
+
+def insert_columns(model: type[models.Model]) -> tuple[str, list[str]]:
+    """``INSERT INTO <table> (<columns>)`` as ``insert_rows`` writes it for ``model``, and
+    the attnames of those columns in order (for statements that insert rows of several
+    models at once)."""
+    plan = _plan(model)
+    return plan.head.removesuffix(" VALUES "), list(plan.attnames)
+
+
+def row_values(obj: models.Model) -> list[object]:
+    """The values ``insert_rows`` sends for ``obj``, in the order of ``insert_columns``
+    (a relation to an object not saved yet is None)."""
+    return [prepare(obj) for prepare in _plan(type(obj)).prepare]
 
 
 # Statement text → its name, the same on every connection of the process (names come

@@ -167,7 +167,7 @@ def record_feedback(*, tags: Iterable[str] = (), **fields) -> Feedback:
 
     # The caller gets the row's tags without a query (the API answers with them).
     feedback._prefetched_objects_cache = {"tags": _tags_queryset(tag_rows)}
-    _announce_stored([feedback])
+    announce_stored([feedback])
     return feedback
 
 
@@ -185,16 +185,22 @@ def store_feedback_rows(rows: list[Feedback]) -> None:
     try:
         insert_rows(rows, prepared=True)
     except IntegrityError as exc:
-        if "external_id" not in str(exc):
-            raise
+        refuse_duplicate_external_id(exc)
+        raise
+    announce_stored(rows)
+
+
+def refuse_duplicate_external_id(exc: IntegrityError) -> None:
+    """Raise ``ValidationError`` (code ``duplicate``) if ``exc`` is the refusal of an
+    external id already stored from the same source; return otherwise."""
+    if "external_id" in str(exc):
         raise ValidationError(
             "Feedback with this external id from this source already exists.",
             code="duplicate",
         ) from None
-    _announce_stored(rows)
 
 
-def _announce_stored(results) -> None:
+def announce_stored(results) -> None:
     """After the commit: wake the analysis up, announce ``feedback.created`` for the
     stored rows among ``results``."""
     from insights.triggers import request_analysis
@@ -260,7 +266,7 @@ def record_feedback_batch(items: list[dict]) -> list[Feedback | ValidationError]
                     if existing is None:
                         raise
                     results[index] = DuplicateFeedback(existing)
-        _announce_stored(results)
+        announce_stored(results)
     return results
 
 

@@ -115,7 +115,7 @@ class PreparedQuery:
             model_slice=model_slice,
         )
 
-    def _rows(self, args: tuple) -> tuple[_Compiled, list]:
+    def _bind(self, args: tuple) -> tuple[_Compiled, list]:
         connection = connections[self._using]
         compiled = self._compiled_for.get(connection)
         if compiled is None:
@@ -123,12 +123,23 @@ class PreparedQuery:
         params = list(compiled.params)
         for position, value in zip(compiled.positions, args, strict=True):
             params[position] = value
-        with connection.cursor() as cursor:
+        return compiled, params
+
+    def _rows(self, args: tuple) -> tuple[_Compiled, list]:
+        compiled, params = self._bind(args)
+        with connections[self._using].cursor() as cursor:
             execute_prepared(cursor, compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
         return compiled, rows
+
+    def statement(self, *args) -> tuple[str, list, tuple[str, ...]]:
+        """The compiled SQL, its parameters with ``args`` bound and the names of its
+        columns, to run inside a larger statement (the database's own values: no
+        converters are applied)."""
+        compiled, params = self._bind(args)
+        return compiled.sql, params, compiled.names
 
     def first(self, *args) -> Model | dict | None:
         """The first row as the queryset gives it (an instance, or a dict for

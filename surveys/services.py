@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
@@ -19,9 +19,14 @@ from django.utils.text import slugify
 from api import webhooks
 from feedback.inserts import insert_rows
 from feedback.models import Customer, Feedback
-from feedback.services import build_feedback, store_feedback_rows
+from feedback.services import (
+    announce_stored,
+    build_feedback,
+    refuse_duplicate_external_id,
+    store_feedback_rows,
+)
 
-from . import logic
+from . import logic, response_statement
 from .answers import AnswerError, CleanAnswer, clean_answer
 from .models import Answer, Invitation, Question, Response, Survey
 from .prepared_queries import PreparedQuery
@@ -315,20 +320,19 @@ def _store_response(
         started_at=started_at,
         submitted_at=submitted_at,
     )
-    insert_rows([response], prepared=True)
     rating = _first_rating(questions, cleaned)
-    rows = []
-    feedback_rows = []
+    rows: list[Answer] = []
+    answer_feedback: list[str | None] = []
+    feedback_rows: list[tuple[Feedback, str]] = []
     for question in questions:
         answer = cleaned.get(question.key)
         if answer is None:
             continue
-        feedback = None
+        feedback_key = None
         if question_type(question.kind).is_text and answer.text:
             feedback = build_feedback(
                 channel=Feedback.Channel.SURVEY,
                 source=f"survey:{survey.slug}",
-                external_id=f"{response.pk}:{question.key}",
                 text=answer.text,
                 customer=customer,
                 received_at=submitted_at,
@@ -336,22 +340,53 @@ def _store_response(
             )
             # By id: the survey's product row is not needed (nor loaded).
             feedback.product_id = survey.product_id
-            feedback_rows.append(feedback)
+            feedback_key = question.key
+            feedback_rows.append((feedback, feedback_key))
         rows.append(
             Answer(
-                response=response,
                 question=question,
                 number=answer.number,
                 text=answer.text,
                 choices=list(answer.choices),
-                feedback=feedback,
             )
         )
-    # One insert in the response's transaction: anything refused rolls the response back.
-    # (An external id already taken means someone stored feedback under this survey's
-    # source by hand: the ids name the new response.)
-    store_feedback_rows(feedback_rows)
-    insert_rows(rows, prepared=True)
+        answer_feedback.append(feedback_key)
+    quota = survey.response_quota is not None
+    # One statement for the rows and the lock where it can be (PostgreSQL, no invitation
+    # to update, no quota to count); otherwise one statement each.
+    if connection.vendor == "postgresql" and invitation is None and not quota:
+        try:
+            state = response_statement.store(
+                response=response,
+                feedback=feedback_rows,
+                answers=list(zip(rows, answer_feedback, strict=True)),
+                lock=_SHARED_STATE.statement(survey.pk),
+            )
+        except IntegrityError as exc:
+            refuse_duplicate_external_id(exc)
+            raise
+        if feedback_rows:
+            announce_stored([feedback for feedback, _ in feedback_rows])
+        _check_locked_state(state, question_set.version, quota=False)
+    else:
+        insert_rows([response], prepared=True)
+        by_key = {}
+        for feedback, key in feedback_rows:
+            # (An external id already taken means someone stored feedback under this
+            # survey's source by hand: the ids name the new response.)
+            feedback.external_id = f"{response.pk}:{key}"
+            by_key[key] = feedback
+        for row, feedback_key in zip(rows, answer_feedback, strict=True):
+            row.response = response
+            row.feedback = by_key.get(feedback_key)
+        # In the response's transaction: anything refused rolls the response back.
+        store_feedback_rows([feedback for feedback, _ in feedback_rows])
+        insert_rows(rows, prepared=True)
+        if invitation is not None:
+            invitation.status = Invitation.Status.ANSWERED
+            invitation.answered_at = now
+            invitation.save(update_fields=["status", "answered_at"])
+        _recheck_under_lock(survey.pk, question_set.version, quota=quota)
     # Scores count in the daily rollup: have the day of a late answer recounted.
     from insights.services import mark_moment_changed
 
@@ -362,11 +397,6 @@ def _store_response(
     stored._result_cache = rows
     stored._prefetch_done = True
     response._prefetched_objects_cache = {"answers": stored}
-    if invitation is not None:
-        invitation.status = Invitation.Status.ANSWERED
-        invitation.answered_at = now
-        invitation.save(update_fields=["status", "answered_at"])
-    _recheck_under_lock(survey.pk, question_set.version, quota=survey.response_quota is not None)
     return response
 
 
@@ -405,18 +435,23 @@ def _recheck_under_lock(survey_id: int, questions_version: int, *, quota: bool) 
       stored again under the exclusive lock (``_QuotaSet``).
     """
     state = (_LOCKED_STATE if quota else _SHARED_STATE).first(survey_id)
+    _check_locked_state(state, questions_version, quota=quota)
+    limit = state["response_quota"]
+    if limit is not None and Response.objects.filter(survey_id=survey_id).count() > limit:
+        raise QuotaReached()
+
+
+def _check_locked_state(state: dict | None, questions_version: int, *, quota: bool) -> None:
+    """The survey row as read under its lock still takes this response (see
+    ``_recheck_under_lock``); the count of a quota is the caller's."""
     if state is None:  # deleted meanwhile
         raise SurveyClosed("This survey is closed.")
     _check_window(state["status"], state["opens_at"], state["closes_at"], timezone.now())
     if state["questions_version"] != questions_version:
         raise _QuestionsChanged(state["questions_version"])
     limit = state["response_quota"]
-    if limit is None:
-        return
-    if not quota:
+    if limit is not None and not quota:
         raise _QuotaSet(limit)
-    if Response.objects.filter(survey_id=survey_id).count() > limit:
-        raise QuotaReached()
 
 
 def _first_rating(questions: list[Question], cleaned: dict[str, CleanAnswer]) -> dict:

@@ -1,0 +1,125 @@
+"""A survey response stored in one statement (PostgreSQL): the rows, their links and the
+survey row lock are those the separate statements wrote."""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from feedback.models import Feedback
+from surveys import response_statement, services
+from surveys.models import Answer, Response, Survey
+from surveys.tests.factories import CustomerFactory, ProductFactory, make_survey
+
+pytestmark = [pytest.mark.django_db]
+
+TEXTS = [
+    {"key": "nps", "kind": "nps", "text": "Recommend us?", "required": True},
+    {"key": "why", "kind": "long_text", "text": "Tell us more"},
+    {"key": "csat", "kind": "csat", "text": "Satisfied?"},
+    {"key": "fix", "kind": "short_text", "text": "What should we fix?"},
+]
+
+
+def submit(survey, answers, **kwargs):
+    kwargs.setdefault("channel", "link")
+    return services.submit_response(survey=survey, answers=answers, **kwargs)
+
+
+def _statements(queries):
+    return [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+def test_one_statement_writes_the_response_its_answers_and_their_feedback(postgres_required):
+    product, customer = ProductFactory(), CustomerFactory()
+    survey = make_survey(questions=TEXTS, product=product)
+    # The questions and the webhook subscribers are looked up once per process.
+    submit(survey, {"nps": 9, "why": "Fine"})
+    with CaptureQueriesContext(connection) as queries:
+        response, created = submit(
+            survey,
+            {"nps": 4, "why": "Slow checkout", "csat": 2, "fix": "The payment page"},
+            customer=customer,
+        )
+    # The survey was passed in: one statement, in the transaction's savepoint.
+    [statement] = _statements(queries)
+    assert statement.startswith("EXECUTE ")
+    assert created and response.pk and not response._state.adding
+
+    stored = {a.question.key: a for a in Answer.objects.filter(response=response)}
+    assert {k: (a.number, a.text) for k, a in stored.items()} == {
+        "nps": (4, ""),
+        "why": (None, "Slow checkout"),
+        "csat": (2, ""),
+        "fix": (None, "The payment page"),
+    }
+    # Each text answer is linked to its own feedback row, named after the response.
+    for key, text in (("why", "Slow checkout"), ("fix", "The payment page")):
+        feedback = Feedback.objects.get(pk=stored[key].feedback_id)
+        assert feedback.text == text
+        assert feedback.external_id == f"{response.pk}:{key}"
+        assert feedback.source == f"survey:{survey.slug}"
+        assert feedback.customer == customer and feedback.product == product
+        assert (feedback.rating, feedback.rating_min, feedback.rating_max) == (4, 0, 10)
+    assert stored["nps"].feedback_id is None and stored["csat"].feedback_id is None
+
+    # The objects handed back carry the keys and links the rows have.
+    returned = {a.question.key: a for a in response.answers.all()}
+    assert {k: a.pk for k, a in returned.items()} == {k: a.pk for k, a in stored.items()}
+    assert returned["why"].feedback.pk == stored["why"].feedback_id
+    assert returned["why"].feedback.external_id == f"{response.pk}:why"
+    assert returned["nps"].response is response
+
+
+def test_a_long_response_is_sent_as_a_plain_statement(postgres_required):
+    count = response_statement.MAX_PREPARED_ANSWERS + 2
+    questions = [{"key": f"q{n}", "kind": "short_text", "text": f"Q{n}?"} for n in range(count)]
+    survey = make_survey(questions=questions)
+    answers = {f"q{n}": f"answer {n}" for n in range(count)}
+    submit(survey, {"q0": "once"})  # the questions, once per process
+    with CaptureQueriesContext(connection) as queries:
+        response, _ = submit(survey, answers)
+    [statement] = _statements(queries)
+    assert statement.startswith("WITH r AS (INSERT INTO")
+    stored = Answer.objects.filter(response=response).select_related("question", "feedback")
+    assert {a.question.key: a.feedback.text for a in stored} == answers
+    assert all(a.feedback.external_id == f"{response.pk}:{a.question.key}" for a in stored)
+
+
+def test_the_other_paths_keep_their_statements(postgres_required):
+    # A quota is counted under an exclusive lock, in statements of their own.
+    survey = make_survey(questions=TEXTS, response_quota=5)
+    submit(survey, {"nps": 9, "why": "Fine"})
+    with CaptureQueriesContext(connection) as queries:
+        submit(survey, {"nps": 4, "why": "Slow"})
+    # The early count, the response, its feedback, its answers, the lock, the count.
+    assert len(_statements(queries)) == 6
+    assert Response.objects.count() == 2 and Feedback.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_response_waiting_on_a_close_is_refused_and_nothing_is_stored(postgres_required):
+    survey = make_survey(questions=TEXTS)
+    outcomes = []
+
+    def answer():
+        try:
+            submit(Survey.objects.get(pk=survey.pk), {"nps": 3, "why": "Too late?"})
+            outcomes.append("stored")
+        except services.SurveyClosed:
+            outcomes.append("closed")
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        services.close_survey(survey=Survey.objects.select_for_update().get(pk=survey.pk))
+        # The respondent loaded the open survey and waits for the close's row lock.
+        respondent = threading.Thread(target=answer)
+        respondent.start()
+        respondent.join(timeout=1)
+        assert respondent.is_alive()
+    respondent.join()
+    assert outcomes == ["closed"]
+    assert not Response.objects.exists() and not Feedback.objects.exists()
+    assert not Answer.objects.exists()
