@@ -74,7 +74,7 @@ def _preparer(field: models.Field) -> Callable[[models.Model], object]:
 
 @dataclass(frozen=True)
 class _Plan:
-    attnames: list[str]
+    fields: list[models.Field]
     prepare: list[Callable[[models.Model], object]]
     relations: list[models.Field]
     head: str
@@ -93,7 +93,7 @@ def _plan(model: type[models.Model]) -> _Plan:
         fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
         qn = connection.ops.quote_name
         plan = _plans[model] = _Plan(
-            attnames=[f.attname for f in fields],
+            fields=fields,
             prepare=[_preparer(f) for f in fields],
             relations=[f for f in fields if f.is_relation],
             head=(
@@ -106,12 +106,12 @@ def _plan(model: type[models.Model]) -> _Plan:
     return plan
 
 
-def insert_columns(model: type[models.Model]) -> tuple[str, list[str]]:
+def insert_columns(model: type[models.Model]) -> tuple[str, list[models.Field]]:
     """``INSERT INTO <table> (<columns>)`` as ``insert_rows`` writes it for ``model``, and
-    the attnames of those columns in order (for statements that insert rows of several
+    the fields of those columns in order (for statements that insert rows of several
     models at once)."""
     plan = _plan(model)
-    return plan.head.removesuffix(" VALUES "), list(plan.attnames)
+    return plan.head.removesuffix(" VALUES "), list(plan.fields)
 
 
 def row_values(obj: models.Model) -> list[object]:

@@ -3,31 +3,39 @@
 Storing a response was seven round trips to PostgreSQL: the survey, ``BEGIN``, the
 response's ``INSERT``, its feedback rows', its answers', the survey row lock and
 ``COMMIT``. Each round trip costs both sides CPU (the client's send and receive, the
-backend's protocol and executor start-up) on top of the work itself; for a response those
-were about a third of its database CPU. Here the three inserts and the lock are one
-statement with data-modifying ``WITH`` clauses::
+backend's protocol and executor start-up) on top of the work itself: for a response
+about a third of its database CPU. Here the lock and the three inserts are one statement
+with data-modifying ``WITH`` clauses, which needs no transaction of its own (one
+statement is atomic)::
 
-    WITH r AS (INSERT INTO surveys_response … RETURNING id),
-         f AS (INSERT INTO feedback_feedback … (SELECT id::text FROM r) || ':why' … RETURNING id, external_id),
-         a AS (INSERT INTO surveys_answer … (SELECT id FROM r), (SELECT id FROM f WHERE …) … RETURNING id),
-         s AS (SELECT status, … FROM surveys_survey WHERE id = … FOR SHARE)
+    WITH s AS (SELECT status, … FROM surveys_survey WHERE id = … FOR SHARE),
+         r AS (INSERT INTO surveys_response (…) SELECT … FROM s
+               WHERE <s still takes the response: open, in its window, same questions, no quota>
+               RETURNING id),
+         f AS (INSERT INTO feedback_feedback (…) SELECT …, r.id::text || ':why', … FROM r, (VALUES …) v
+               RETURNING id, external_id),
+         a AS (INSERT INTO surveys_answer (…) SELECT …, r.id, (SELECT id FROM f WHERE …) FROM r, (VALUES …) v
+               RETURNING id)
     SELECT s.*, (SELECT id FROM r), ARRAY(SELECT id FROM f ORDER BY id), ARRAY(SELECT id FROM a ORDER BY id) FROM s
 
-The caller runs it inside its transaction and checks the survey's state it returns before
-committing, so the guarantees are those of the separate statements: the row lock is held
-to the commit, and a close or a question edit that committed while the statement waited
-for the lock is what the statement reads (PostgreSQL re-reads a locked row's newest
-version). Every row is written or none (one statement), and a refused response rolls
-the transaction back.
+The checks the separate statements made on the locked survey row are the ``WHERE`` of
+the response's insert; the feedback rows and answers are inserted for each response row
+inserted, so a refused response writes nothing, and the caller learns why from the row
+the statement returns. The lock is the one the separate statements took (``FOR SHARE``:
+edits and closing wait for it, and it for them; a close or a question edit that
+committed while the statement waited is what it reads, PostgreSQL re-reading a locked
+row's newest version).
 
-The response's feedback rows get their external ids (``<response id>:<question key>``)
-and the answers their response and feedback from the rows the statement itself inserts;
-identity keys are handed out in the order of the ``VALUES`` lists, so ``ORDER BY id``
-gives each object its key.
+The feedback rows get their external ids (``<response id>:<question key>``) and the
+answers their response and feedback from the rows the statement itself inserts; identity
+keys are handed out in the order of the ``VALUES`` lists, so ``ORDER BY id`` gives each
+object its key. Values are cast to their columns' types (a ``VALUES`` list in a
+``SELECT`` does not take them from the insert's columns).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from django.db import connection
@@ -35,7 +43,7 @@ from django.db import connection
 from feedback.inserts import execute_prepared, insert_columns, row_values
 from feedback.models import Feedback
 
-from .models import Answer, Response
+from .models import Answer, Response, Survey
 
 # Statements are prepared per shape (feedback rows, answers); longer responses are sent
 # as plain statements so a connection keeps a bounded number of them.
@@ -44,32 +52,40 @@ MAX_PREPARED_ANSWERS = 20
 _statements: dict[tuple[str, int, int], str] = {}
 
 
-def _values(columns: list[str], overrides: dict[str, str]) -> str:
-    return "(" + ", ".join(overrides.get(c, "%s") for c in columns) + ")"
-
-
-def _statement(lock_sql: str, feedback_count: int, answer_count: int) -> str:
-    key = (lock_sql, feedback_count, answer_count)
+def _statement(state_sql: str, feedback_count: int, answer_count: int) -> str:
+    key = (state_sql, feedback_count, answer_count)
     sql = _statements.get(key)
     if sql is not None:
         return sql
-    response_head, response_columns = insert_columns(Response)
-    feedback_head, feedback_columns = insert_columns(Feedback)
-    answer_head, answer_columns = insert_columns(Answer)
-    clauses = [f"r AS ({response_head} VALUES {_values(response_columns, {})} RETURNING id)"]
-    answer_overrides = {"response_id": "(SELECT id FROM r)"}
+    qn = connection.ops.quote_name
+    response_head, response_fields = insert_columns(Response)
+    feedback_head, feedback_fields = insert_columns(Feedback)
+    answer_head, answer_fields = insert_columns(Answer)
+    response_values = ", ".join(f"%s::{f.db_type(connection)}" for f in response_fields)
+    status, opens_at, closes_at, quota, version = (
+        "s." + qn(name)
+        for name in ("status", "opens_at", "closes_at", "response_quota", "questions_version")
+    )
+    clauses = [
+        f"s AS ({state_sql} FOR SHARE)",
+        f"r AS ({response_head} SELECT {response_values} FROM s"
+        f" WHERE {status} = %s AND ({opens_at} IS NULL OR {opens_at} <= %s)"
+        f" AND ({closes_at} IS NULL OR {closes_at} > %s) AND {version} = %s"
+        f" AND {quota} IS NULL RETURNING id)",
+    ]
+    answer_special = {"response_id": "r.id"}
     if feedback_count:
-        row = _values(feedback_columns, {"external_id": "(SELECT id::text FROM r) || %s"})
+        select, values = _values_list(
+            feedback_fields, feedback_count, {"external_id": "r.id::text || {v}"}
+        )
         clauses.append(
-            f"f AS ({feedback_head} VALUES {', '.join([row] * feedback_count)}"
-            " RETURNING id, external_id)"
+            f"f AS ({feedback_head} SELECT {select} FROM r, {values} RETURNING id, external_id)"
         )
-        answer_overrides["feedback_id"] = (
-            "(SELECT id FROM f WHERE external_id = (SELECT id::text FROM r) || %s)"
+        answer_special["feedback_id"] = (
+            "(SELECT f.id FROM f WHERE f.external_id = r.id::text || {v})"
         )
-    row = _values(answer_columns, answer_overrides)
-    clauses.append(f"a AS ({answer_head} VALUES {', '.join([row] * answer_count)} RETURNING id)")
-    clauses.append(f"s AS ({lock_sql})")
+    select, values = _values_list(answer_fields, answer_count, answer_special)
+    clauses.append(f"a AS ({answer_head} SELECT {select} FROM r, {values} RETURNING id)")
     feedback_ids = "ARRAY(SELECT id FROM f ORDER BY id)" if feedback_count else "'{}'::bigint[]"
     sql = (
         "WITH "
@@ -81,20 +97,37 @@ def _statement(lock_sql: str, feedback_count: int, answer_count: int) -> str:
     return sql
 
 
-def _params(obj, columns: list[str], overrides: dict[str, object]) -> list[object]:
-    values = row_values(obj)
+def _values_list(fields, rows: int, special: dict[str, str]) -> tuple[str, str]:
+    """The select list and ``(VALUES …) AS v(…)`` for ``rows`` rows of ``fields``: a
+    field's own value, cast to its column's type, or the SQL ``special`` gives for its
+    attname, where ``{v}`` stands for a value sent as text (none is sent without it)."""
+    names, casts, select = [], [], []
+    for field in fields:
+        sql = special.get(field.attname)
+        if sql is not None and "{v}" not in sql:
+            select.append(sql)
+            continue
+        name = f"c{len(names)}"
+        names.append(name)
+        casts.append("%s::text" if sql is not None else f"%s::{field.db_type(connection)}")
+        select.append(sql.format(v=f"v.{name}") if sql is not None else f"v.{name}")
+    row = "(" + ", ".join(casts) + ")"
+    values = f"(VALUES {', '.join([row] * rows)}) AS v({', '.join(names)})"
+    return ", ".join(select), values
+
+
+def _params(obj, fields, special: dict[str, object]) -> list[object]:
+    """``obj``'s values in the order of ``_values_list``: ``special`` gives the value
+    sent for a field (``_NOT_SENT``: none)."""
     out: list[object] = []
-    for column, value in zip(columns, values, strict=True):
-        if column in overrides:
-            replacement = overrides[column]
-            if replacement is not _NO_PARAMETER:
-                out.append(replacement)
-        else:
+    for field, value in zip(fields, row_values(obj), strict=True):
+        value = special.get(field.attname, value)
+        if value is not _NOT_SENT:
             out.append(value)
     return out
 
 
-_NO_PARAMETER = object()
+_NOT_SENT = object()
 
 
 def store(
@@ -102,31 +135,36 @@ def store(
     response: Response,
     feedback: Sequence[tuple[Feedback, str]],
     answers: Sequence[tuple[Answer, str | None]],
-    lock: tuple[str, list, tuple[str, ...]],
-) -> dict | None:
+    state: tuple[str, list, tuple[str, ...]],
+    questions_version: int,
+    now: dt.datetime,
+) -> tuple[dict | None, bool]:
     """Insert ``response``, its ``feedback`` (each with the question key its external id
-    ends in) and its ``answers`` (each with the key of its feedback row, or None) and lock
-    the survey row with ``lock`` (the SQL, parameters and column names of a ``values()``
-    query ending in a row lock), in the caller's transaction. Every object gets its
+    ends in) and its ``answers`` (each with the key of its feedback row, or None) if the
+    survey's row, read by ``state`` (the SQL, parameters and column names of a
+    ``values()`` query of its status, window, quota and questions version) and locked
+    ``FOR SHARE``, shows it open at ``now``, in its window, still at
+    ``questions_version`` and without a quota. Every object stored gets its
     primary key, relations and external id as ``insert_rows`` would give them.
 
-    Returns the locked survey row as a dict, or None when the survey is gone (then
-    nothing is known about the rows: the caller rolls back).
+    Returns the survey's state as the statement read it (None when the survey is gone)
+    and whether the rows were stored.
     """
-    lock_sql, lock_params, lock_names = lock
-    _, response_columns = insert_columns(Response)
-    _, feedback_columns = insert_columns(Feedback)
-    _, answer_columns = insert_columns(Answer)
-    params = _params(response, response_columns, {})
+    state_sql, state_params, state_names = state
+    _, response_fields = insert_columns(Response)
+    _, feedback_fields = insert_columns(Feedback)
+    _, answer_fields = insert_columns(Answer)
+    params = list(state_params)
+    params += _params(response, response_fields, {})
+    params += [Survey.Status.OPEN.value, now, now, questions_version]
     for row, key in feedback:
-        params += _params(row, feedback_columns, {"external_id": f":{key}"})
-    answer_overrides: dict[str, object] = {"response_id": _NO_PARAMETER}
+        params += _params(row, feedback_fields, {"external_id": f":{key}"})
+    special: dict[str, object] = {"response_id": _NOT_SENT}
     for row, feedback_key in answers:
         if feedback:
-            answer_overrides["feedback_id"] = f":{feedback_key}" if feedback_key else None
-        params += _params(row, answer_columns, answer_overrides)
-    params += lock_params
-    sql = _statement(lock_sql, len(feedback), len(answers))
+            special["feedback_id"] = f":{feedback_key}" if feedback_key else None
+        params += _params(row, answer_fields, special)
+    sql = _statement(state_sql, len(feedback), len(answers))
     with connection.cursor() as cursor:
         if len(answers) <= MAX_PREPARED_ANSWERS:
             execute_prepared(cursor, sql, params)
@@ -134,9 +172,11 @@ def store(
             cursor.execute(sql, params)
         result = cursor.fetchone()
     if result is None:
-        return None
-    state = dict(zip(lock_names, result[: len(lock_names)], strict=True))
-    response_id, feedback_ids, answer_ids = result[len(lock_names) :]
+        return None, False
+    survey_state = dict(zip(state_names, result[: len(state_names)], strict=True))
+    response_id, feedback_ids, answer_ids = result[len(state_names) :]
+    if response_id is None:
+        return survey_state, False
     _saved(response, response_id)
     by_key = {}
     for (row, key), pk in zip(feedback, feedback_ids, strict=True):
@@ -148,7 +188,7 @@ def store(
         if feedback_key:
             row.feedback = by_key[feedback_key]
         _saved(row, pk)
-    return state
+    return survey_state, True
 
 
 def _saved(obj, pk: int) -> None:

@@ -9,6 +9,7 @@ import secrets
 import uuid as uuid_module
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import nullcontext
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -220,8 +221,16 @@ def submit_response(
     question_set = current_question_set(survey)
     for attempt in range(1, QUESTION_SET_ATTEMPTS + 1):
         try:
-            with transaction.atomic():
+            one_statement = _one_statement(survey, invitation)
+            # One statement is atomic by itself: no BEGIN/COMMIT round trips unless the
+            # caller's transaction needs a savepoint around it.
+            with (
+                nullcontext()
+                if one_statement and not connection.in_atomic_block
+                else transaction.atomic()
+            ):
                 response = _store_response(
+                    one_statement=one_statement,
                     survey=survey,
                     question_set=question_set,
                     answers=answers,
@@ -268,8 +277,17 @@ def submit_response(
     return response, True
 
 
+def _one_statement(survey: Survey, invitation: Invitation | None) -> bool:
+    """Whether a response is stored in one statement (``response_statement``): on
+    PostgreSQL, with no invitation to mark answered and no quota to count."""
+    return (
+        connection.vendor == "postgresql" and invitation is None and survey.response_quota is None
+    )
+
+
 def _store_response(
     *,
+    one_statement: bool,
     survey: Survey,
     question_set: QuestionSet,
     answers,
@@ -351,23 +369,25 @@ def _store_response(
             )
         )
         answer_feedback.append(feedback_key)
-    quota = survey.response_quota is not None
-    # One statement for the rows and the lock where it can be (PostgreSQL, no invitation
-    # to update, no quota to count); otherwise one statement each.
-    if connection.vendor == "postgresql" and invitation is None and not quota:
+    if one_statement:
         try:
-            state = response_statement.store(
+            state, stored = response_statement.store(
                 response=response,
                 feedback=feedback_rows,
                 answers=list(zip(rows, answer_feedback, strict=True)),
-                lock=_SHARED_STATE.statement(survey.pk),
+                state=_STATE.statement(survey.pk),
+                questions_version=question_set.version,
+                now=now,
             )
         except IntegrityError as exc:
             refuse_duplicate_external_id(exc)
             raise
+        if not stored:
+            # Refused by the survey row as the statement read it under the lock.
+            _check_locked_state(state, question_set.version, quota=False, now=now)
+            raise SurveyClosed()
         if feedback_rows:
             announce_stored([feedback for feedback, _ in feedback_rows])
-        _check_locked_state(state, question_set.version, quota=False)
     else:
         insert_rows([response], prepared=True)
         by_key = {}
@@ -386,7 +406,9 @@ def _store_response(
             invitation.status = Invitation.Status.ANSWERED
             invitation.answered_at = now
             invitation.save(update_fields=["status", "answered_at"])
-        _recheck_under_lock(survey.pk, question_set.version, quota=quota)
+        _recheck_under_lock(
+            survey.pk, question_set.version, quota=survey.response_quota is not None
+        )
     # Scores count in the daily rollup: have the day of a late answer recounted.
     from insights.services import mark_moment_changed
 
@@ -401,18 +423,21 @@ def _store_response(
 
 
 # The survey row as the lock statement reads it; compiled once per connection. Exclusive
-# among submissions when the survey has a quota, shared otherwise.
+# among submissions when the survey has a quota, shared otherwise. (The one statement
+# adds its own lock clause: Django compiles none outside a transaction.)
 def _survey_state(survey_id):
     return (
-        Survey.objects.select_for_update(no_key=True)
-        .filter(pk=survey_id)
+        Survey.objects.filter(pk=survey_id)
         .order_by()
         .values("status", "opens_at", "closes_at", "response_quota", "questions_version")
     )
 
 
-_LOCKED_STATE = PreparedQuery(_survey_state, int)
-_SHARED_STATE = PreparedQuery(_survey_state, int, share_lock=True)
+_STATE = PreparedQuery(_survey_state, int)
+_LOCKED_STATE = PreparedQuery(lambda pk: _survey_state(pk).select_for_update(no_key=True), int)
+_SHARED_STATE = PreparedQuery(
+    lambda pk: _survey_state(pk).select_for_update(no_key=True), int, share_lock=True
+)
 
 
 def _recheck_under_lock(survey_id: int, questions_version: int, *, quota: bool) -> None:
@@ -441,12 +466,14 @@ def _recheck_under_lock(survey_id: int, questions_version: int, *, quota: bool) 
         raise QuotaReached()
 
 
-def _check_locked_state(state: dict | None, questions_version: int, *, quota: bool) -> None:
-    """The survey row as read under its lock still takes this response (see
+def _check_locked_state(
+    state: dict | None, questions_version: int, *, quota: bool, now: dt.datetime | None = None
+) -> None:
+    """The survey row as read under its lock still takes this response at ``now`` (see
     ``_recheck_under_lock``); the count of a quota is the caller's."""
     if state is None:  # deleted meanwhile
         raise SurveyClosed("This survey is closed.")
-    _check_window(state["status"], state["opens_at"], state["closes_at"], timezone.now())
+    _check_window(state["status"], state["opens_at"], state["closes_at"], now or timezone.now())
     if state["questions_version"] != questions_version:
         raise _QuestionsChanged(state["questions_version"])
     limit = state["response_quota"]

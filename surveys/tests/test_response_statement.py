@@ -2,6 +2,7 @@
 survey row lock are those the separate statements wrote."""
 
 import threading
+import uuid
 
 import pytest
 from django.db import connection, transaction
@@ -81,7 +82,7 @@ def test_a_long_response_is_sent_as_a_plain_statement(postgres_required):
     with CaptureQueriesContext(connection) as queries:
         response, _ = submit(survey, answers)
     [statement] = _statements(queries)
-    assert statement.startswith("WITH r AS (INSERT INTO")
+    assert statement.startswith("WITH s AS (SELECT")
     stored = Answer.objects.filter(response=response).select_related("question", "feedback")
     assert {a.question.key: a.feedback.text for a in stored} == answers
     assert all(a.feedback.external_id == f"{response.pk}:{a.question.key}" for a in stored)
@@ -123,3 +124,57 @@ def test_a_response_waiting_on_a_close_is_refused_and_nothing_is_stored(postgres
     assert outcomes == ["closed"]
     assert not Response.objects.exists() and not Feedback.objects.exists()
     assert not Answer.objects.exists()
+
+
+def _statements_run(call):
+    """Run ``call``; return each statement's first word with the connection's autocommit
+    at the time it ran."""
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append((sql.split()[0], connection.get_autocommit()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        result = call()
+    return seen, result
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_statement_is_the_only_round_trip(postgres_required):
+    survey = make_survey(questions=TEXTS)
+    submit(survey, {"nps": 9, "why": "Fine"})
+    seen, (response, created) = _statements_run(
+        lambda: submit(survey, {"nps": 3, "why": "Slow", "fix": "Faster"})
+    )
+    # No BEGIN and COMMIT around it: one statement is atomic by itself.
+    assert seen == [("EXECUTE", True)]
+    assert created and Response.objects.count() == 2
+    assert Feedback.objects.filter(external_id__startswith=f"{response.pk}:").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_refused_response_writes_nothing(postgres_required):
+    survey = make_survey(questions=TEXTS)
+    submit(survey, {"nps": 9, "why": "Fine"})
+    stale = Survey.objects.get(pk=survey.pk)
+    Survey.objects.filter(pk=survey.pk).update(status=Survey.Status.CLOSED)
+    with pytest.raises(services.SurveyClosed):
+        submit(stale, {"nps": 3, "why": "Slow"})
+    assert (Response.objects.count(), Answer.objects.count(), Feedback.objects.count()) == (
+        1,
+        2,
+        1,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_repeated_client_uuid_returns_the_stored_response(
+    postgres_required,
+):
+    survey = make_survey(questions=TEXTS)
+    client_uuid = uuid.uuid4()
+    first, created = submit(survey, {"nps": 3, "why": "Slow"}, client_uuid=client_uuid)
+    again, created_again = submit(survey, {"nps": 3, "why": "Slow"}, client_uuid=client_uuid)
+    assert created and not created_again and again.pk == first.pk
+    assert (Response.objects.count(), Feedback.objects.count()) == (1, 1)
