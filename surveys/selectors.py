@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import threading
+import time
+
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -62,10 +68,52 @@ _SURVEY_TO_ANSWER = PreparedQuery(
 )
 _SURVEY_BY_ID = PreparedQuery(lambda pk: Survey.objects.filter(pk=pk).order_by(), int)
 
+# ... and their rows, kept per process for a moment: at hundreds of responses a second
+# the survey's own look-up was a round trip to PostgreSQL per response for a row that
+# seldom changes. A row kept here is only a first opinion: storing a response re-reads
+# status, window, quota and questions version under the survey row lock
+# (``services.submit_response``), so a survey closed or edited by another process within
+# ``ROW_TTL_SECONDS`` refuses or re-validates the response as it would have; only the
+# respondent page's first view may show the survey as it was for that long. Saves and
+# deletes in this process forget the row at once (after their commit).
+ROW_TTL_SECONDS = 2.0
+MAX_ROWS = 512
+_rows: dict[tuple[str, object], tuple[float, Survey]] = {}
+_rows_lock = threading.Lock()
+
+
+def _kept(kind: str, key, load) -> Survey | None:
+    now = time.monotonic()
+    kept = _rows.get((kind, key))
+    if kept is not None and kept[0] > now:
+        return copy.copy(kept[1])  # callers may change their copy
+    survey = load(key)
+    if survey is not None:
+        with _rows_lock:
+            if len(_rows) >= MAX_ROWS:
+                _rows.clear()
+            _rows[(kind, key)] = (now + ROW_TTL_SECONDS, copy.copy(survey))
+    return survey
+
+
+def forget_survey_rows() -> None:
+    """Drop the kept survey rows of this process (after a survey changed)."""
+    with _rows_lock:
+        _rows.clear()
+
+
+def forget_survey_rows_on_commit(**_kwargs) -> None:
+    forget_survey_rows()
+    transaction.on_commit(forget_survey_rows)
+
+
+post_save.connect(forget_survey_rows_on_commit, sender=Survey, dispatch_uid="survey-rows-save")
+post_delete.connect(forget_survey_rows_on_commit, sender=Survey, dispatch_uid="survey-rows-delete")
+
 
 def survey_to_answer(slug: str) -> Survey:
     """``get_public_survey`` for a response being submitted (no questions loaded)."""
-    survey = _SURVEY_TO_ANSWER.first(slug)
+    survey = _kept("slug", slug, _SURVEY_TO_ANSWER.first)
     if survey is None:
         raise Http404("No survey at this address.")
     return survey
@@ -73,7 +121,7 @@ def survey_to_answer(slug: str) -> Survey:
 
 def survey_by_id(pk: int) -> Survey:
     """The survey a response is posted to over the API, or 404."""
-    survey = _SURVEY_BY_ID.first(pk)
+    survey = _kept("id", pk, _SURVEY_BY_ID.first)
     if survey is None:
         raise Http404("No survey with this id.")
     return survey

@@ -27,7 +27,7 @@ from feedback.services import (
     store_feedback_rows,
 )
 
-from . import logic, response_statement
+from . import logic, response_statement, selectors
 from .answers import AnswerError, CleanAnswer, clean_answer
 from .models import Answer, Invitation, Question, Response, Survey
 from .prepared_queries import PreparedQuery
@@ -667,6 +667,7 @@ def _lock_for_question_edit(survey: Survey) -> None:
     """
     Survey.objects.select_for_update().get(pk=survey.pk)
     Survey.objects.filter(pk=survey.pk).update(questions_version=F("questions_version") + 1)
+    selectors.forget_survey_rows_on_commit()
 
 
 def _validate_question_fields(data: dict) -> dict:
