@@ -18,6 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -61,6 +62,30 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(limit), int(multiplier or 1) * _SECONDS[unit]
 
 
+@dataclass(frozen=True)
+class Window:
+    """The fixed window a request falls in: its counter's key, the rule's limit, the
+    window's length and when it ends (epoch seconds)."""
+
+    key: str
+    limit: int
+    seconds: int
+    ends_at: float
+
+
+def current_window(prefix: str, ident: str, rate: str, now: float | None = None) -> Window:
+    """The window of ``rate`` (e.g. ``"10/m"``) at ``now`` for the client ``ident``; its
+    counter is ``<prefix>:<ident>:<window number>``."""
+    limit, seconds = parse_rate(rate)
+    number = int((time.time() if now is None else now) // seconds)
+    return Window(
+        key=f"{prefix}:{ident}:{number}",
+        limit=limit,
+        seconds=seconds,
+        ends_at=(number + 1) * seconds,
+    )
+
+
 def client_key(request) -> str:
     """The client address a limit counts (the forms' and the API's): an IPv6 client by its
     /64 network (one subscriber's addresses), an IPv4 one by its address, also when a
@@ -90,11 +115,11 @@ def limit_posts_per_ip(rate_setting: str) -> Callable:
         def wrapped(request, *args, **kwargs):
             limited = getattr(request, "limited", False)
             if request.method == "POST":
-                limit, period = parse_rate(getattr(settings, rate_setting))
-                window = int(time.time() // period)
-                key = f"ratelimit:{group}:{client_key(request)}:{window}"
+                window = current_window(
+                    f"ratelimit:{group}", client_key(request), getattr(settings, rate_setting)
+                )
                 try:
-                    limited = count(key, period + 1) > limit or limited
+                    limited = count(window.key, window.seconds + 1) > window.limit or limited
                 except Exception:  # noqa: BLE001 - the cache is down: fail open
                     logger.warning("form submission not counted: cache unreachable", exc_info=True)
             request.limited = limited

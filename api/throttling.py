@@ -11,7 +11,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from accounts.authentication import ApiKeyUser
-from accounts.rate_limits import client_key, parse_rate
+from accounts.rate_limits import client_key, current_window
 from accounts.rate_limits import count as _count
 
 logger = logging.getLogger(__name__)
@@ -72,17 +72,15 @@ class ClientRateThrottle(BaseThrottle):
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
         if rate is None:
             return True
-        limit, duration = parse_rate(rate)
         now = time.time()
-        window = int(now // duration)
-        key = f"throttle:{scope}:{ident}:{window}"
+        window = current_window(f"throttle:{scope}", ident, rate, now)
         try:
-            count = _number(key, duration + 1, limit)
+            count = _number(window.key, window.seconds + 1, window.limit)
         except Exception:  # noqa: BLE001 - the cache is down: fail open
             logger.warning("request rate not counted: cache unreachable", exc_info=True)
             return True
-        self.retry_after = (window + 1) * duration - now
-        return count <= limit
+        self.retry_after = window.ends_at - now
+        return count <= window.limit
 
     def wait(self) -> float:
         return self.retry_after

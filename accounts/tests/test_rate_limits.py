@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from accounts.rate_limits import limit_posts_per_ip, parse_rate
+from accounts.rate_limits import current_window, limit_posts_per_ip, parse_rate
 
 
 @pytest.mark.parametrize(
@@ -28,6 +28,17 @@ def test_rates(rate, expected):
 def test_a_rate_that_means_nothing_is_refused(rate):
     with pytest.raises(ImproperlyConfigured):
         parse_rate(rate)
+
+
+def test_a_window_names_its_counter_and_its_end():
+    # 10 a minute, half a second before and at a minute's turn: two windows.
+    before = current_window("ratelimit:form", "10.0.0.1", "10/m", now=1_800_000_059.5)
+    after = current_window("ratelimit:form", "10.0.0.1", "10/m", now=1_800_000_060.0)
+    assert (before.limit, before.seconds) == (10, 60)
+    assert before.key == "ratelimit:form:10.0.0.1:30000000"
+    assert before.ends_at == 1_800_000_060.0
+    assert after.key == "ratelimit:form:10.0.0.1:30000001"
+    assert after.ends_at - before.ends_at == 60
 
 
 @limit_posts_per_ip("TEST_FORM_RATE")
