@@ -84,14 +84,16 @@ def _statement(state_sql: str, feedback_count: int, answer_count: int) -> str:
         answer_special["feedback_id"] = (
             "(SELECT f.id FROM f WHERE f.external_id = r.id::text || {v})"
         )
-    select, values = _values_list(answer_fields, answer_count, answer_special)
-    clauses.append(f"a AS ({answer_head} SELECT {select} FROM r, {values} RETURNING id)")
-    feedback_ids = "ARRAY(SELECT id FROM f ORDER BY id)" if feedback_count else "'{}'::bigint[]"
+    if answer_count:  # (a response may answer nothing: every question optional)
+        select, values = _values_list(answer_fields, answer_count, answer_special)
+        clauses.append(f"a AS ({answer_head} SELECT {select} FROM r, {values} RETURNING id)")
+    none = "'{}'::bigint[]"
+    feedback_ids = "ARRAY(SELECT id FROM f ORDER BY id)" if feedback_count else none
+    answer_ids = "ARRAY(SELECT id FROM a ORDER BY id)" if answer_count else none
     sql = (
         "WITH "
         + ", ".join(clauses)
-        + f" SELECT s.*, (SELECT id FROM r), {feedback_ids}, ARRAY(SELECT id FROM a ORDER BY id)"
-        + " FROM s"
+        + f" SELECT s.*, (SELECT id FROM r), {feedback_ids}, {answer_ids} FROM s"
     )
     _statements[key] = sql
     return sql

@@ -73,6 +73,19 @@ def test_one_statement_writes_the_response_its_answers_and_their_feedback(postgr
     assert returned["nps"].response is response
 
 
+def test_a_response_that_answers_nothing_is_stored(postgres_required):
+    optional = [{"key": "why", "kind": "long_text", "text": "Anything to add?"}]
+    survey = make_survey(questions=optional)
+    submit(survey, {"why": "Once"})
+    with CaptureQueriesContext(connection) as queries:
+        response, created = submit(survey, {})
+    [statement] = _statements(queries)
+    assert statement.startswith("EXECUTE ")
+    assert created and response.pk and list(response.answers.all()) == []
+    assert Response.objects.count() == 2 and Answer.objects.count() == 1
+    assert Feedback.objects.count() == 1
+
+
 def test_a_long_response_is_sent_as_a_plain_statement(postgres_required):
     count = response_statement.MAX_PREPARED_ANSWERS + 2
     questions = [{"key": f"q{n}", "kind": "short_text", "text": f"Q{n}?"} for n in range(count)]
