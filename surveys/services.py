@@ -194,9 +194,11 @@ def submit_response(
 ) -> tuple[Response, bool]:
     """Store one response to ``survey``; return ``(response, created)``.
 
-    In one transaction, which takes the survey row lock as its last step (exclusive among
-    submissions only when the survey has a quota; see ``_recheck_under_lock``) so the
-    quota and a close hold exactly under concurrency: a repeated
+    Atomically, under the survey row lock, so the quota and a close hold exactly under
+    concurrency: on PostgreSQL one statement (``response_statement``) unless there is an
+    invitation to mark or a quota to count; otherwise one transaction that takes the lock
+    as its last step (exclusive among submissions only with a quota; see
+    ``_recheck_under_lock``). A repeated
     ``client_uuid`` returns the stored response with ``created=False`` and stores
     nothing, even after the survey closed; otherwise the survey must accept
     responses now (``SurveyClosed``, code "closed") and be under its quota
