@@ -194,7 +194,7 @@ def insert_rows(objs: Sequence[models.Model], *, prepared: bool = False) -> None
                     for f in plan.relations
                 ):
                     obj._prepare_related_fields_for_save(operation_name="save")
-                params.extend([p(obj) for p in plan.prepare])
+                params.extend(row_values(obj))
             sql = plan.head + ", ".join([plan.one_row] * len(chunk)) + plan.tail
             if prepared and len(chunk) <= _MAX_PREPARED_ROWS:
                 execute_prepared(cursor, sql, params)

@@ -18,8 +18,8 @@ statement is atomic)::
                RETURNING id)
     SELECT s.*, (SELECT id FROM r), ARRAY(SELECT id FROM f ORDER BY id), ARRAY(SELECT id FROM a ORDER BY id) FROM s
 
-The checks the separate statements made on the locked survey row are the ``WHERE`` of
-the response's insert; the feedback rows and answers are inserted for each response row
+The checks the separate statements made on the locked survey row (the caller's rule,
+``surveys.services``) are the ``WHERE`` of the response's insert; the feedback rows and answers are inserted for each response row
 inserted, so a refused response writes nothing, and the caller learns why from the row
 the statement returns. The lock is the one the separate statements took (``FOR SHARE``:
 edits and closing wait for it, and it for them; a close or a question edit that
@@ -35,7 +35,6 @@ object its key. Values are cast to their columns' types (a ``VALUES`` list in a
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 from django.db import connection
@@ -43,7 +42,7 @@ from django.db import connection
 from feedback.inserts import execute_prepared, insert_columns, row_values
 from feedback.models import Feedback
 
-from .models import Answer, Response, Survey
+from .models import Answer, Response
 
 # Statements are prepared per shape (feedback rows, answers); longer responses are sent
 # as plain statements so a connection keeps a bounded number of them.
@@ -52,26 +51,18 @@ MAX_PREPARED_ANSWERS = 20
 _statements: dict[tuple[str, int, int], str] = {}
 
 
-def _statement(state_sql: str, feedback_count: int, answer_count: int) -> str:
-    key = (state_sql, feedback_count, answer_count)
+def _statement(state_sql: str, condition: str, feedback_count: int, answer_count: int) -> str:
+    key = (state_sql, condition, feedback_count, answer_count)
     sql = _statements.get(key)
     if sql is not None:
         return sql
-    qn = connection.ops.quote_name
     response_head, response_fields = insert_columns(Response)
     feedback_head, feedback_fields = insert_columns(Feedback)
     answer_head, answer_fields = insert_columns(Answer)
     response_values = ", ".join(f"%s::{f.db_type(connection)}" for f in response_fields)
-    status, opens_at, closes_at, quota, version = (
-        "s." + qn(name)
-        for name in ("status", "opens_at", "closes_at", "response_quota", "questions_version")
-    )
     clauses = [
         f"s AS ({state_sql} FOR SHARE)",
-        f"r AS ({response_head} SELECT {response_values} FROM s"
-        f" WHERE {status} = %s AND ({opens_at} IS NULL OR {opens_at} <= %s)"
-        f" AND ({closes_at} IS NULL OR {closes_at} > %s) AND {version} = %s"
-        f" AND {quota} IS NULL RETURNING id)",
+        f"r AS ({response_head} SELECT {response_values} FROM s WHERE {condition} RETURNING id)",
     ]
     answer_special = {"response_id": "r.id"}
     if feedback_count:
@@ -138,27 +129,27 @@ def store(
     feedback: Sequence[tuple[Feedback, str]],
     answers: Sequence[tuple[Answer, str | None]],
     state: tuple[str, list, tuple[str, ...]],
-    questions_version: int,
-    now: dt.datetime,
+    condition: tuple[str, list],
 ) -> tuple[dict | None, bool]:
     """Insert ``response``, its ``feedback`` (each with the question key its external id
     ends in) and its ``answers`` (each with the key of its feedback row, or None) if the
     survey's row, read by ``state`` (the SQL, parameters and column names of a
-    ``values()`` query of its status, window, quota and questions version) and locked
-    ``FOR SHARE``, shows it open at ``now``, in its window, still at
-    ``questions_version`` and without a quota. Every object stored gets its
-    primary key, relations and external id as ``insert_rows`` would give them.
+    ``values()`` query of the survey) and locked ``FOR SHARE``, meets ``condition`` (SQL
+    on that row, named ``s``, and its parameters: the caller's rule of whether the survey
+    takes the response). Every object stored gets its primary key, relations and
+    external id as ``insert_rows`` would give them.
 
     Returns the survey's state as the statement read it (None when the survey is gone)
     and whether the rows were stored.
     """
     state_sql, state_params, state_names = state
+    condition_sql, condition_params = condition
     _, response_fields = insert_columns(Response)
     _, feedback_fields = insert_columns(Feedback)
     _, answer_fields = insert_columns(Answer)
     params = list(state_params)
     params += _params(response, response_fields, {})
-    params += [Survey.Status.OPEN.value, now, now, questions_version]
+    params += condition_params
     for row, key in feedback:
         params += _params(row, feedback_fields, {"external_id": f":{key}"})
     special: dict[str, object] = {"response_id": _NOT_SENT}
@@ -166,7 +157,7 @@ def store(
         if feedback:
             special["feedback_id"] = f":{feedback_key}" if feedback_key else None
         params += _params(row, answer_fields, special)
-    sql = _statement(state_sql, len(feedback), len(answers))
+    sql = _statement(state_sql, condition_sql, len(feedback), len(answers))
     with connection.cursor() as cursor:
         if len(answers) <= MAX_PREPARED_ANSWERS:
             execute_prepared(cursor, sql, params)

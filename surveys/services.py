@@ -141,6 +141,21 @@ def _check_window(status: str, opens_at, closes_at, now: dt.datetime) -> None:
         raise SurveyClosed("This survey is closed.")
 
 
+def _takes_response_sql(questions_version: int, now: dt.datetime) -> tuple[str, list]:
+    """``_check_window``, the same questions version and no quota, as SQL on the survey's
+    state row ``s`` (``_survey_state``) with its parameters: the condition under which
+    the one statement stores a response (``response_statement``); a response it refuses
+    is told why by ``_check_locked_state`` on the same row."""
+    qn = connection.ops.quote_name
+    status, opens_at, closes_at, quota, version = (f"s.{qn(name)}" for name in _STATE_FIELDS)
+    return (
+        f"{status} = %s AND ({opens_at} IS NULL OR {opens_at} <= %s)"
+        f" AND ({closes_at} IS NULL OR {closes_at} > %s)"
+        f" AND {quota} IS NULL AND {version} = %s",
+        [Survey.Status.OPEN.value, now, now, questions_version],
+    )
+
+
 def check_quota(survey: Survey) -> None:
     """Raise ``QuotaReached`` if ``survey`` already holds as many responses as it allows."""
     if survey.response_quota is not None and (
@@ -378,8 +393,7 @@ def _store_response(
                 feedback=feedback_rows,
                 answers=list(zip(rows, answer_feedback, strict=True)),
                 state=_STATE.statement(survey.pk),
-                questions_version=question_set.version,
-                now=now,
+                condition=_takes_response_sql(question_set.version, now),
             )
         except IntegrityError as exc:
             refuse_duplicate_external_id(exc)
@@ -427,12 +441,11 @@ def _store_response(
 # The survey row as the lock statement reads it; compiled once per connection. Exclusive
 # among submissions when the survey has a quota, shared otherwise. (The one statement
 # adds its own lock clause: Django compiles none outside a transaction.)
+_STATE_FIELDS = ("status", "opens_at", "closes_at", "response_quota", "questions_version")
+
+
 def _survey_state(survey_id):
-    return (
-        Survey.objects.filter(pk=survey_id)
-        .order_by()
-        .values("status", "opens_at", "closes_at", "response_quota", "questions_version")
-    )
+    return Survey.objects.filter(pk=survey_id).order_by().values(*_STATE_FIELDS)
 
 
 _STATE = PreparedQuery(_survey_state, int)
