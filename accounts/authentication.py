@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from rest_framework import authentication, exceptions
+
+from config.process_cache import ProcessCache
 
 from .models import ApiKey
 
@@ -17,30 +18,20 @@ _LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 # integration costs no key query per request. A revocation or a change of scopes applies
 # at once in the process that made it and everywhere else within that time; expiry is
 # checked on every request. Unknown keys are never remembered.
-_known_keys: dict[str, tuple[float, ApiKey]] = {}
-_KNOWN_KEYS_MAX = 1000
+_known_keys = ProcessCache(seconds=lambda: settings.API_KEY_CACHE_SECONDS, max_entries=1000)
 KEYWORDS = ("bearer", "token")
 
 
 def forget_key(digest: str) -> None:
-    _known_keys.pop(digest, None)
+    _known_keys.pop(digest)
 
 
 def _lookup(digest: str) -> ApiKey | None:
-    ttl = settings.API_KEY_CACHE_SECONDS
-    now = time.monotonic()
-    if ttl > 0:
-        hit = _known_keys.get(digest)
-        if hit is not None and now - hit[0] < ttl:
-            return hit[1]
     # digest is unique: a plain lookup, usability checked by the caller (cheaper to build
     # than the usable() filter, same result).
-    key = next(iter(ApiKey.objects.filter(digest=digest)[:1]), None)
-    if key is not None and ttl > 0:
-        if len(_known_keys) >= _KNOWN_KEYS_MAX:
-            _known_keys.clear()
-        _known_keys[digest] = (now, key)
-    return key
+    return _known_keys.get_or_load(
+        digest, lambda: next(iter(ApiKey.objects.filter(digest=digest)[:1]), None)
+    )
 
 
 def _raw_key(request) -> str | None:

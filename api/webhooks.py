@@ -36,6 +36,8 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.process_cache import ProcessCache
+
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -57,7 +59,9 @@ BATCH_SECONDS = 90
 # Bytes of a receiver's answer read; a longer one closes the connection.
 ANSWER_READ_LIMIT = 64 * 1024
 
-_subscribers: dict[str, tuple[float, bool]] = {}
+_subscribers = ProcessCache(
+    seconds=lambda: _setting("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", 10), max_entries=1000
+)
 
 
 def _setting(name: str, default):
@@ -72,14 +76,7 @@ def forget_subscribers() -> None:
 def has_subscribers(event: str) -> bool:
     """Whether an active endpoint subscribes to ``event``; one query per event and process
     every ``WEBHOOK_SUBSCRIBERS_CACHE_SECONDS``."""
-    ttl = _setting("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", 10)
-    now = time.monotonic()
-    hit = _subscribers.get(event)
-    if hit is not None and now - hit[0] < ttl:
-        return hit[1]
-    found = _subscribed_endpoints(event).exists()
-    _subscribers[event] = (now, found)
-    return found
+    return _subscribers.get_or_load(event, lambda: _subscribed_endpoints(event).exists())
 
 
 def _subscribed_endpoints(event: str):

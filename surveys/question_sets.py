@@ -13,9 +13,9 @@ back (a shell, raw SQL) shows within ``TTL_SECONDS``.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
+
+from config.process_cache import ProcessCache
 
 from .models import Question, Survey
 
@@ -47,28 +47,21 @@ class QuestionSet:
     plain: tuple[dict, ...]
 
 
-_sets: dict[tuple, tuple[float, QuestionSet]] = {}
-_lock = threading.Lock()
+_sets = ProcessCache(seconds=TTL_SECONDS, max_entries=MAX_SURVEYS)
 
 
 def current_question_set(survey: Survey, version: int | None = None) -> QuestionSet:
     """The current questions of ``survey`` at ``version`` (default: the version on the
     row as the caller loaded it), from this process's cache or from the database."""
     version = survey.questions_version if version is None else version
-    key = (survey.pk, survey.created_at, version)
-    now = time.monotonic()
-    cached = _sets.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    # Not through survey.questions: those rows would hold on to this request's survey.
-    questions = tuple(Question.objects.current().filter(survey_id=survey.pk))
-    question_set = QuestionSet(
-        version=version,
-        questions=questions,
-        plain=tuple(question_dict(q) for q in questions),
-    )
-    with _lock:
-        if len(_sets) >= MAX_SURVEYS:
-            _sets.clear()
-        _sets[key] = (now + TTL_SECONDS, question_set)
-    return question_set
+
+    def load() -> QuestionSet:
+        # Not through survey.questions: those rows would hold on to this request's survey.
+        questions = tuple(Question.objects.current().filter(survey_id=survey.pk))
+        return QuestionSet(
+            version=version,
+            questions=questions,
+            plain=tuple(question_dict(q) for q in questions),
+        )
+
+    return _sets.get_or_load((survey.pk, survey.created_at, version), load)

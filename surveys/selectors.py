@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import threading
-import time
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -12,6 +10,8 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+
+from config.process_cache import ProcessCache
 
 from . import distribution, results
 from .models import Answer, Invitation, Question, Response, Survey
@@ -77,29 +77,17 @@ _SURVEY_BY_ID = PreparedQuery(lambda pk: Survey.objects.filter(pk=pk).order_by()
 # respondent page's first view may show the survey as it was for that long. Saves and
 # deletes in this process forget the row at once (after their commit).
 ROW_TTL_SECONDS = 2.0
-MAX_ROWS = 512
-_rows: dict[tuple[str, object], tuple[float, Survey]] = {}
-_rows_lock = threading.Lock()
+_rows = ProcessCache(seconds=lambda: ROW_TTL_SECONDS, max_entries=512)
 
 
 def _kept(kind: str, key, load) -> Survey | None:
-    now = time.monotonic()
-    kept = _rows.get((kind, key))
-    if kept is not None and kept[0] > now:
-        return copy.copy(kept[1])  # callers may change their copy
-    survey = load(key)
-    if survey is not None:
-        with _rows_lock:
-            if len(_rows) >= MAX_ROWS:
-                _rows.clear()
-            _rows[(kind, key)] = (now + ROW_TTL_SECONDS, copy.copy(survey))
-    return survey
+    survey = _rows.get_or_load((kind, key), lambda: load(key))
+    return None if survey is None else copy.copy(survey)  # callers may change their copy
 
 
 def forget_survey_rows() -> None:
     """Drop the kept survey rows of this process (after a survey changed)."""
-    with _rows_lock:
-        _rows.clear()
+    _rows.clear()
 
 
 def forget_survey_rows_on_commit(**_kwargs) -> None:
