@@ -7,6 +7,7 @@ import json
 from django import forms
 from django.conf import settings
 
+from .inbox import VIEW_NAME_MAX_LENGTH
 from .models import Customer, Feedback, FocusGroup, FocusGroupEntry, ReviewSource
 from .review_feeds import MAPPABLE_FIELDS
 from .selectors import active_products, research_users, triage_users
@@ -163,12 +164,14 @@ class ReviewSourceForm(ServiceErrorsMixin, forms.ModelForm):
 
 class NoteForm(forms.Form):
     text = forms.CharField(
-        label="Internal note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+        label="Internal note",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=settings.FEEDBACK_NOTE_MAX_LENGTH,
     )
 
 
 class SavedViewForm(forms.Form):
-    name = forms.CharField(max_length=80, label="Save these filters as")
+    name = forms.CharField(max_length=VIEW_NAME_MAX_LENGTH, label="Save these filters as")
     query = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
     shared = forms.BooleanField(required=False, label="Share with the team")
 
@@ -180,7 +183,7 @@ class SavedViewForm(forms.Form):
 class SavedViewEditForm(forms.Form):
     """Rename one's own saved view, share it or stop sharing it (one form per view)."""
 
-    name = forms.CharField(max_length=80, label="Name")
+    name = forms.CharField(max_length=VIEW_NAME_MAX_LENGTH, label="Name")
     shared = forms.BooleanField(required=False, label="Shared with the team")
 
     def __init__(self, *args, view_id: int, **kwargs):

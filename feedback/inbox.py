@@ -17,7 +17,8 @@ from .services import clean_tag_names, update_feedback_triage
 
 TRIAGE_PERMISSION = "feedback.triage_feedback"
 BULK_MAX_ROWS = 500
-NOTE_MAX_LENGTH = 5000
+# A saved view's name, as long as the model keeps it.
+VIEW_NAME_MAX_LENGTH = SavedView._meta.get_field("name").max_length
 # Parameters of the inbox URL that describe the list, not the page being looked at.
 NOT_SAVED_PARAMS = {"page", "csrfmiddlewaretoken"}
 
@@ -81,8 +82,9 @@ def _clean_view_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": ["Give the view a name."]})
-    if len(name) > 80:
-        raise ValidationError({"name": ["Ensure this field has no more than 80 characters."]})
+    limit = VIEW_NAME_MAX_LENGTH
+    if len(name) > limit:
+        raise ValidationError({"name": [f"Ensure this field has no more than {limit} characters."]})
     return name
 
 
@@ -134,7 +136,7 @@ def _clean_note_text(text: str) -> str:
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": ["Write the note first."]})
-    limit = getattr(settings, "FEEDBACK_NOTE_MAX_LENGTH", NOTE_MAX_LENGTH)
+    limit = settings.FEEDBACK_NOTE_MAX_LENGTH
     if len(text) > limit:
         raise ValidationError({"text": [f"Ensure this field has no more than {limit} characters."]})
     if "\x00" in text:
