@@ -1,7 +1,5 @@
 """config.process_cache: what a process keeps, for how long, and when it starts afresh."""
 
-import threading
-
 from config.process_cache import ProcessCache
 
 
@@ -56,18 +54,3 @@ def test_full_starts_afresh_and_pop_and_clear_forget():
     assert (cache.get("c"), cache.get("d")) == (None, 4)
     cache.clear()
     assert cache.get("d") is None
-
-
-def test_threads_share_it():
-    cache = ProcessCache(seconds=60, max_entries=100_000)
-
-    def fill(start):
-        for n in range(start, start + 2_000):
-            cache.put(n, n)
-
-    threads = [threading.Thread(target=fill, args=(k * 2_000,)) for k in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert all(cache.get(n) == n for n in range(8_000))
