@@ -240,11 +240,11 @@ def record_feedback_batch(items: list[dict]) -> list[Feedback | ValidationError]
         pending.append((len(results) - 1, feedback, tag_names))
 
     if seen:
+        # Every row in ``seen`` is pending: its result's index, by identity.
+        index_of = {id(feedback): index for index, feedback, _ in pending}
         for existing in _stored_with_external_ids(list(seen)):
             earlier = seen[(existing.source, existing.external_id)]
-            for index, feedback, _ in pending:
-                if feedback is earlier:
-                    results[index] = DuplicateFeedback(existing)
+            results[index_of[id(earlier)]] = DuplicateFeedback(existing)
         pending = [p for p in pending if isinstance(results[p[0]], Feedback)]
 
     if pending:

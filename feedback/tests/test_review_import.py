@@ -567,11 +567,13 @@ def test_record_feedback_batch_validates_exactly_like_record_feedback():
 
 def test_record_feedback_batch_stores_good_rows_and_reports_duplicates():
     existing = record_feedback(channel="review", source="s", external_id="old", text="Old one")
+    later = record_feedback(channel="review", source="s", external_id="older", text="Older")
     entries = [
         {"channel": "review", "source": "s", "external_id": "old", "text": "Again"},
         {"channel": "review", "source": "s", "external_id": "new", "text": "New one"},
         {"channel": "review", "source": "s", "external_id": "new", "text": "New twice"},
         {"channel": "review", "source": "s", "text": ""},
+        {"channel": "review", "source": "s", "external_id": "older", "text": "Older again"},
     ]
     with transaction.atomic():
         outcomes = feedback_services.record_feedback_batch(entries)
@@ -579,7 +581,8 @@ def test_record_feedback_batch_stores_good_rows_and_reports_duplicates():
     assert isinstance(outcomes[1], Feedback) and outcomes[1].pk
     assert isinstance(outcomes[2], DuplicateFeedback) and outcomes[2].existing == outcomes[1]
     assert isinstance(outcomes[3], ValidationError)
-    assert Feedback.objects.count() == 2
+    assert isinstance(outcomes[4], DuplicateFeedback) and outcomes[4].existing.pk == later.pk
+    assert Feedback.objects.count() == 3
 
 
 def test_error_rows_cascade_with_their_import():
