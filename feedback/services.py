@@ -16,7 +16,7 @@ from django.utils.text import slugify
 
 from api import webhooks
 
-from .inserts import insert_rows
+from .inserts import insert_rows, new_row
 from .models import Customer, Feedback, Product, Tag
 from .privacy import masked_on_save
 
@@ -115,7 +115,8 @@ def build_feedback(
     elif timezone.is_naive(received_at):
         raise ValidationError({"received_at": ["Give a time zone with the date and time."]})
 
-    return Feedback(
+    return new_row(
+        Feedback,
         channel=channel,
         source=source,
         external_id=external_id or "",

@@ -170,21 +170,22 @@ def store(
     response_id, feedback_ids, answer_ids = result[len(state_names) :]
     if response_id is None:
         return survey_state, False
-    _saved(response, response_id)
+    alias = connection.alias
+    _saved(response, response_id, alias)
     by_key = {}
     for (row, key), pk in zip(feedback, feedback_ids, strict=True):
         row.external_id = f"{response_id}:{key}"
-        _saved(row, pk)
+        _saved(row, pk, alias)
         by_key[key] = row
     for (row, feedback_key), pk in zip(answers, answer_ids, strict=True):
         row.response = response
         if feedback_key:
             row.feedback = by_key[feedback_key]
-        _saved(row, pk)
+        _saved(row, pk, alias)
     return survey_state, True
 
 
-def _saved(obj, pk: int) -> None:
+def _saved(obj, pk: int, alias: str) -> None:
     obj.pk = pk
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = alias

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from api import webhooks
-from feedback.inserts import insert_rows
+from feedback.inserts import insert_rows, new_row
 from feedback.models import Customer, Feedback
 from feedback.services import (
     announce_stored,
@@ -345,7 +345,8 @@ def _store_response(
             raise _QuestionsChanged(version) from None
         raise
 
-    response = Response(
+    response = new_row(
+        Response,
         survey=survey,
         channel=channel,
         client_uuid=client_uuid,
@@ -378,7 +379,8 @@ def _store_response(
             feedback_key = question.key
             feedback_rows.append((feedback, feedback_key))
         rows.append(
-            Answer(
+            new_row(
+                Answer,
                 question=question,
                 number=answer.number,
                 text=answer.text,

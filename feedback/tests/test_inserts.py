@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from feedback.inserts import insert_rows
+from feedback.inserts import insert_rows, new_row
 from feedback.models import Feedback
 from feedback.tests.factories import CustomerFactory, ProductFactory
 
@@ -83,3 +83,40 @@ def test_a_duplicate_external_id_stores_nothing_of_the_statement():
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_rows([_row(external_id="new"), _row(external_id="dup")])
     assert not Feedback.objects.filter(external_id="new").exists()
+
+
+def _fields(row):
+    return {f.attname: getattr(row, f.attname) for f in Feedback._meta.concrete_fields}
+
+
+def test_new_row_equals_the_keyword_constructor():
+    customer, product = CustomerFactory(), ProductFactory()
+    values = {
+        "channel": Feedback.Channel.REVIEW,
+        "source": "trustpilot",
+        "text": "Late again",
+        "rating": Decimal("2"),
+        "received_at": dt.datetime(2026, 3, 1, 12, 30, tzinfo=dt.UTC),
+        "customer": customer,
+        "product_id": product.pk,
+    }
+    ours, theirs = new_row(Feedback, **values), Feedback(**values)
+    assert _fields(ours) == _fields(theirs)
+    assert ours._state.adding and ours.pk is None
+    with CaptureQueriesContext(connection) as queries:
+        assert ours.customer is customer  # cached as assignment caches it: no query
+    assert len(queries) == 0
+    assert new_row(Feedback, customer=None).customer_id is None
+
+
+def test_new_row_computes_callable_defaults_per_row():
+    from surveys.models import Question
+
+    first, second = new_row(Question, key="a"), new_row(Question, key="b")
+    # choices defaults to a new list: rows never share one
+    assert first.choices == [] and first.choices is not second.choices
+
+
+def test_new_row_refuses_an_unknown_field():
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        new_row(Feedback, text="x", colour="red")
