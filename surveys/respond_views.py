@@ -8,11 +8,14 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from django.views.defaults import page_not_found
 
 from accounts.decorators import permission_required
 from accounts.rate_limits import limit_posts_per_ip
@@ -142,9 +145,16 @@ def allow_framing(response):
 
 
 def framable(view):
+    """``allow_framing`` on every answer of ``view``, its 404 page included (a draft or
+    unknown survey must say so inside the frame, not show "refused to connect")."""
+
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        return allow_framing(view(request, *args, **kwargs))
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404 as exc:
+            response = page_not_found(request, exc)
+        return allow_framing(response)
 
     return wrapped
 
@@ -175,7 +185,8 @@ def _respond(request, slug: str, embed: bool):
         "layout": _layout(embed),
         "embed": embed,
         "logic": logic_payload(questions),
-        "action": request.get_full_path(),
+        # ``?embed=1`` posts to the embed route too: only that one is reachable cross-site.
+        "action": reverse("surveys:embed", args=[slug]) if embed else request.get_full_path(),
         "honeypot": HONEYPOT_FIELD,
     }
     status = 200
@@ -229,6 +240,10 @@ def respond(request, slug: str):
     return _respond(request, slug, embed=request.GET.get("embed") == "1")
 
 
+# No CSRF check: a page of another site frames the embed, and the browser does not send
+# the SameSite=Lax csrftoken cookie from there. Nothing here acts for a signed-in user
+# (the form is anonymous); the honeypot, the per-IP limit and client_uuid still apply.
+@csrf_exempt
 @framable
 @require_http_methods(["GET", "POST"])
 @limit_posts_per_ip("FEEDBACK_FORM_RATE")

@@ -132,3 +132,31 @@ def test_without_a_configured_address_links_follow_the_request(
     client.force_login(staff_member)
     page = client.get(reverse("surveys:share", args=[survey.pk]))
     assert page.context["public_url"] == f"http://testserver/s/{survey.slug}/"
+
+
+def test_embed_answers_without_csrf_cookie_and_every_page_may_be_framed(settings, survey):
+    """A frame on another site sends no csrftoken cookie (SameSite=Lax): the embed takes
+    the answers anyway, and its error pages (400, 404, 410, 429) may be shown in the
+    frame."""
+    from django.test import Client
+
+    from surveys import services
+    from surveys.models import Response
+    from surveys.tests.factories import make_survey
+
+    client = Client(enforce_csrf_checks=True)
+    url = reverse("surveys:embed", args=[survey.slug])
+    stored = client.post(url, {"q_nps": "9", "client_uuid": "5f0c7a52-8a43-4b0e-9c3e-1d7f3f4e2a10"})
+    assert stored.status_code == 302
+    assert Response.objects.get(survey=survey).channel == Response.Channel.EMBED
+
+    invalid = client.post(url, {"q_nps": "11"})
+    draft = client.get(reverse("surveys:embed", args=[make_survey(status="draft").slug]))
+    services.close_survey(survey=survey)
+    closed = client.post(url, {"q_nps": "9"})
+    settings.FEEDBACK_FORM_RATE = "1/m"
+    limited = client.post(url, {"q_nps": "9"})
+    for response, status in ((invalid, 400), (draft, 404), (closed, 410), (limited, 429)):
+        assert response.status_code == status
+        assert "X-Frame-Options" not in response.headers, status
+        assert "frame-ancestors *" in response["Content-Security-Policy"], status

@@ -1,0 +1,67 @@
+"""The respondent form, the embed and the manager pages in headless Chromium."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from surveys.models import Response
+from surveys.tests.factories import make_survey
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def other_site(live_server):
+    """A page on another site (127.0.0.1 while the app is on localhost) that frames
+    ``path`` of the app, as a shop embedding a survey would."""
+    app = urlparse(live_server.url)
+    app_origin = f"{app.scheme}://localhost:{app.port}"
+    frames: dict[str, str] = {}
+
+    class ShopPage(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = (
+                "<!doctype html><title>Shop</title><h1>Our shop</h1>"
+                f'<iframe src="{app_origin}{frames["path"]}" width="600" height="900"></iframe>'
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ShopPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def frame(path: str) -> str:
+        frames["path"] = path
+        return f"http://127.0.0.1:{server.server_port}/"
+
+    yield frame
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_embedded_survey_is_answered_from_another_site(page, other_site):
+    survey = make_survey()
+    page.goto(other_site(f"/s/{survey.slug}/embed/"))
+    expect(page.get_by_role("heading", name="Our shop")).to_be_visible()
+    embed = page.frame_locator("iframe")
+    expect(embed.get_by_role("heading", name=survey.title)).to_be_visible()
+    embed.locator("#sq-nps").get_by_text("4", exact=True).click()
+    embed.locator("#sq-why textarea").fill("Delivery was late.")
+    embed.get_by_role("button", name="Submit").click()
+    expect(embed.get_by_role("heading", name="Thank you!")).to_be_visible()
+    response = Response.objects.get(survey=survey)
+    assert response.channel == Response.Channel.EMBED
+    assert response.answers.count() == 2
