@@ -16,22 +16,43 @@
     return document.getElementById("sq-" + key);
   }
 
+  // The "Other" box of a choice question and the radio/checkbox ticked for it (the one
+  // in the label just before the box), or null without "Other".
+  function otherOf(node, name) {
+    var text = node.querySelector('input[type=text][name="' + name + '__other"]');
+    if (!text) {
+      return null;
+    }
+    var label = text.previousElementSibling;
+    return { text: text, tick: label ? label.querySelector('input[name="' + name + '"]') : null };
+  }
+
+  // Mirrors answers_from_post (and kiosk.js logicValue): text typed in the "Other" box
+  // counts as "Other" even when its radio/checkbox is not ticked.
   function valueOf(q) {
     var node = fieldset(q.key);
     if (!node) {
       return null;
     }
     var name = "q_" + q.key;
+    var other = otherOf(node, name);
+    var otherTyped = other && other.text.value.trim() && other.tick ? other.tick.value : null;
     if (q.kind === "multiple") {
       var picked = [];
       node.querySelectorAll('input[type=checkbox][name="' + name + '"]:checked').forEach(function (box) {
         picked.push(box.value);
       });
+      if (otherTyped && picked.indexOf(otherTyped) < 0) {
+        picked.push(otherTyped);
+      }
       return picked.length ? picked : null;
     }
     var checked = node.querySelector('input[type=radio][name="' + name + '"]:checked');
     if (checked) {
       return SCALES.indexOf(q.kind) >= 0 ? Number(checked.value) : checked.value;
+    }
+    if (otherTyped) {
+      return otherTyped;
     }
     var text = node.querySelector('textarea[name="' + name + '"], input[type=text][name="' + name + '"]');
     if (text && text.value && text.value.trim()) {
@@ -113,8 +134,24 @@
     });
   }
 
+  // Typing an "Other" answer picks "Other", as the server will read it.
+  function tickOther(event) {
+    var box = event.target;
+    if (!box.classList || !box.classList.contains("other-text") || !box.value.trim()) {
+      return;
+    }
+    var label = box.previousElementSibling;
+    var tick = label ? label.querySelector("input[type=radio], input[type=checkbox]") : null;
+    if (tick && !tick.checked) {
+      tick.checked = true;
+    }
+  }
+
   form.addEventListener("change", refresh);
-  form.addEventListener("input", refresh);
+  form.addEventListener("input", function (event) {
+    tickOther(event);
+    refresh();
+  });
   refresh();
   form.dataset.logicReady = "1";
 })();

@@ -65,3 +65,62 @@ def test_embedded_survey_is_answered_from_another_site(page, other_site):
     response = Response.objects.get(survey=survey)
     assert response.channel == Response.Channel.EMBED
     assert response.answers.count() == 2
+
+
+def test_typing_an_other_answer_ticks_other_and_shows_its_follow_up(page):
+    survey = make_survey(
+        questions=[
+            {
+                "key": "plan",
+                "kind": "single",
+                "text": "Which plan are you on?",
+                "choices": ["Free", "Pro"],
+                "allow_other": True,
+            },
+            {
+                "key": "plan_why",
+                "kind": "short_text",
+                "text": "Why that plan?",
+                "required": True,
+                "show_if": {"question": "plan", "op": "eq", "value": "Other"},
+            },
+            {
+                "key": "tools",
+                "kind": "multiple",
+                "text": "Which tools do you use?",
+                "choices": ["Mail", "Chat"],
+                "allow_other": True,
+            },
+            {
+                "key": "tools_why",
+                "kind": "short_text",
+                "text": "What is missing?",
+                "required": True,
+                "show_if": {"question": "tools", "op": "contains", "value": "Other"},
+            },
+        ]
+    )
+    page.goto(f"/s/{survey.slug}/")
+    plan, tools = page.locator("#sq-plan"), page.locator("#sq-tools")
+    expect(page.locator("#sq-plan_why")).to_be_hidden()
+    plan.locator(".other-text").fill("Team")
+    expect(plan.get_by_role("radio", name="Other")).to_be_checked()
+    expect(page.locator("#sq-plan_why")).to_be_visible()
+    page.locator("#sq-plan_why input").fill("Cheaper")
+
+    tools.get_by_role("checkbox", name="Mail").check()
+    expect(page.locator("#sq-tools_why")).to_be_hidden()
+    tools.locator(".other-text").fill("Phone")
+    expect(tools.get_by_role("checkbox", name="Other")).to_be_checked()
+    expect(tools.get_by_role("checkbox", name="Mail")).to_be_checked()
+    expect(page.locator("#sq-tools_why")).to_be_visible()
+    page.locator("#sq-tools_why input").fill("Video calls")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    answers = {a.question.key: a for a in Response.objects.get().answers.select_related("question")}
+    assert answers["plan"].choices == ["Other"] and answers["plan"].text == "Team"
+    assert answers["tools"].choices == ["Mail", "Other"] and answers["tools"].text == "Phone"
+    assert answers["plan_why"].text == "Cheaper" and answers["tools_why"].text == "Video calls"
+    page.problems.assert_none()
