@@ -89,8 +89,10 @@ def _next_version() -> int:
 
 def train_sentiment_model(*, min_rows: int | None = None) -> SentimentModel | None:
     """Train a candidate on the labelled feedback and activate it only if it beats the
-    active model on the same held-out rows. Returns the candidate, or None when there are
-    fewer than ``min_rows`` labelled rows (``SENTIMENT_MIN_TRAINING_ROWS``)."""
+    active model on the same held-out rows. The held-out rows are the same in every run and
+    no model is trained on them, so neither model is graded on rows it learned. Returns the
+    candidate, or None when there are fewer than ``min_rows`` labelled rows
+    (``SENTIMENT_MIN_TRAINING_ROWS``) or too few to hold out a share."""
     min_rows = settings.SENTIMENT_MIN_TRAINING_ROWS if min_rows is None else min_rows
     texts, labels = labelled_feedback()
     if len(texts) < min_rows or len(set(labels)) < 2:
@@ -99,7 +101,11 @@ def train_sentiment_model(*, min_rows: int | None = None) -> SentimentModel | No
     ensure_lexicon_model()
     active = SentimentModel.objects.active().first()
     incumbent = scorer_for(active)
-    outcome = model_selection.train_and_compare(texts, labels, incumbent=incumbent.score)
+    try:
+        outcome = model_selection.train_and_compare(texts, labels, incumbent=incumbent.score)
+    except ValueError as exc:
+        logger.info("sentiment training skipped: %s", exc)
+        return None
     version = _next_version()
     artifact = f"sentiment-v{version}.joblib"
     sentiment_model.dump(outcome.model, model_dir() / artifact)

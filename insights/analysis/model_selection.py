@@ -3,12 +3,11 @@ rows. ORM-free: texts and labels in, a model and two sets of metrics out."""
 
 from __future__ import annotations
 
-from collections import Counter
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sklearn.metrics import accuracy_score, f1_score
-from sklearn.model_selection import train_test_split
 
 from . import sentiment_model
 from .sentiment import SentimentResult
@@ -23,6 +22,7 @@ class TrainingOutcome:
     incumbent_metrics: dict
     training_size: int
     holdout_size: int
+    holdout_texts: frozenset[str] = frozenset()
 
 
 def _metrics(true: list[str], predicted: list[str]) -> dict:
@@ -33,6 +33,33 @@ def _metrics(true: list[str], predicted: list[str]) -> dict:
     }
 
 
+def _bucket(text: str) -> float:
+    """Where ``text`` falls in 0..1, the same in every run and process."""
+    digest = hashlib.blake2b(text.strip().lower().encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def is_held_out(text: str) -> bool:
+    """Whether ``text`` belongs to the held-out rows: decided by the text alone, so a row
+    held out once is held out in every later run and no model is ever trained on it."""
+    return _bucket(text) < HOLDOUT_SHARE
+
+
+def split(texts: list[str], labels: list[str]) -> tuple[list[str], list[str], list[str], list[str]]:
+    """``(train_x, test_x, train_y, test_y)``: the held-out rows are chosen by a hash of the
+    text, not at random, so they stay the same as rows are added (identical texts always
+    land on the same side)."""
+    train_x, test_x, train_y, test_y = [], [], [], []
+    for text, label in zip(texts, labels, strict=True):
+        if is_held_out(text):
+            test_x.append(text)
+            test_y.append(label)
+        else:
+            train_x.append(text)
+            train_y.append(label)
+    return train_x, test_x, train_y, test_y
+
+
 def train_and_compare(
     texts: list[str],
     labels: list[str],
@@ -40,24 +67,25 @@ def train_and_compare(
     incumbent: Callable[[list[str]], list[SentimentResult]],
     random_state: int = 0,
 ) -> TrainingOutcome:
-    """Hold out a stratified share, train on the rest, score both models on the holdout.
+    """Hold out a stable share of the rows (:func:`split`), train on the rest, score both
+    models on the holdout.
 
-    The returned model is retrained on all rows, so the activated model uses every label;
-    its metrics are those of the holdout run.
+    The returned model is the one trained without the held-out rows: retraining on them
+    would let the next run grade the then-active model on rows it learned. Raises
+    ``ValueError`` when either side of the split is empty or the training side has a
+    single label.
     """
-    counts = Counter(labels)
-    stratify = labels if min(counts.values()) >= 2 else None
-    train_x, test_x, train_y, test_y = train_test_split(
-        texts, labels, test_size=HOLDOUT_SHARE, random_state=random_state, stratify=stratify
-    )
+    train_x, test_x, train_y, test_y = split(texts, labels)
+    if not test_x or not train_x:
+        raise ValueError(f"{len(texts)} rows are too few to hold out a share for comparison")
     candidate = sentiment_model.train(train_x, train_y, random_state=random_state)
     candidate_labels = [r.label for r in candidate.predict(test_x)]
     incumbent_labels = [r.label for r in incumbent(test_x)]
-    final = sentiment_model.train(texts, labels, random_state=random_state)
     return TrainingOutcome(
-        model=final,
+        model=candidate,
         candidate_metrics=_metrics(test_y, candidate_labels),
         incumbent_metrics=_metrics(test_y, incumbent_labels),
-        training_size=len(texts),
+        training_size=len(train_x),
         holdout_size=len(test_x),
+        holdout_texts=frozenset(test_x),
     )

@@ -7,7 +7,7 @@ from feedback.models import Feedback
 from feedback.services import record_feedback
 from feedback.tests.factories import FeedbackFactory
 from insights import model_training, services
-from insights.analysis import sentiment
+from insights.analysis import model_selection, sentiment, sentiment_model
 from insights.models import SentimentCorrection, SentimentModel
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +187,43 @@ def test_staff_correct_sentiment_from_the_detail_page(client, staff_member, outs
     response = client.post(url, {"label": "furious"}, follow=True)
     assert SentimentCorrection.objects.get(feedback=feedback).label == "negative"
     assert "not a sentiment label" in response.content.decode()
+
+
+def _labelled_texts(n_per_class, seed):
+    rnd = random.Random(seed)
+    texts, labels = [], []
+    for phrases, label in ((PAIN, "negative"), (PRAISE, "positive"), (NEUTRAL, "neutral")):
+        for i in range(n_per_class):
+            texts.append(f"{rnd.choice(phrases)}, {rnd.choice(NEUTRAL)} #{seed}-{i}.")
+            labels.append(label)
+    return texts, labels
+
+
+def test_rows_held_out_once_stay_held_out_and_no_model_is_trained_on_them():
+    texts, labels = _labelled_texts(40, seed=1)
+    first = model_selection.train_and_compare(texts, labels, incumbent=sentiment.score_texts)
+    assert first.holdout_size > 0
+    assert first.model.n_train == first.training_size == len(texts) - first.holdout_size
+
+    # The next run has more rows: what the first run held out is still held out, and what
+    # the first model was trained on is never used to grade it.
+    more_texts, more_labels = _labelled_texts(40, seed=2)
+    second = model_selection.train_and_compare(
+        texts + more_texts, labels + more_labels, incumbent=first.model.predict
+    )
+    first_training_rows = set(texts) - first.holdout_texts
+    assert first.holdout_texts <= second.holdout_texts
+    assert not second.holdout_texts & first_training_rows
+    assert second.model.n_train == second.training_size
+
+
+def test_the_activated_model_is_not_trained_on_the_rows_it_was_judged_on(model_dir, settings):
+    settings.SENTIMENT_MIN_TRAINING_ROWS = 100
+    _rated_feedback()
+    texts, _ = model_training.labelled_feedback()
+    trained = model_training.train_sentiment_model()
+    assert trained.is_active
+    holdout = trained.metrics["holdout_size"]
+    assert holdout > 0
+    assert trained.training_size + holdout == len(texts)
+    assert sentiment_model.load(model_dir / trained.artifact).n_train == trained.training_size
