@@ -17,7 +17,7 @@ from api.serializers import InputSerializer
 
 from . import services
 from .filters import FeedbackFilter
-from .models import Customer, Feedback, Product
+from .models import MAX_ID, Customer, Feedback, Product
 from .selectors import feedback_list
 
 _DECIMAL = serializers.DecimalField(max_digits=6, decimal_places=2)
@@ -166,7 +166,9 @@ BULK_MAX_ITEMS = 1000
 class FeedbackBulkItemSerializer(FeedbackCreateSerializer):
     """One item of a bulk request: customer by id and product by slug, resolved in bulk."""
 
-    customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    customer = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_ID
+    )
     product = serializers.SlugField(required=False, allow_null=True)
 
 

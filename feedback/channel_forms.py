@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 
 from .inbox import VIEW_NAME_MAX_LENGTH
-from .models import Customer, Feedback, FocusGroup, FocusGroupEntry, ReviewSource
+from .models import MAX_ID, Customer, Feedback, FocusGroup, FocusGroupEntry, ReviewSource
 from .review_feeds import MAPPABLE_FIELDS
 from .selectors import active_products, research_users, triage_users
 
@@ -18,6 +18,24 @@ TAGS_HELP = "Comma-separated, e.g. pricing, onboarding"
 
 def split_tags(value: str) -> list[str]:
     return [t.strip() for t in (value or "").split(",") if t.strip()]
+
+
+def _is_id(value) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID
+
+
+class CustomersField(forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        # An id past the column's range is no choice; SQLite cannot even look it up.
+        for pk in value:
+            if not _is_id(pk):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super()._check_values(value)
 
 
 class ServiceErrorsMixin:
@@ -34,7 +52,7 @@ class FocusGroupForm(ServiceErrorsMixin, forms.Form):
     scheduled_at = forms.DateTimeField(label="Date and time", widget=DATETIME_WIDGET)
     product = forms.ModelChoiceField(queryset=active_products(), required=False)
     moderator = forms.ModelChoiceField(queryset=research_users())
-    participants = forms.ModelMultipleChoiceField(
+    participants = CustomersField(
         queryset=Customer.objects.order_by("name"),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
@@ -209,8 +227,8 @@ class BulkTriageForm(forms.Form):
         # Its fields share names with the inbox filters on the same page: distinct ids.
         kwargs.setdefault("auto_id", "bulk_%s")
         super().__init__(*args, **kwargs)
-        # Ids are checked by the service (it must lock them anyway); accept any integer here.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+        # Ids are checked by the service (it must lock them anyway); accept any id here.
+        self.fields["ids"].valid_value = _is_id
         self.fields["assignee"].choices = [
             ("", "(keep assignee)"),
             (self.UNASSIGN, "(nobody)"),

@@ -4,8 +4,27 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from .models import Customer, Feedback, Product
+from .models import MAX_ID, Customer, Feedback, Product
 from .search import search_feedback
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row id: a whole number from 1 to ``MAX_ID``; anything else is a field error (a 400
+    in the API, a message on the inbox) rather than a query the database cannot run."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        message = "Enter a valid id."
+        kwargs.setdefault(
+            "error_messages", {"invalid": message, "min_value": message, "max_value": message}
+        )
+        super().__init__(*args, **kwargs)
+
+    def get_max_validator(self):
+        return None
 
 
 class FeedbackFilter(django_filters.FilterSet):
@@ -34,11 +53,11 @@ class FeedbackFilter(django_filters.FilterSet):
         label="Received before",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    customer = django_filters.NumberFilter(field_name="customer_id", label="Customer id")
+    customer = IdFilter(field_name="customer_id", label="Customer id")
     # One FeedbackTheme row per feedback and theme: no duplicates to remove.
-    theme = django_filters.NumberFilter(field_name="themes__theme", label="Theme id")
+    theme = IdFilter(field_name="themes__theme", label="Theme id")
     # A customer is in a segment once: no duplicates to remove.
-    segment = django_filters.NumberFilter(field_name="customer__segments", label="Segment id")
+    segment = IdFilter(field_name="customer__segments", label="Segment id")
     tag = django_filters.CharFilter(field_name="tags__name", label="Tag", distinct=True)
     assignee = django_filters.CharFilter(field_name="assignee__username", label="Assignee")
     analysed = django_filters.BooleanFilter(

@@ -4,6 +4,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+# The largest id of a row (DEFAULT_AUTO_FIELD is BigAutoField, a signed 64-bit integer on
+# PostgreSQL and SQLite alike): an id from outside that is larger matches no row, and SQLite
+# cannot even take it as a parameter.
+MAX_ID = 2**63 - 1
+
 
 class Customer(models.Model):
     class Kind(models.TextChoices):

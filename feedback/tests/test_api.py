@@ -177,6 +177,26 @@ def test_list_filters_orders_and_paginates(integrator):
     assert bad.status_code == 400 and "channel" in bad.json()["errors"]
 
 
+@pytest.mark.parametrize("name", ["customer", "theme", "segment"])
+@pytest.mark.parametrize("value", ["99999999999999999999999", "0", "-1", "2.5"])
+def test_list_id_filter_out_of_range_is_400(integrator, name, value):
+    response = integrator.get(LIST_URL, {name: value})
+    assert response.status_code == 400
+    assert response.json() == {"errors": {name: ["Enter a valid id."]}, "code": "invalid"}
+
+
+def test_bulk_item_with_a_customer_id_out_of_range_is_refused_alone(integrator):
+    response = integrator.post(
+        "/api/v1/feedback/bulk/",
+        {"items": [{"text": "kept"}, {"text": "refused", "customer": 2**64}]},
+        format="json",
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["created"], data["failed"]) == (1, 1)
+    assert data["results"][1]["status"] == 400 and "customer" in data["results"][1]["errors"]
+
+
 def test_list_query_count_is_bounded(integrator, django_assert_max_num_queries):
     product = ProductFactory()
     for n in range(40):

@@ -176,6 +176,23 @@ def test_bad_session_form_answers_400(client, staff_member):
     assert {"topic", "scheduled_at", "moderator"} <= set(response.context["form"].errors)
 
 
+def test_session_form_refuses_a_participant_id_out_of_range(client, staff_member):
+    client.force_login(staff_member)
+    response = client.post(
+        reverse("feedback:focus_group_create"),
+        {
+            "topic": "Checkout",
+            "scheduled_at": "2024-01-01T10:00",
+            "moderator": staff_member.pk,
+            "participants": ["99999999999999999999999"],
+            "status": "planned",
+        },
+    )
+    assert response.status_code == 400
+    assert "participants" in response.context["form"].errors
+    assert FocusGroup.objects.count() == 0
+
+
 ROLE_EXPECTATIONS = {
     # page: (anonymous, outsider, staff, manager)
     "list": ("login", 403, 200, 200),

@@ -84,6 +84,23 @@ def test_inbox_channel_filter_covers_every_channel(client, staff_member):
         assert [f.text for f in response.context["page"].object_list] == [f"via {channel}"]
 
 
+HUGE_ID = "99999999999999999999999"
+
+
+@pytest.mark.parametrize("name", ["customer", "theme", "segment"])
+@pytest.mark.parametrize("value", [HUGE_ID, "0", "1.5"])
+def test_inbox_id_filter_out_of_range_is_a_field_error_and_ignored(
+    client, staff_member, name, value
+):
+    FeedbackFactory(text="still listed")
+    client.force_login(staff_member)
+    response = client.get(reverse("feedback:inbox"), {name: value})
+    assert response.status_code == 200
+    assert response.context["filter"].errors[name] == ["Enter a valid id."]
+    assert texts(response.context["page"].object_list) == ["still listed"]
+    assert "Enter a valid id." in response.content.decode()
+
+
 # --- Bulk actions --------------------------------------------------------------------------
 
 
@@ -152,6 +169,21 @@ def test_bulk_form_in_the_inbox_reports_the_count(client, staff_member):
         reverse("feedback:inbox_bulk"), {"status": "closed", "next": "https://evil.example/"}
     )
     assert response.status_code == 302 and response["Location"] == reverse("feedback:inbox")
+
+
+@pytest.mark.parametrize("value", [HUGE_ID, "0"])
+def test_bulk_form_refuses_an_id_out_of_range_with_a_message(client, staff_member, value):
+    row = FeedbackFactory()
+    client.force_login(staff_member)
+    response = client.post(
+        reverse("feedback:inbox_bulk"), {"ids": [row.pk, value], "status": "closed"}, follow=True
+    )
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Selected feedback: Select a valid choice. {value} is not one of the available choices."
+    ]
+    row.refresh_from_db()
+    assert row.status == "new"
 
 
 @pytest.mark.parametrize("actor", ["anonymous", "outsider"])
