@@ -54,7 +54,7 @@ from vaderSentiment.vaderSentiment import NEGATE, SentimentIntensityAnalyzer, Se
 
 from . import embeddings as embedding_models
 from . import sentiment
-from .sentiment import SentimentResult
+from .sentiment import FEEDBACK_LEXICON, SentimentResult
 
 logger = logging.getLogger(__name__)
 
@@ -99,33 +99,6 @@ def split_clauses(text: str) -> list[str]:
 
 
 # --- lexicon view ------------------------------------------------------------------------
-
-
-# Words of product and service feedback that VADER (built on social media text) lacks,
-# on its −4..4 scale. Written from common feedback language, not fitted to any data set;
-# they only add lexicon features, so training still decides how much they count.
-# fmt: off
-FEEDBACK_LEXICON = {
-    # praise
-    "accurate": 1.0, "affordable": 1.0, "attentive": 1.5, "crisp": 1.0, "durable": 1.5,
-    "effortless": 1.5, "exceeded": 1.5, "fast": 1.0, "handy": 1.3, "intuitive": 1.8,
-    "knowledgeable": 1.5, "polished": 1.2, "professional": 1.2, "professionally": 1.2,
-    "prompt": 0.8, "promptly": 1.0, "quick": 0.8, "quickly": 0.6, "reliable": 1.8,
-    "reliably": 1.5, "seamless": 1.8, "seamlessly": 1.8, "smooth": 1.3, "smoothly": 1.3,
-    "snappy": 1.2, "speedy": 1.2, "sturdy": 1.5, "timely": 1.0, "user-friendly": 1.8,
-    "well-made": 1.8, "worked": 0.5, "works": 0.6,
-    # complaints
-    "bug": -1.2, "bugs": -1.2, "buggy": -2.0, "cheaply": -1.5, "clunky": -1.5, "crashed": -1.8,
-    "crashes": -1.8, "crashing": -1.8, "cumbersome": -1.5, "disconnected": -1.2,
-    "disconnects": -1.5, "downtime": -1.5, "flimsy": -1.8, "froze": -1.5, "frozen": -1.0,
-    "garbage": -2.2, "glitch": -1.5, "glitches": -1.5, "glitchy": -1.8, "junk": -2.2,
-    "laggy": -1.8, "late": -0.8, "leaking": -1.5, "leaks": -1.5, "malfunction": -2.0,
-    "malfunctions": -2.0, "outage": -1.8, "overcharged": -2.0, "overdue": -1.2,
-    "overpriced": -1.8, "refund": -0.8, "returned": -0.8, "slow": -1.2, "slowly": -0.8,
-    "trash": -2.0, "unanswered": -1.5, "unhelpful": -2.0, "unreliable": -2.0,
-    "unresponsive": -1.8, "unusable": -2.5,
-}
-# fmt: on
 
 
 class _ValenceRecordingAnalyzer(SentimentIntensityAnalyzer):
@@ -442,13 +415,24 @@ class _ClauseScoring:
 
 
 class LexiconSentimentModel(_ClauseScoring):
-    """The VADER cold-start model behind the same interface as a trained one."""
+    """The cold-start model (VADER plus :data:`FEEDBACK_LEXICON`) behind the same interface
+    as a trained one."""
 
     name = sentiment.MODEL_NAME
     labels = LABELS
 
     def predict(self, texts: list[str]) -> list[SentimentResult]:
         return sentiment.score_texts([_as_text(t) for t in texts])
+
+
+class PlainVaderModel(_ClauseScoring):
+    """VADER with its own lexicon only: the published baseline benchmarks compare against."""
+
+    name = sentiment.PLAIN_VADER_NAME
+    labels = LABELS
+
+    def predict(self, texts: list[str]) -> list[SentimentResult]:
+        return sentiment.score_texts_plain_vader([_as_text(t) for t in texts])
 
 
 class TrainedSentimentModel(_ClauseScoring):

@@ -489,3 +489,36 @@ def test_benchmark_needs_test_or_folds(tmp_path):
 
     with pytest.raises(CommandError, match="--test, or --folds"):
         call_command("sentiment_benchmark", train=str(train), stdout=StringIO())
+
+
+def test_cold_start_model_weighs_feedback_words_vader_lacks():
+    model = sentiment_model.LexiconSentimentModel()
+
+    mixed = model.score_sentences("Delivery was fast but the app crashes.")
+
+    assert mixed.is_mixed
+    assert mixed.positive.text == "Delivery was fast"
+    assert mixed.negative.text == "the app crashes."
+    # Plain VADER, the benchmark's baseline, does not know these words.
+    plain = sentiment_model.PlainVaderModel().score_sentences(
+        "Delivery was fast but the app crashes."
+    )
+    assert (plain.overall.label, plain.positive, plain.negative) == ("neutral", None, None)
+
+
+def test_benchmark_lexicon_score_is_plain_vader(tmp_path):
+    train = _write_csv(tmp_path / "train.csv", *_synthetic(90, sentiment_model.LABELS, seed=8))
+    test_texts, test_labels = (
+        ["the app crashes", "checkout is fast", "it is Tuesday"] * 4,
+        ["negative", "positive", "neutral"] * 4,
+    )
+    test = _write_csv(tmp_path / "test.csv", test_texts, test_labels)
+
+    result = _run(train=str(train), test=str(test))
+
+    plain = sentiment_model.evaluate(sentiment_model.PlainVaderModel(), test_texts, test_labels)
+    with_feedback_words = sentiment_model.evaluate(
+        sentiment_model.LexiconSentimentModel(), test_texts, test_labels
+    )
+    assert result["lexicon_macro_f1"] == round(plain["macro_f1"], 4)
+    assert with_feedback_words["macro_f1"] > plain["macro_f1"]

@@ -15,7 +15,7 @@ class Command(BaseCommand):
         "Train the product's sentiment pipeline on a labelled CSV (columns text,label; labels "
         "negative/neutral/positive) and score a second CSV, or cross-validate one with "
         "--folds. Prints one JSON line: n_train, n_test, accuracy, macro_f1, "
-        "lexicon_macro_f1 (VADER on the same rows), texts_per_s, and the feature blocks used. "
+        "lexicon_macro_f1 (plain VADER on the same rows), texts_per_s, and the feature blocks used. "
         "Touches no database."
     )
     requires_system_checks = []
@@ -61,7 +61,7 @@ class Command(BaseCommand):
         train_seconds = time.perf_counter() - started
         trained = sentiment_model.evaluate(model, test_texts, test_labels)
         lexicon = sentiment_model.evaluate(
-            sentiment_model.LexiconSentimentModel(), test_texts, test_labels
+            sentiment_model.PlainVaderModel(), test_texts, test_labels
         )
         return {
             "n_train": len(train_texts),
