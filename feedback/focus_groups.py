@@ -9,10 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .models import Customer, Feedback, FocusGroup, FocusGroupEntry
-from .research import said_at
+from .research import follow_session, said_at
 from .services import record_feedback
 
 SESSION_FIELDS = ("topic", "scheduled_at", "product", "moderator", "agenda", "notes", "status")
+# What the feedback of a session's entries takes from it (the customer is each entry's own
+# participant).
+FOLLOWED_FIELDS = ("scheduled_at", "product")
 
 
 def _check_moderator(moderator) -> None:
@@ -29,7 +32,8 @@ def save_focus_group(
     """Create a session (``focus_group=None``) or change the given fields of one.
 
     ``values`` holds any of ``SESSION_FIELDS``; ``participants`` replaces the list when
-    given. Raises ``ValidationError`` with field messages; nothing is saved then.
+    given. The feedback of the entries follows a changed product or date in the same
+    transaction. Raises ``ValidationError`` with field messages; nothing is saved then.
     """
     unknown = set(values) - set(SESSION_FIELDS)
     if unknown:
@@ -46,7 +50,14 @@ def save_focus_group(
         raise ValidationError({"scheduled_at": ["Give the date and time of the session."]})
     focus_group.full_clean(exclude=["participants", "moderator"])
     with transaction.atomic():
+        is_new = focus_group.pk is None
         focus_group.save()
+        if not is_new and set(FOLLOWED_FIELDS) & set(values):
+            follow_session(
+                Feedback.objects.filter(focus_group_entry__focus_group=focus_group),
+                session_time=focus_group.scheduled_at,
+                product=focus_group.product,
+            )
         if participants is not None:
             focus_group.participants.set(participants)
     return focus_group

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .models import Feedback, Interview, InterviewHighlight
-from .research import said_at
+from .research import follow_session, said_at
 from .services import record_feedback
 
 TRANSCRIPT_EXTENSIONS = (".txt", ".md", ".markdown")
@@ -26,6 +26,8 @@ INTERVIEW_FIELDS = (
     "transcript",
     "transcript_name",
 )
+# What the feedback of an interview's highlights takes from the interview.
+FOLLOWED_FIELDS = ("customer", "product", "conducted_at")
 
 
 def transcript_max_bytes() -> int:
@@ -85,7 +87,8 @@ def save_interview(*, interview: Interview | None = None, **values) -> Interview
 
     The transcript is normalised (newlines, outer blank lines). A transcript that already
     has highlights cannot be replaced by a different text: their offsets point into it.
-    Raises ``ValidationError`` with field messages.
+    The feedback of the highlights follows a changed customer, product or date in the same
+    transaction. Raises ``ValidationError`` with field messages.
     """
     unknown = set(values) - set(INTERVIEW_FIELDS)
     if unknown:
@@ -114,7 +117,16 @@ def save_interview(*, interview: Interview | None = None, **values) -> Interview
     if interview.conducted_at is None:
         raise ValidationError({"conducted_at": ["Give the date and time of the interview."]})
     interview.full_clean(exclude=["interviewer", "customer"])
-    interview.save()
+    with transaction.atomic():
+        is_new = interview.pk is None
+        interview.save()
+        if not is_new and set(FOLLOWED_FIELDS) & set(values):
+            follow_session(
+                Feedback.objects.filter(interview_highlight__interview=interview),
+                session_time=interview.conducted_at,
+                customer=interview.customer,
+                product=interview.product,
+            )
     return interview
 
 

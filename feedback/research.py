@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import DateTimeField, F, QuerySet, Value
+from django.db.models.functions import Least
 from django.utils import timezone
 
 
@@ -17,3 +19,11 @@ def said_at(session_time: dt.datetime | None) -> dt.datetime:
     if session_time is None or session_time > now:
         return now
     return session_time
+
+
+def follow_session(feedback: QuerySet, *, session_time: dt.datetime, **values) -> int:
+    """Give the feedback made during a session the session's changed ``values`` (customer,
+    product) and time: ``received_at`` as ``said_at`` gave it when each row was stored,
+    i.e. the session's time unless that was after the row was stored. Returns the count."""
+    received_at = Least(Value(session_time, output_field=DateTimeField()), F("created_at"))
+    return feedback.update(received_at=received_at, **values)

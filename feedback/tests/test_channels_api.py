@@ -162,6 +162,47 @@ def test_interview_with_uploaded_transcript_and_highlights(integrator):
     assert (Interview.objects.count(), Feedback.objects.count()) == (0, 0)
 
 
+def test_patching_a_session_moves_the_feedback_made_in_it(integrator, staff_member):
+    ann, cid = CustomerFactory(name="Ann"), CustomerFactory(name="Cid")
+    ProductFactory(slug="web")
+    group = focus_groups.save_focus_group(
+        topic="Checkout",
+        scheduled_at="2024-03-01T10:00:00Z",
+        moderator=staff_member,
+        participants=[ann],
+    )
+    quote = focus_groups.add_focus_group_entry(
+        focus_group=group, text="Slow", author=None, participant=ann
+    )
+    interview = interviews.save_interview(
+        customer=ann, conducted_at="2024-03-02T10:00:00Z", transcript="It is slow."
+    )
+    highlight = interviews.add_interview_highlight(interview=interview, excerpt="slow", author=None)
+
+    response = integrator.patch(
+        f"/api/v1/focus-groups/{group.pk}/",
+        {"product": "web", "scheduled_at": "2024-02-01T09:00:00Z"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    response = integrator.patch(
+        f"/api/v1/interviews/{interview.pk}/",
+        {"customer": cid.pk, "product": "web", "conducted_at": "2024-02-02T09:00:00Z"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+
+    by_id = {row["id"]: row for row in integrator.get("/api/v1/feedback/").json()["results"]}
+    said = {
+        key: (by_id[pk]["customer"], by_id[pk]["product"], by_id[pk]["received_at"])
+        for key, pk in (("quote", quote.feedback_id), ("highlight", highlight.feedback_id))
+    }
+    assert said == {
+        "quote": (ann.pk, "web", "2024-02-01T09:00:00Z"),
+        "highlight": (cid.pk, "web", "2024-02-02T09:00:00Z"),
+    }
+
+
 def test_bad_interview_upload_is_400(integrator):
     response = integrator.post(
         "/api/v1/interviews/",

@@ -110,6 +110,35 @@ def test_removing_an_entry_removes_its_feedback(session, staff_member):
     assert (Feedback.objects.count(), FocusGroupEntry.objects.count()) == (0, 0)
 
 
+def test_entries_feedback_follows_the_sessions_product_and_date_keeping_participants(
+    session, staff_member
+):
+    ann = session.participants.get(name="Ann")
+    quote = focus_groups.add_focus_group_entry(
+        focus_group=session, text="Too many steps", author=staff_member, participant=ann
+    )
+    finding = focus_groups.add_focus_group_entry(
+        focus_group=session, text="Import is hidden", author=staff_member
+    )
+    web, earlier = ProductFactory(slug="web"), timezone.now() - dt.timedelta(days=7)
+
+    focus_groups.save_focus_group(focus_group=session, product=web, scheduled_at=earlier)
+
+    rows = {
+        f.pk: (f.customer, f.product, f.received_at)
+        for f in Feedback.objects.filter(pk__in=[quote.feedback_id, finding.feedback_id])
+    }
+    assert rows == {
+        quote.feedback_id: (ann, web, earlier),
+        finding.feedback_id: (None, web, earlier),
+    }
+    focus_groups.save_focus_group(
+        focus_group=session, product=None, scheduled_at=timezone.now() + dt.timedelta(days=1)
+    )
+    for feedback in Feedback.objects.all():
+        assert feedback.product is None and feedback.received_at == feedback.created_at
+
+
 # --- Pages -----------------------------------------------------------------------------
 
 

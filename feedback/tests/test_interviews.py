@@ -94,6 +94,36 @@ def test_transcript_with_highlights_cannot_be_replaced(interview):
     interviews.save_interview(interview=interview, transcript=TRANSCRIPT, notes="Follow up in May")
 
 
+def test_highlights_feedback_follows_the_interviews_customer_product_and_date(interview):
+    kept = interviews.add_interview_highlight(interview=interview, excerpt="great", author=None)
+    untouched_at = timezone.now() - dt.timedelta(days=9)
+    other = interviews.save_interview(
+        customer=CustomerFactory(name="Dan"), conducted_at=untouched_at, transcript="Fine."
+    )
+    untouched = interviews.add_interview_highlight(interview=other, excerpt="Fine.", author=None)
+    new_customer, new_product = CustomerFactory(name="Cid"), ProductFactory(slug="mobile")
+    earlier = timezone.now() - dt.timedelta(days=30)
+
+    interviews.save_interview(
+        interview=interview, customer=new_customer, product=new_product, conducted_at=earlier
+    )
+
+    feedback = Feedback.objects.get(pk=kept.feedback_id)
+    assert (feedback.customer, feedback.product, feedback.received_at) == (
+        new_customer,
+        new_product,
+        earlier,
+    )
+    # Moved after the moment the highlight was stored: said then, as a highlight of an
+    # interview planned for later is, never in the future.
+    interviews.save_interview(interview=interview, conducted_at=timezone.now() + dt.timedelta(1))
+    feedback.refresh_from_db()
+    assert feedback.received_at == feedback.created_at
+    assert (feedback.customer, feedback.product) == (new_customer, new_product)
+    other_feedback = Feedback.objects.get(pk=untouched.feedback_id)
+    assert (other_feedback.customer.name, other_feedback.received_at) == ("Dan", untouched_at)
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
