@@ -15,6 +15,10 @@ from . import exports, model_training, selectors
 from .forms import DashboardFilterForm
 from .models import SentimentModel
 
+# Which model labels every feedback is a change to the analysis, like curating themes: it
+# takes the managers' change permission, not the read permission of the insights pages.
+SWITCH_SENTIMENT_MODEL = "insights.change_theme"
+
 
 def _filters(request):
     """The bound filter form and its scope; invalid filters give the default scope and
@@ -118,11 +122,12 @@ def sentiment_models(request):
         {
             "models": selectors.sentiment_models(),
             "labelled": selectors.labelled_feedback_counts(),
+            "can_switch": request.user.has_perm(SWITCH_SENTIMENT_MODEL),
         },
     )
 
 
-@permission_required("feedback.view_insights")
+@permission_required(SWITCH_SENTIMENT_MODEL)
 @require_POST
 def activate_sentiment_model(request, version: int):
     model = get_object_or_404(SentimentModel, version=version)

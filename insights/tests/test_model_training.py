@@ -227,3 +227,33 @@ def test_the_activated_model_is_not_trained_on_the_rows_it_was_judged_on(model_d
     assert holdout > 0
     assert trained.training_size + holdout == len(texts)
     assert sentiment_model.load(model_dir / trained.artifact).n_train == trained.training_size
+
+
+def test_switching_the_live_model_needs_the_managers_change_permission(
+    client, staff_member, manager, model_dir
+):
+    from django.contrib.auth.models import Permission
+
+    from feedback.tests.factories import UserFactory
+
+    lexicon = model_training.ensure_lexicon_model()
+    SentimentModel.objects.update(is_active=False)
+    url = reverse("insights:activate_sentiment_model", args=[lexicon.version])
+    # Someone who may read the insights pages, and nothing more.
+    reader = UserFactory(username="rita_reader")
+    reader.user_permissions.add(Permission.objects.get(codename="view_insights"))
+
+    for user in (staff_member, reader):
+        client.force_login(user)
+        assert client.post(url).status_code == 403
+    client.force_login(reader)
+    page = client.get(reverse("insights:sentiment_models"))
+    assert page.status_code == 200 and "Activate" not in page.content.decode()
+    lexicon.refresh_from_db()
+    assert not lexicon.is_active
+
+    client.force_login(manager)
+    assert "Activate</button>" in client.get(reverse("insights:sentiment_models")).content.decode()
+    assert client.post(url).status_code == 302
+    lexicon.refresh_from_db()
+    assert lexicon.is_active
