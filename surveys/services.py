@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from contextlib import nullcontext
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -736,25 +736,37 @@ def _unique_key(survey: Survey, wanted: str) -> str:
     return f"{base}_{n}"
 
 
-def _check_survey_logic(survey: Survey, replaced: dict[int, dict] | None = None) -> None:
+def _check_survey_logic(
+    survey: Survey, replaced: dict[int, dict] | None = None, *, own_key: str | None = None
+) -> None:
     """Validate the logic of the survey's current questions, with ``replaced`` applied
-    (question pk → plain dict; pk None for a question about to be created, at its place).
+    (question pk → plain dict; pk None for a question about to be created, at its place);
+    errors as ``raise_logic_errors`` with ``own_key``.
     """
     replaced = replaced or {}
     plain = []
     for q in survey.questions.current():
         plain.append(replaced.pop(q.pk, None) or question_dict(q))
     plain.extend(v for v in replaced.values() if v is not None)
-    raise_logic_errors(logic.validate_logic(plain))
+    raise_logic_errors(logic.validate_logic(plain), own_key=own_key)
 
 
-def raise_logic_errors(errors: dict[str, list[str]]) -> None:
-    """Turn ``logic.validate_logic`` output into a ``ValidationError`` on show_if/end_if."""
+def raise_logic_errors(errors: dict[str, list[str]], *, own_key: str | None = None) -> None:
+    """Turn ``logic.validate_logic`` output into a ``ValidationError``: the rules of
+    ``own_key`` (the question being saved; every question when None) on show_if/end_if,
+    a rule of another question the change breaks on the whole form, naming it (its rule
+    is not on the form being saved)."""
     if not errors:
         return
     fields: dict[str, list[str]] = {}
     for key, messages in errors.items():
         for message in messages:
+            if own_key is not None and key != own_key:
+                fields.setdefault(NON_FIELD_ERRORS, []).append(
+                    f'This change breaks the rule of question "{key}": {message} '
+                    "Change or remove that rule first."
+                )
+                continue
             field = "end_if" if message.startswith("Skip rule") else "show_if"
             fields.setdefault(field, []).append(f"{key}: {message}")
     raise ValidationError(fields)
@@ -847,7 +859,7 @@ def update_question(*, question: Question, **changes) -> Question:
         meaning_changed = any(data[f] != before[f] for f in MEANING_FIELDS)
         if not meaning_changed or not question.answers.exists():
             replaced = {question.pk: {**data, "key": question.key}}
-            _check_survey_logic(survey, replaced)
+            _check_survey_logic(survey, replaced, own_key=question.key)
             for name in QUESTION_FIELDS:
                 setattr(question, name, data[name])
             question.save(update_fields=list(QUESTION_FIELDS))
@@ -863,9 +875,7 @@ def _new_version(question: Question, data: dict) -> Question:
     for q in current:
         plain.append({**data, "key": new_key} if q.pk == question.pk else question_dict(q))
     changed_keys = logic.repoint_rules(plain, question.key, new_key)
-    errors = logic.validate_logic(plain)
-    if errors:
-        raise ValidationError({"show_if": [f"{k}: {m}" for k, ms in errors.items() for m in ms]})
+    raise_logic_errors(logic.validate_logic(plain), own_key=new_key)
     now = timezone.now()
     question.archived_at = now
     question.save(update_fields=["archived_at"])

@@ -505,3 +505,25 @@ def test_results_page_queries_do_not_grow_with_responses(
     client.force_login(staff_member)
     with django_assert_max_num_queries(12):
         assert client.get(reverse("surveys:results", args=[survey.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("answered", [False, True], ids=["in place", "new version"])
+def test_type_change_breaking_a_later_rule_is_shown_on_the_form_naming_that_rule(
+    client, manager, answered
+):
+    """nps comes first (its form has no rule fields) and why is shown when nps ≤ 6:
+    making nps a text question breaks why's rule, which the page must say."""
+    survey = make_survey()
+    if answered:
+        client.post(respond_url(survey), form_data(nps="9"))
+    client.force_login(manager)
+    nps = survey.questions.get(key="nps")
+    page = client.post(
+        reverse("surveys:question_edit", args=[survey.pk, nps.pk]),
+        {"kind": "short_text", "text": "Tell us", "required": "on"},
+    )
+    assert page.status_code == 400
+    errors = page.context["form"].non_field_errors()
+    assert len(errors) == 1 and 'the rule of question "why"' in errors[0]
+    assert "the rule of question &quot;why&quot;" in page.content.decode()
+    assert survey.questions.current().get(key="nps").kind == "nps"
