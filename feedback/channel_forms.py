@@ -102,7 +102,7 @@ class InterviewForm(ServiceErrorsMixin, forms.Form):
     transcript_file = forms.FileField(
         required=False,
         label="Transcript file",
-        help_text="A .txt or .md file (UTF-8 or Latin-1); replaces the pasted text.",
+        help_text="A .txt or .md file (UTF-8, UTF-16 or Windows-1252); replaces the pasted text.",
         widget=forms.ClearableFileInput(
             attrs={"accept": ".txt,.md,.markdown,text/plain,text/markdown"}
         ),

@@ -40,7 +40,9 @@ def normalise_transcript(text: str) -> str:
 
 
 def decode_transcript(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with a BOM, otherwise Latin-1, which never fails."""
+    """UTF-8 (with or without BOM), UTF-16 with a BOM, Windows-1252 (what Word and Notepad
+    on Windows save: curly quotes and dashes in 0x80–0x9F), otherwise Latin-1, which never
+    fails (it takes the five bytes Windows-1252 leaves undefined)."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return raw.decode("utf-16")
@@ -48,10 +50,12 @@ def decode_transcript(raw: bytes) -> str:
             raise ValidationError(
                 {"transcript_file": ["The file says it is UTF-16 but is not."]}
             ) from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
 
 
 def read_transcript_upload(upload) -> tuple[str, str]:

@@ -131,6 +131,12 @@ def test_highlights_feedback_follows_the_interviews_customer_product_and_date(in
         (codecs.BOM_UTF8 + "Café".encode(), "Café"),
         ("Café".encode("latin-1"), "Café"),
         ("Café".encode("utf-16"), "Café"),
+        (
+            b"I don\x92t like the \x93new\x94 checkout \x96 it\x92s slow.",
+            "I don\u2019t like the \u201cnew\u201d checkout \u2013 it\u2019s slow.",
+        ),
+        # A byte Windows-1252 leaves undefined: Latin-1, which takes every byte.
+        (b"Caf\xe9 \x81", "Caf\u00e9 \u0081"),
     ],
 )
 def test_uploaded_transcript_is_decoded(raw, expected):
