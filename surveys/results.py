@@ -85,7 +85,7 @@ def summarise_question(question: dict, rows: list[dict]) -> dict:
     elif qtype.has_choices:
         counts = Counter(c for r in rows for c in (r["choices"] or []))
         options = list(question.get("choices") or [])
-        if question.get("allow_other") or counts.get(OTHER):
+        if (question.get("allow_other") or counts.get(OTHER)) and OTHER not in options:
             options.append(OTHER)
         # Options removed by an edit still show when old answers hold them.
         options += [c for c in counts if c not in options]

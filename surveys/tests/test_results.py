@@ -69,6 +69,17 @@ def test_choice_distribution_counts_other_and_removed_options():
     assert summary["other_texts"] == ["Z"]
 
 
+def test_a_plain_choice_named_other_is_counted_once():
+    questions = [{"key": "f", "kind": "single", "text": "Fruit?", "choices": ["Apple", "Other"]}]
+    rows = [row("f", choices=["Other"]), row("f", choices=["Other"]), row("f", choices=["Apple"])]
+    [summary] = summarise(questions, rows)
+    # 3 people: Apple 1 (33.3 %), Other 2 (66.7 %), 100 % in all.
+    assert [(d["label"], d["count"], d["pct"]) for d in summary["distribution"]] == [
+        ("Apple", 1, 33.3),
+        ("Other", 2, 66.7),
+    ]
+
+
 def test_yes_no_and_text_with_sentiment():
     questions = [
         {"key": "y", "kind": "yes_no", "text": "Again?", "choices": []},
