@@ -9,6 +9,8 @@ from feedback.selectors import active_products
 from .dashboard_scope import Scope
 
 PERIODS = [(7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days"), (365, "Last 12 months")]
+DEFAULT_DAYS = 30
+DEFAULT_INTERVAL = "week"
 INTERVALS = [("week", "Week"), ("month", "Month")]
 # A custom range longer than this would compare against more history than the rollup keeps.
 MAX_RANGE_DAYS = 731
@@ -33,7 +35,12 @@ class DashboardFilterForm(forms.Form):
     days, inclusive); the custom range wins when given."""
 
     days = forms.TypedChoiceField(
-        label="Period", choices=PERIODS, coerce=int, required=False, empty_value=30
+        label="Period",
+        choices=PERIODS,
+        coerce=int,
+        required=False,
+        empty_value=DEFAULT_DAYS,
+        initial=DEFAULT_DAYS,
     )
     date_from = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -62,8 +69,18 @@ class DashboardFilterForm(forms.Form):
         queryset=_visible_themes(), required=False, empty_label="All themes"
     )
     interval = forms.ChoiceField(
-        label="Chart by", choices=INTERVALS, required=False, initial="week"
+        label="Chart by", choices=INTERVALS, required=False, initial=DEFAULT_INTERVAL
     )
+
+    def __init__(self, data=None, *args, **kwargs):
+        # A query string without a period or interval (a bookmarked product filter) uses the
+        # defaults; the selects must show them, not their first option.
+        if data is not None:
+            data = data.copy()
+            for name, default in (("days", DEFAULT_DAYS), ("interval", DEFAULT_INTERVAL)):
+                if not data.get(name):
+                    data[name] = default
+        super().__init__(data, *args, **kwargs)
 
     def clean(self):
         data = super().clean()
@@ -88,7 +105,7 @@ class DashboardFilterForm(forms.Form):
             start, end = data["date_from"], data["date_to"] + dt.timedelta(days=1)
         else:
             end = today + dt.timedelta(days=1)
-            start = end - dt.timedelta(days=data.get("days") or 30)
+            start = end - dt.timedelta(days=data.get("days") or DEFAULT_DAYS)
         return Scope(
             start=start,
             end=end,
@@ -97,5 +114,5 @@ class DashboardFilterForm(forms.Form):
             segment=data.get("segment"),
             customer_kind=data.get("customer_kind") or "",
             theme=data.get("theme"),
-            interval=data.get("interval") or "week",
+            interval=data.get("interval") or DEFAULT_INTERVAL,
         )

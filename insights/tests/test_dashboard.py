@@ -512,3 +512,13 @@ def test_overview_is_cached_until_the_rollups_are_recounted(client, manager):
     assert '<p class="value">3</p>' in _tile(html, "Feedback volume")
     [(link, claimed)] = _links(_tile(html, "Feedback volume"))
     assert claimed == 3 and _inbox_count(client, link) == 3
+
+
+@pytest.mark.parametrize("query", [{}, {"channel": "email"}, {"days": 90}])
+def test_period_select_shows_the_period_the_page_uses(client, manager, query):
+    client.force_login(manager)
+    page = client.get("/insights/", query)
+    days = query.get("days", 30)
+    assert (page.context["scope"].end - page.context["scope"].start).days == days
+    selected = re.findall(r'<option value="(\d+)" selected>', page.content.decode())
+    assert selected == [str(days)]
