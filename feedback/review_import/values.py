@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 # The feedback fields a column can feed, in the order the mapping form shows them.
 MAPPABLE_FIELDS = ("text", "title", "rating", "external_id", "date", "author", "product")
 
-# Header names seen in Google, Trustpilot, App Store and Play exports, compared with
+# Header names seen in Google, Trustpilot (API and business export), App Store and Play exports, compared with
 # everything but letters and digits removed ("Review Text", "review_text", "reviewText").
 # Earlier names win; a column feeds one field at most.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -26,14 +26,14 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "title": ("title", "reviewtitle", "headline", "subject", "summary"),
     "rating": (
         "starrating", "stars", "rating", "score", "rate", "reviewrating", "overallrating",
-        "ratingvalue",
+        "ratingvalue", "reviewstars",
     ),
     "external_id": ("reviewid", "id", "externalid", "uuid", "guid", "reviewuuid"),
     "date": (
         "date", "reviewdate", "createdat", "createtime", "created", "createddate",
         "reviewsubmitdateandtime", "reviewsubmitmillissinceepoch", "submittedat",
         "publishedat", "publisheddate", "datepublished", "timestamp", "time", "at",
-        "updatedat", "updatetime",
+        "updatedat", "updatetime", "reviewcreatedutc", "reviewcreated",
     ),
     "author": (
         "author", "authorname", "reviewer", "reviewername", "reviewerdisplayname",
@@ -69,6 +69,8 @@ _NUMERIC_DATE = re.compile(
 )
 _YMD_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _EPOCH = re.compile(r"^\d{9,14}(?:\.\d+)?$")
+# "2024-01-05 10:00:00 UTC" (Trustpilot's business export): a naive time said to be UTC.
+_UTC_SUFFIX = re.compile(r"\s+(?:UTC|GMT)$", re.IGNORECASE)
 _TEXT_DATE_FORMATS = (
     "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y",
     "%d %b %Y %H:%M", "%d %B %Y %H:%M", "%b %d, %Y %H:%M", "%B %d, %Y %H:%M",
@@ -183,8 +185,9 @@ def parse_review_date(raw: str, date_order: str = "dmy") -> dt.datetime | None:
     """An aware datetime from an export's date; None when empty; naive times are UTC.
 
     Reads ISO 8601, "YYYY-MM-DD", "DD/MM/YYYY" or "MM/DD/YYYY" (by ``date_order``),
-    "YYYY/MM/DD", "Jan 5, 2024", RFC 2822 and epoch seconds or milliseconds. Raises
-    ``ValueError`` with a message for people otherwise.
+    "YYYY/MM/DD", "Jan 5, 2024", RFC 2822 and epoch seconds or milliseconds, each of the
+    naive ones also with " UTC" after it. Raises ``ValueError`` with a message for people
+    otherwise.
     """
     value = raw.strip()
     if not value:
@@ -193,6 +196,14 @@ def parse_review_date(raw: str, date_order: str = "dmy") -> dt.datetime | None:
         parsed = _parse_date(value, date_order)
     except (ValueError, OverflowError, OSError):
         parsed = None
+    bare = _UTC_SUFFIX.sub("", value)
+    if parsed is None and bare != value:
+        try:
+            parsed = _parse_date(bare, date_order)
+        except (ValueError, OverflowError, OSError):
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            parsed = None  # "+02:00 UTC" says two things
     if parsed is None:
         raise ValueError(f"Unrecognised date “{value[:40]}”.")
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)

@@ -233,6 +233,12 @@ def test_upload_is_stored_under_a_generated_name(import_dir):
         ),
         (["Body", "Created_At", "Score", "Product"],
          {"text": "Body", "date": "Created_At", "rating": "Score", "product": "Product"}),
+        (  # Trustpilot business export
+            ["Review Id", "Review Title", "Review Content", "Review Stars",
+             "Review Created (UTC)", "Reviewer Name"],
+            {"external_id": "Review Id", "title": "Review Title", "text": "Review Content",
+             "rating": "Review Stars", "date": "Review Created (UTC)", "author": "Reviewer Name"},
+        ),
     ],
 )
 def test_mapping_is_guessed_from_headers(columns, expected):
@@ -319,6 +325,9 @@ def test_unknown_scale_must_be_chosen():
         ("1709287200000", "dmy", dt.datetime(2024, 3, 1, 10, 0, tzinfo=UTC)),
         ("Mar 1, 2024", "dmy", dt.datetime(2024, 3, 1, tzinfo=UTC)),
         ("Fri, 01 Mar 2024 10:00:00 +0000", "dmy", dt.datetime(2024, 3, 1, 10, tzinfo=UTC)),
+        ("2024-01-05 10:00:00 UTC", "dmy", dt.datetime(2024, 1, 5, 10, tzinfo=UTC)),
+        ("05/01/2024 10:00 utc", "dmy", dt.datetime(2024, 1, 5, 10, tzinfo=UTC)),
+        ("Fri, 05 Jan 2024 10:00:00 GMT", "dmy", dt.datetime(2024, 1, 5, 10, tzinfo=UTC)),
         ("", "dmy", None),
     ],
 )
@@ -328,7 +337,9 @@ def test_dates_are_parsed_and_naive_ones_taken_as_utc(raw, order, expected):
     assert parsed is None or parsed.tzinfo is not None
 
 
-@pytest.mark.parametrize("raw", ["yesterday", "31/31/2024", "2024-13-01", "12:00"])
+@pytest.mark.parametrize(
+    "raw", ["yesterday", "31/31/2024", "2024-13-01", "12:00", "UTC", "2024-01-05T10:00+02:00 UTC"]
+)
 def test_unreadable_dates_raise(raw):
     with pytest.raises(ValueError, match="Unrecognised date"):
         values.parse_review_date(raw, "dmy")
@@ -376,6 +387,21 @@ def test_task_imports_rows_through_record_feedback():
     assert first.received_at == dt.datetime(2024, 3, 1, 10, tzinfo=UTC)
     assert (first.submitter_name, first.product, first.source) == ("Ann", product, "google")
     assert Feedback.objects.get(external_id="g-3").text == "Good, but the price went up"
+
+
+def test_trustpilot_business_export_is_imported_with_its_own_headers_and_dates():
+    content = (
+        "Review Id;Review Title;Review Content;Review Stars;Review Created (UTC);Reviewer Name\n"
+        "tp-1;Slow;The checkout is slow;2;2024-01-05 10:00:00 UTC;Aiko Berg\n"
+        "tp-2;Great;Lovely staff;5;2024-01-06 11:30:00 UTC;Ben\n"
+    )
+    imp = _import(content, name="trustpilot.csv", source="trustpilot", rating_scale="1-5")
+    assert (imp.rows_imported, imp.rows_skipped) == (2, 0), _errors(imp)
+    slow = Feedback.objects.get(external_id="tp-1")
+    assert (slow.text, slow.rating, slow.received_at, slow.submitter_name) == (
+        "Slow\n\nThe checkout is slow", Decimal("2"), dt.datetime(2024, 1, 5, 10, tzinfo=UTC),
+        "Aiko Berg",
+    )
 
 
 def test_task_runs_through_celery_apply():
