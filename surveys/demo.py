@@ -84,7 +84,7 @@ def _after_purchase_survey(now: dt.datetime) -> Survey:
     )
     services.add_question(
         survey=survey,
-        key="channel",
+        key="order_channel",
         kind="single",
         text="Where did you place the order?",
         choices=["Mobile app", "Web portal", "Phone"],
@@ -147,7 +147,7 @@ def _answer_purchase(survey, rng, now, customer) -> int:
     answers = {
         "nps": nps,
         "csat": max(1, min(5, round(nps / 2.2) + rng.choice((-1, 0, 0, 1)))),
-        "channel": rng.choice(["Mobile app", "Mobile app", "Web portal", "Phone"]),
+        "order_channel": rng.choice(["Mobile app", "Mobile app", "Web portal", "Phone"]),
     }
     product = rng.choice([phrases.MOBILE_APP, phrases.DELIVERY, phrases.PAYMENTS])
     if nps <= 6 and rng.random() < 0.8:

@@ -22,7 +22,17 @@ FIXED_COLUMNS = ["response_id", "submitted_at", "channel", "customer", "collecte
 
 
 def header(questions: list[Question]) -> list[str]:
-    return FIXED_COLUMNS + [f"{q.key} (archived)" if q.archived_at else q.key for q in questions]
+    """The column names, each once: a question keyed like a fixed column (allowed before
+    such keys were refused) is labelled "(question)"."""
+    return FIXED_COLUMNS + [_column(q) for q in questions]
+
+
+def _column(question: Question) -> str:
+    if question.archived_at:
+        return f"{question.key} (archived)"
+    if question.key in FIXED_COLUMNS:
+        return f"{question.key} (question)"
+    return question.key
 
 
 def cell_value(question: Question, answer) -> object:

@@ -27,7 +27,7 @@ from feedback.services import (
     store_feedback_rows,
 )
 
-from . import logic, response_statement, selectors
+from . import exports, logic, response_statement, selectors
 from .answers import AnswerError, CleanAnswer, clean_answer
 from .models import Answer, Invitation, Question, Response, Survey
 from .prepared_queries import PreparedQuery
@@ -805,6 +805,10 @@ def add_question(
             key = slugify(key).replace("-", "_")[:KEY_MAX_LENGTH]
             if not key:
                 raise ValidationError({"key": ["Use letters, digits and underscores."]})
+            if key in exports.FIXED_COLUMNS:
+                raise ValidationError(
+                    {"key": [f'"{key}" is a column of the survey export; choose another key.']}
+                )
             if survey.questions.filter(key=key).exists():
                 raise ValidationError({"key": [f'"{key}" is already used in this survey.']})
         else:

@@ -2,6 +2,7 @@ import csv
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -86,3 +87,51 @@ def test_xlsx_export(client, manager, answered_survey):
     assert values[0][5:] == ("nps", "why", "plan")
     assert len(values) == 5
     assert [r[5] for r in values[1:]] == [10, 9, 3, 7]
+
+
+@pytest.mark.parametrize(
+    "key", ["response_id", "submitted_at", "channel", "customer", "collected_by"]
+)
+def test_export_column_names_are_refused_as_question_keys(key):
+    survey = make_survey(status="draft", questions=[])
+    with pytest.raises(ValidationError) as exc:
+        services.add_question(survey=survey, kind="short_text", text="Where?", key=key)
+    assert exc.value.message_dict["key"] == [
+        f'"{key}" is a column of the survey export; choose another key.'
+    ]
+
+
+def test_exports_label_a_question_keyed_like_a_fixed_column(client, staff_member):
+    """Surveys built before such keys were refused keep them: their columns stay unique."""
+    survey = make_survey(
+        questions=[
+            {"key": "where", "kind": "single", "text": "Where?", "choices": ["App", "Web"]},
+            {"key": "who", "kind": "short_text", "text": "Who?"},
+        ]
+    )
+    survey.questions.filter(key="where").update(key="channel")
+    survey.questions.filter(key="who").update(key="customer")
+    answer(survey, {"channel": "Web", "customer": "Ann"})
+    client.force_login(staff_member)
+    text = b"".join(
+        client.get(reverse("surveys:export_csv", args=[survey.pk])).streaming_content
+    ).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][2:] == [
+        "channel",
+        "customer",
+        "collected_by",
+        "channel (question)",
+        "customer (question)",
+    ]
+    assert len(set(rows[0])) == len(rows[0])
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert (row["channel"], row["channel (question)"], row["customer (question)"]) == (
+        "link",
+        "Web",
+        "Ann",
+    )
+    sheet = load_workbook(
+        io.BytesIO(client.get(reverse("surveys:export_xlsx", args=[survey.pk])).content)
+    ).active
+    assert list(next(sheet.values))[5:] == ["channel (question)", "customer (question)"]
