@@ -185,22 +185,50 @@ class MetricFilterSerializer(InputSerializer):
     product = serializers.SlugField(required=False)
     channel = serializers.ChoiceField(choices=Feedback.Channel.choices, required=False)
     customer_kind = serializers.ChoiceField(choices=Customer.Kind.choices, required=False)
+    segment = serializers.IntegerField(required=False, min_value=1)
+    theme = serializers.SlugField(required=False)
 
     def validated_filter(self) -> dict:
-        """Rollup filter arguments; raises ValidationError (400) for an unknown product."""
+        """Rollup filter arguments; raises ValidationError (400) for an unknown product,
+        segment (or one not in use) or theme (or one merged away)."""
+        from customization.models import Segment
+
         self.is_valid(raise_exception=True)
         data = self.validated_data
-        product_id = None
+        errors = {}
+        product_id = segment_id = theme_id = None
         if data.get("product"):
             product_id = (
                 Product.objects.filter(slug=data["product"]).values_list("pk", flat=True).first()
             )
             if product_id is None:
-                raise serializers.ValidationError({"product": ["No product with that slug."]})
+                errors["product"] = ["No product with that slug."]
+        if "segment" in data:
+            segment_id = (
+                Segment.objects.live()
+                .filter(pk=data["segment"])
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if segment_id is None:
+                errors["segment"] = ["No segment in use with that id."]
+        if data.get("theme"):
+            theme_id = (
+                Theme.objects.exclude(status=Theme.Status.MERGED)
+                .filter(slug=data["theme"])
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if theme_id is None:
+                errors["theme"] = ["No theme with that slug."]
+        if errors:
+            raise serializers.ValidationError(errors)
         return {
             "product_id": product_id,
             "channel": data.get("channel", ""),
             "customer_kind": data.get("customer_kind", ""),
+            "segment_id": segment_id,
+            "theme_id": theme_id,
         }
 
 
@@ -212,9 +240,18 @@ class SeriesFilterSerializer(MetricFilterSerializer):
     weeks = serializers.IntegerField(min_value=1, max_value=52, default=12)
 
 
-def _estimate(metric: str, sums: dict, confidence: float) -> dict | None:
+def _estimate(metric: str, sums: dict, confidence: float, *, floor: int = 0) -> dict | None:
+    """The estimate as a dict; None without data or, as on the dashboard, when a filter to
+    a group of customers leaves fewer than ``floor`` answers (they could point at a person)."""
+    if 0 < stats.metric_sample_size(metric, sums) < floor:
+        return None
     estimate = stats.metric_estimate(metric, sums, confidence=confidence)
     return estimate.as_dict() if estimate else None
+
+
+def _small_group_floor(where: dict) -> int:
+    narrows_customers = where["segment_id"] is not None or where["customer_kind"]
+    return settings.INSIGHTS_MIN_GROUP_SIZE if narrows_customers else 0
 
 
 _ESTIMATE = serializers.DictField(allow_null=True, help_text="value, ci_low, ci_high, n, …")
@@ -222,6 +259,8 @@ _FILTER_PARAMETERS = [
     OpenApiParameter("product", OpenApiTypes.STR, description="Product slug"),
     OpenApiParameter("channel", OpenApiTypes.STR, enum=Feedback.Channel.values),
     OpenApiParameter("customer_kind", OpenApiTypes.STR, enum=Customer.Kind.values),
+    OpenApiParameter("segment", OpenApiTypes.INT, description="Segment id (one in use)"),
+    OpenApiParameter("theme", OpenApiTypes.STR, description="Theme slug"),
 ]
 
 
@@ -260,18 +299,20 @@ class KpiView(_InsightsRead, APIView):
         current = selectors.rollup_totals(start=start, end=end, **where)
         previous = selectors.rollup_totals(start=before, end=start, **where)
         alpha = settings.INSIGHTS_SIGNIFICANCE_ALPHA
+        floor = _small_group_floor(where)
         metrics = []
         for metric in stats.METRICS:
-            comparison = stats.metric_comparison(metric, previous, current, alpha=alpha)
-            metrics.append(
-                {
-                    "metric": metric,
-                    "label": METRIC_LABELS[metric],
-                    "current": _estimate(metric, current, 1 - alpha),
-                    "previous": _estimate(metric, previous, 1 - alpha),
-                    "comparison": comparison.as_dict() if comparison else None,
-                }
-            )
+            row = {
+                "metric": metric,
+                "label": METRIC_LABELS[metric],
+                "current": _estimate(metric, current, 1 - alpha, floor=floor),
+                "previous": _estimate(metric, previous, 1 - alpha, floor=floor),
+                "comparison": None,
+            }
+            if row["current"] and row["previous"]:
+                comparison = stats.metric_comparison(metric, previous, current, alpha=alpha)
+                row["comparison"] = comparison.as_dict() if comparison else None
+            metrics.append(row)
         window = {"from": start, "to": today, "previous_from": before}
         return Response({"window": window, "alpha": alpha, "metrics": metrics})
 
@@ -299,6 +340,7 @@ class MetricSeriesView(_InsightsRead, APIView):
         today = timezone.now().astimezone(dt.UTC).date()
         first = today - dt.timedelta(days=today.weekday(), weeks=weeks - 1)
         confidence = 1 - settings.INSIGHTS_SIGNIFICANCE_ALPHA
+        floor = _small_group_floor(where)
         mondays = [first + dt.timedelta(weeks=n) for n in range(weeks)]
         sums = [
             selectors.rollup_totals(start=monday, end=monday + dt.timedelta(weeks=1), **where)
@@ -308,7 +350,7 @@ class MetricSeriesView(_InsightsRead, APIView):
             {
                 "weeks": mondays,
                 "metrics": {
-                    metric: [_estimate(metric, week, confidence) for week in sums]
+                    metric: [_estimate(metric, week, confidence, floor=floor) for week in sums]
                     for metric in stats.METRICS
                 },
             }

@@ -1,0 +1,61 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from customization.models import Segment
+from insights.models import DailyFeedbackStat, DailySegmentStat, DailyThemeStat, Theme
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(manager):
+    client = APIClient()
+    client.force_authenticate(manager)
+    return client
+
+
+def _volume(api, **query):
+    body = api.get("/api/v1/metrics/", {"days": 7, **query}).json()
+    return {row["metric"]: row for row in body["metrics"]}["volume"]["current"]
+
+
+def test_metrics_are_narrowed_to_a_theme_or_a_segment(api, settings):
+    settings.INSIGHTS_MIN_GROUP_SIZE = 5
+    yesterday = timezone.now().astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    row = {"day": yesterday, "channel": "form", "customer_kind": "external"}
+    DailyFeedbackStat.objects.create(**row, feedback_count=100)
+    theme = Theme.objects.create(name="Checkout", slug="checkout")
+    DailyThemeStat.objects.create(**row, theme=theme, feedback_count=12)
+    members = Segment.objects.create(name="Key accounts")
+    DailySegmentStat.objects.create(**row, segment=members, feedback_count=30)
+    few = Segment.objects.create(name="One person")
+    DailySegmentStat.objects.create(**row, segment=few, feedback_count=2)
+
+    assert _volume(api)["value"] == 100
+    assert _volume(api, theme="checkout")["value"] == 12
+    assert _volume(api, segment=members.pk)["value"] == 30
+    # As on the dashboard, a group this small is not shown.
+    assert _volume(api, segment=few.pk) is None
+    weekly = api.get("/api/v1/metrics/weekly/", {"theme": "checkout", "weeks": 2}).json()
+    assert sum(week["value"] for week in weekly["metrics"]["volume"] if week) == 12
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [({"theme": "nope"}, "theme"), ({"segment": 999999}, "segment"), ({"segment": "x"}, "segment")],
+)
+def test_metrics_refuse_unknown_filter_values(api, query, field):
+    for url in ("/api/v1/metrics/", "/api/v1/metrics/weekly/"):
+        response = api.get(url, query)
+        assert response.status_code == 400, url
+        assert field in response.json()["errors"]
+
+
+def test_metrics_refuse_a_merged_theme_and_a_discarded_segment(api):
+    Theme.objects.create(name="Old", slug="old", status=Theme.Status.MERGED)
+    discarded = Segment.objects.create(name="Gone", status=Segment.Status.DISCARDED)
+    assert api.get("/api/v1/metrics/", {"theme": "old"}).status_code == 400
+    assert api.get("/api/v1/metrics/", {"segment": discarded.pk}).status_code == 400
