@@ -8,6 +8,7 @@ from feedback.selectors import active_products
 
 from .models import Question, Survey
 from .question_types import ALL_OPS, QUESTION_TYPES
+from .services import QUOTA_TOO_LARGE
 
 OP_LABELS = {
     "eq": "is",
@@ -52,7 +53,11 @@ class SurveyForm(forms.Form):
         required=False, widget=DateTimeLocalInput(), help_text="Optional."
     )
     response_quota = forms.IntegerField(
-        required=False, min_value=1, help_text="Stop accepting responses after this many."
+        required=False,
+        min_value=1,
+        max_value=Survey.MAX_RESPONSE_QUOTA,
+        error_messages={"max_value": QUOTA_TOO_LARGE},
+        help_text="Stop accepting responses after this many.",
     )
 
     def clean(self):

@@ -26,6 +26,9 @@ class SurveyQuerySet(models.QuerySet):
 class Survey(models.Model):
     """A questionnaire with a lifecycle draft → open → closed."""
 
+    # Far above any real survey, far below the integer column's limit (2,147,483,647).
+    MAX_RESPONSE_QUOTA = 1_000_000
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         OPEN = "open", "Open"

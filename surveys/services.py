@@ -537,6 +537,9 @@ SURVEY_SETTINGS = (
 )
 
 
+QUOTA_TOO_LARGE = f"The quota can be at most {Survey.MAX_RESPONSE_QUOTA:,} responses."
+
+
 def _validate_survey(survey: Survey) -> None:
     errors: dict[str, list[str]] = {}
     if not (survey.title or "").strip():
@@ -551,6 +554,8 @@ def _validate_survey(survey: Survey) -> None:
             errors[name] = ["Give a date and time with a time zone."]
     if survey.response_quota is not None and survey.response_quota < 1:
         errors["response_quota"] = ["The quota must be at least 1 (or empty for no quota)."]
+    if survey.response_quota is not None and survey.response_quota > Survey.MAX_RESPONSE_QUOTA:
+        errors["response_quota"] = [QUOTA_TOO_LARGE]
     if errors:
         raise ValidationError(errors)
 

@@ -647,3 +647,17 @@ def test_a_back_dated_response_marks_its_rollup_day_for_a_recount():
     assert list(DirtyRollupDay.objects.values_list("day", flat=True)) == [
         old.astimezone(dt.UTC).date()
     ]
+
+
+def test_a_quota_above_the_maximum_is_refused():
+    """The admin and other callers reach the service without the builder's form."""
+    with pytest.raises(ValidationError) as exc:
+        services.create_survey(title="Big", response_quota=99999999999999999999)
+    assert exc.value.message_dict == {
+        "response_quota": ["The quota can be at most 1,000,000 responses."]
+    }
+    survey = services.create_survey(title="Big", response_quota=Survey.MAX_RESPONSE_QUOTA)
+    with pytest.raises(ValidationError):
+        services.update_survey(survey=survey, response_quota=Survey.MAX_RESPONSE_QUOTA + 1)
+    survey.refresh_from_db()
+    assert survey.response_quota == Survey.MAX_RESPONSE_QUOTA

@@ -527,3 +527,25 @@ def test_type_change_breaking_a_later_rule_is_shown_on_the_form_naming_that_rule
     assert len(errors) == 1 and 'the rule of question "why"' in errors[0]
     assert "the rule of question &quot;why&quot;" in page.content.decode()
     assert survey.questions.current().get(key="nps").kind == "nps"
+
+
+def test_a_huge_response_quota_is_refused_with_a_message(client, manager):
+    client.force_login(manager)
+    huge = "99999999999999999999"
+    page = client.post(
+        reverse("surveys:new"), {"title": "Big", "audience": "external", "response_quota": huge}
+    )
+    assert page.status_code == 400
+    assert page.context["form"].errors["response_quota"] == [
+        "The quota can be at most 1,000,000 responses."
+    ]
+    assert not Survey.objects.exists()
+    survey = make_survey(status="draft")
+    page = client.post(
+        reverse("surveys:detail", args=[survey.pk]),
+        {"title": survey.title, "audience": "external", "response_quota": huge},
+    )
+    assert page.status_code == 400
+    assert "The quota can be at most 1,000,000 responses." in page.content.decode()
+    survey.refresh_from_db()
+    assert survey.response_quota is None
