@@ -7,6 +7,31 @@
   if (!dataNode || !form) {
     return;
   }
+  // Back to this form after submitting renders it again with a new client_uuid while the
+  // browser restores the answers: keep the first one (in this history entry's state), so
+  // submitting again finds the stored response instead of storing a second one.
+  function keepClientUuid() {
+    var uuid = form.querySelector("input[name=client_uuid]");
+    var started = form.querySelector("input[name=started_at]");
+    if (!uuid || !window.history || !window.history.replaceState) {
+      return;
+    }
+    var state = window.history.state || {};
+    var kept = state.surveyForm;
+    if (kept && kept.clientUuid) {
+      uuid.value = kept.clientUuid;
+      if (started && kept.startedAt) {
+        started.value = kept.startedAt;
+      }
+      return;
+    }
+    var next = {};
+    Object.keys(state).forEach(function (name) { next[name] = state[name]; });
+    next.surveyForm = { clientUuid: uuid.value, startedAt: started ? started.value : "" };
+    window.history.replaceState(next, "");
+  }
+  keepClientUuid();
+
   var questions = JSON.parse(dataNode.textContent);
   var SCALES = ["nps", "csat", "ces", "likert", "stars"];
   var kinds = {};

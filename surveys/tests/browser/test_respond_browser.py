@@ -124,3 +124,23 @@ def test_typing_an_other_answer_ticks_other_and_shows_its_follow_up(page):
     assert answers["tools"].choices == ["Mail", "Other"] and answers["tools"].text == "Phone"
     assert answers["plan_why"].text == "Cheaper" and answers["tools_why"].text == "Video calls"
     page.problems.assert_none()
+
+
+def test_going_back_and_submitting_again_stores_one_response(page):
+    survey = make_survey()
+    page.goto(f"/s/{survey.slug}/")
+    page.locator("#sq-nps").get_by_text("9", exact=True).click()
+    first_uuid = page.locator("input[name=client_uuid]").input_value()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+
+    page.go_back()
+    expect(page.get_by_role("heading", name=survey.title)).to_be_visible()
+    assert page.locator("input[name=client_uuid]").input_value() == first_uuid
+    page.locator("#sq-nps").get_by_text("9", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    assert Response.objects.filter(survey=survey).count() == 1
+    page.problems.assert_none()
