@@ -16,8 +16,10 @@ CODEBOOK_DAYS = 90
 
 
 def codebook(*, days: int = CODEBOOK_DAYS, include_hidden: bool = False) -> list[dict]:
-    """Every theme with its volume, share of themed feedback, mean sentiment and negative
-    share over the last ``days`` days (from :class:`DailyThemeStat`), pinned first."""
+    """Every theme with its volume, share of themed feedback (of the feedback with at least
+    one theme, each counted once: the shares add up to more than 100 % when feedback has
+    several themes), mean sentiment and negative share over the last ``days`` days (from
+    :class:`DailyThemeStat`), pinned first."""
     since = timezone.now().astimezone(dt.UTC).date() - dt.timedelta(days=days - 1)
 
     def theme_totals() -> dict[int, dict]:
@@ -37,11 +39,22 @@ def codebook(*, days: int = CODEBOOK_DAYS, include_hidden: bool = False) -> list
     # The sums grow with the rollup (a million feedback: a hundred thousand theme rows);
     # cached per window and rollup version like the dashboard's blocks. The themes
     # themselves (names, status, rules) are read fresh.
+    def themed_feedback() -> int:
+        # A feedback carries up to three themes: the share's denominator counts it once.
+        since_start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
+        return (
+            FeedbackTheme.objects.exclude(theme__status=Theme.Status.MERGED)
+            .filter(feedback__received_at__gte=since_start)
+            .values("feedback_id")
+            .distinct()
+            .count()
+        )
+
     totals = dashboard_cache.cached("codebook-totals", (since.isoformat(),), theme_totals)
+    themed = dashboard_cache.cached("codebook-themed", (since.isoformat(),), themed_feedback)
     themes = Theme.objects.annotate(rule_count=Count("keyword_rules"))
     if not include_hidden:
         themes = themes.exclude(status=Theme.Status.MERGED)
-    all_volume = sum(row["volume"] or 0 for row in totals.values()) or 0
     rows = []
     for theme in themes:
         total = totals.get(theme.pk, {})
@@ -51,7 +64,7 @@ def codebook(*, days: int = CODEBOOK_DAYS, include_hidden: bool = False) -> list
             {
                 "theme": theme,
                 "volume": volume,
-                "share": (volume / all_volume) if all_volume else None,
+                "share": (volume / themed) if themed else None,
                 "sentiment": (total.get("sentiment") / analysed) if analysed else None,
                 "negative_share": (total.get("negative") / analysed) if analysed else None,
             }

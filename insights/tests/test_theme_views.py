@@ -41,7 +41,8 @@ def test_manager_sees_the_codebook_and_the_theme_page_escaped(
     client, manager, delivery, django_assert_max_num_queries
 ):
     client.force_login(manager)
-    with django_assert_max_num_queries(12):
+    # A constant number: one of them counts the themed feedback, the share's denominator.
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("insights:themes"))
     assert response.status_code == 200
     assert "Delivery &lt;late&gt;" in response.content.decode()
@@ -129,3 +130,28 @@ def test_inbox_and_api_filter_by_theme_with_the_count_the_codebook_shows(
     # Numbered pages (?page=) carry the total; the default cursor pages do not.
     api = client.get("/api/v1/feedback/", {"theme": delivery.pk, "page": 1})
     assert api.json()["count"] == 2
+
+
+def test_codebook_share_is_of_themed_feedback_counting_each_feedback_once(client, manager):
+    from insights.theme_selectors import codebook
+    from insights.theme_services import refresh_daily_theme_stats
+
+    a, b, c = (Theme.objects.create(name=n, slug=n.lower()) for n in ("A", "B", "C"))
+    three_themes, only_a, only_b = FeedbackFactory(), FeedbackFactory(), FeedbackFactory()
+    FeedbackFactory()  # no theme: not in the denominator
+    for feedback, themes in ((three_themes, (a, b, c)), (only_a, (a,)), (only_b, (b,))):
+        for theme in themes:
+            FeedbackTheme.objects.create(feedback=feedback, theme=theme, score=1, source="manual")
+    refresh_daily_theme_stats()
+
+    shares = {row["theme"].name: row["share"] for row in codebook()}
+
+    # 3 themed feedback (5 theme links): A and B are on 2 of them, C on 1.
+    assert shares == {
+        "A": pytest.approx(2 / 3),
+        "B": pytest.approx(2 / 3),
+        "C": pytest.approx(1 / 3),
+    }
+    client.force_login(manager)
+    html = client.get(reverse("insights:themes")).content.decode()
+    assert "Share of themed feedback" in html
