@@ -123,12 +123,20 @@ def content_id(*parts: str) -> str:
 
 
 def _plain(value) -> str:
+    """A plain-text field as written: "<3" and "&amp;" are words there (pages escape)."""
+    return "" if value is None else str(value).strip()
+
+
+def _html_text(value) -> str:
+    """The text of an HTML field: tags removed, entities decoded."""
     if value is None:
         return ""
-    text = str(value)
-    if "<" in text:
-        text = strip_tags(text)
-    return html.unescape(text).strip()
+    return html.unescape(strip_tags(str(value))).strip()
+
+
+def _is_html_path(path: str | None) -> bool:
+    # JSON Feed's content_html, and a mapped path named the same way (review.body_html).
+    return bool(path) and path.rsplit(".", 1)[-1].lower().endswith("html")
 
 
 def _rating(value) -> Decimal | None:
@@ -178,25 +186,30 @@ def _lookup(item, path: str):
     return value
 
 
-def _first(item, field: str, mapping: dict[str, str]):
+def _first_found(item, field: str, mapping: dict[str, str]) -> tuple[str | None, object]:
+    """The path of the first usual (or the mapped) place that holds ``field``, and its value."""
     paths = (mapping[field],) if mapping.get(field) else DEFAULT_PATHS[field]
     for path in paths:
         value = _lookup(item, path)
         if value not in (None, "", [], {}):
-            return value
-    return None
+            return path, value
+    return None, None
+
+
+def _first(item, field: str, mapping: dict[str, str]):
+    return _first_found(item, field, mapping)[1]
 
 
 def _item(
     text: str, title: str, external_id: str, rating, published, author: str
 ) -> FeedItem | None:
-    text, title = _plain(text), _plain(title)
+    """An item from its fields, the text and title already turned into plain text."""
     if title and text and not text.startswith(title):
         text = f"{title}\n\n{text}"
     text = text or title
     if not text:
         return None
-    author = author if isinstance(author, str) else ""
+    author = author.strip() if isinstance(author, str) else ""
     published_iso = published.isoformat() if published else ""
     return FeedItem(
         external_id=str(external_id)[:200]
@@ -205,7 +218,7 @@ def _item(
         text=text,
         rating=_rating(rating),
         published=published,
-        author=_plain(author)[:200],
+        author=author[:200],
     )
 
 
@@ -214,7 +227,8 @@ def parse_json(body: bytes, mapping: dict[str, str] | None = None) -> list[FeedI
 
     ``mapping`` names a dotted path per field (``items``, ``id``, ``text``, ``title``,
     ``rating``, ``date``, ``author``); fields left out use the usual names. Items
-    without text are left out.
+    without text are left out. Fields are plain text, kept as written, except HTML ones
+    (``content_html``, or a mapped path ending in ``html``), whose tags are removed.
     """
     mapping = mapping or {}
     try:
@@ -233,9 +247,10 @@ def parse_json(body: bytes, mapping: dict[str, str] | None = None) -> list[FeedI
     for entry in items:
         if not isinstance(entry, dict):
             continue
+        text_path, text = _first_found(entry, "text", mapping)
         item = _item(
-            text=_first(entry, "text", mapping),
-            title=_first(entry, "title", mapping) or "",
+            text=_html_text(text) if _is_html_path(text_path) else _plain(text),
+            title=_plain(_first(entry, "title", mapping)),
             external_id=_first(entry, "id", mapping),
             rating=_first(entry, "rating", mapping),
             published=_date(_first(entry, "date", mapping)),
@@ -247,7 +262,10 @@ def parse_json(body: bytes, mapping: dict[str, str] | None = None) -> list[FeedI
 
 
 def parse_rss_atom(body: bytes) -> list[FeedItem]:
-    """RSS 0.9x/1.0/2.0 or Atom, through feedparser (which never fetches anything here)."""
+    """RSS 0.9x/1.0/2.0 or Atom, through feedparser (which never fetches anything here).
+
+    Summaries, descriptions and titles marked as HTML lose their tags; plain-text ones and
+    author names are kept as written."""
     parsed = feedparser.parse(body)
     if parsed.bozo and not parsed.entries:
         raise FeedError(f"The feed is not valid RSS or Atom: {parsed.get('bozo_exception')}.")
@@ -258,8 +276,8 @@ def parse_rss_atom(body: bytes) -> list[FeedItem]:
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         published = dt.datetime.fromtimestamp(calendar.timegm(stamp), tz=dt.UTC) if stamp else None
         item = _item(
-            text=entry.get("summary") or entry.get("description") or "",
-            title=entry.get("title", ""),
+            text=_feed_text(entry, "summary") or _feed_text(entry, "description"),
+            title=_feed_text(entry, "title"),
             external_id=entry.get("id") or entry.get("link"),
             rating=entry.get("rating") or entry.get("review_rating"),
             published=published,
@@ -268,6 +286,15 @@ def parse_rss_atom(body: bytes) -> list[FeedItem]:
         if item is not None:
             out.append(item)
     return out
+
+
+def _feed_text(entry, key: str) -> str:
+    # feedparser copies an Atom entry's content into a missing summary, without its detail.
+    detail = entry.get(f"{key}_detail") or (key == "summary" and (entry.get("content") or [{}])[0])
+    detail = detail or {}
+    if detail.get("type", "text/html") == "text/plain":
+        return _plain(entry.get(key))
+    return _html_text(entry.get(key))
 
 
 def parse(kind: str, body: bytes, mapping: dict[str, str] | None = None) -> list[FeedItem]:

@@ -319,6 +319,47 @@ def test_source_validation():
     ]
 
 
+def test_plain_text_fields_are_kept_as_written_and_html_fields_lose_their_tags(feed_server):
+    feed_server.serve_json(
+        json_feed(
+            {
+                "id": "p-1",
+                "title": "Tom & Jerry <3",
+                "content_text": "I <3 the app; a < b && <b>bold</b> is how I type &amp;",
+                "authors": [{"name": "Ann <ann@example.com>"}],
+            },
+            {"id": "h-1", "content_html": "<p>Fast &amp; <b>friendly</b></p>"},
+        )
+    )
+    source = make_source(feed_server.url(), name="Shop")
+    assert review_sources.poll_review_source(source_id=source.pk).imported == 2
+    plain = Feedback.objects.get(external_id="p-1")
+    assert plain.text == (
+        "Tom & Jerry <3\n\nI <3 the app; a < b && <b>bold</b> is how I type &amp;"
+    )
+    assert plain.submitter_name == "Ann <ann@example.com>"
+    assert Feedback.objects.get(external_id="h-1").text == "Fast & friendly"
+
+
+def test_rss_and_atom_text_follows_the_declared_type():
+    atom = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">
+      <title>T</title><id>urn:x</id><updated>2025-01-01T00:00:00Z</updated>
+      <entry><id>urn:1</id><title type="html">Too &lt;b&gt;dear&lt;/b&gt;</title>
+        <author><name>Tom &amp; Jerry &lt;3</name></author>
+        <content type="html">&lt;p&gt;Premium &amp;amp; plus&lt;/p&gt;</content></entry>
+      <entry><id>urn:2</id><title>I &lt;3 it</title>
+        <summary type="text">x &lt; y &amp;&amp; &lt;b&gt; means bold</summary></entry></feed>"""
+    first, second = review_feeds.parse("rss_atom", atom)
+    assert (first.text, first.author) == ("Too dear\n\nPremium & plus", "Tom & Jerry <3")
+    assert second.text == "I <3 it\n\nx < y && <b> means bold"
+    json_items = review_feeds.parse(
+        "json_feed",
+        json.dumps([{"id": 1, "review": {"body_html": "<i>Nice</i>"}}]).encode(),
+        {"text": "review.body_html"},
+    )
+    assert json_items[0].text == "Nice"
+
+
 def test_parse_errors_are_feed_errors():
     with pytest.raises(review_feeds.FeedError):
         review_feeds.parse("rss_atom", b"\x00\x01 not xml")
