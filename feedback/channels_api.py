@@ -445,6 +445,14 @@ class ReviewSourceSerializer(serializers.Serializer):
     next_poll_at = serializers.DateTimeField(read_only=True, allow_null=True)
     polling = serializers.SerializerMethodField()
     items_imported = serializers.IntegerField(read_only=True)
+    items_skipped_last_poll = serializers.IntegerField(
+        read_only=True, help_text="Items the last poll that read the feed refused."
+    )
+    skip_reasons = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        read_only=True,
+        help_text='The first few refused items: [{"item": external id, "reason": message}].',
+    )
 
     def get_polling(self, obj) -> bool:
         return obj.polling_since is not None

@@ -501,6 +501,10 @@ class ReviewSource(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
     items_imported = models.PositiveIntegerField(default=0)
+    # Items the last poll that read the feed refused (a rating off the scale, no text…),
+    # and the first few of them: [{"item": external id, "reason": message}].
+    items_skipped_last_poll = models.PositiveIntegerField(default=0)
+    skip_reasons = models.JSONField(default=list, blank=True)
     # Set while a worker polls the source: the per-source lock (stale after a while).
     polling_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

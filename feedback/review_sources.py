@@ -33,6 +33,8 @@ SOURCE_FIELDS = (
 )
 # A claim older than this belongs to a worker that died mid-poll.
 STALE_CLAIM = dt.timedelta(minutes=10)
+# How many refused items a source keeps with their reason (all are counted).
+SKIP_REASONS_KEPT = 5
 
 
 def _setting(name: str, default):
@@ -174,8 +176,13 @@ class PollResult:
     error: str = ""
 
 
-def _store(source: ReviewSource, items: list[review_feeds.FeedItem]) -> tuple[int, int, int]:
+def _store(
+    source: ReviewSource, items: list[review_feeds.FeedItem]
+) -> tuple[int, int, int, list[dict]]:
+    """Store the items one by one; returns the counts (imported, duplicates, skipped) and
+    the first ``SKIP_REASONS_KEPT`` skipped items with their reason."""
     imported = duplicates = skipped = 0
+    reasons: list[dict] = []
     for item in items:
         has_rating = item.rating is not None
         try:
@@ -195,12 +202,15 @@ def _store(source: ReviewSource, items: list[review_feeds.FeedItem]) -> tuple[in
             duplicates += 1
         except ValidationError as exc:
             skipped += 1
+            reason = " ".join(exc.messages)
+            if len(reasons) < SKIP_REASONS_KEPT:
+                reasons.append({"item": item.external_id, "reason": reason[:500]})
             logger.info(
-                "review source %s: item %s skipped: %s", source.pk, item.external_id, exc.messages
+                "review source %s: item %s skipped: %s", source.pk, item.external_id, reason
             )
         else:
             imported += 1
-    return imported, duplicates, skipped
+    return imported, duplicates, skipped, reasons
 
 
 def poll_review_source(*, source_id: int, force: bool = False) -> PollResult:
@@ -211,7 +221,9 @@ def poll_review_source(*, source_id: int, force: bool = False) -> PollResult:
     due (unless ``force``). Each item is stored on its own, so a failure half-way keeps
     what was stored, and a re-poll skips items already stored (source + external id). A
     fetch or parse failure is recorded (``last_error``, ``consecutive_failures``) and
-    pushes ``next_poll_at`` back exponentially; it never raises.
+    pushes ``next_poll_at`` back exponentially; it never raises. Items refused by
+    ``record_feedback`` are counted on the source (``items_skipped_last_poll``) with the
+    first few reasons (``skip_reasons``), replaced by each poll that reads the feed.
     """
     now = timezone.now()
     if not _claim(source_id, now):
@@ -240,7 +252,7 @@ def poll_review_source(*, source_id: int, force: bool = False) -> PollResult:
             )
             logger.warning("review source %s failed (%s in a row): %s", source_id, failures, exc)
             return PollResult(polled=True, error=str(exc))
-        imported, duplicates, skipped = _store(source, items)
+        imported, duplicates, skipped, reasons = _store(source, items)
         finished = timezone.now()
         ReviewSource.objects.filter(pk=source_id).update(
             last_polled_at=finished,
@@ -249,6 +261,8 @@ def poll_review_source(*, source_id: int, force: bool = False) -> PollResult:
             consecutive_failures=0,
             next_poll_at=finished + dt.timedelta(minutes=source.interval_minutes),
             items_imported=F("items_imported") + imported,
+            items_skipped_last_poll=skipped,
+            skip_reasons=reasons,
         )
         return PollResult(polled=True, imported=imported, duplicates=duplicates, skipped=skipped)
     finally:

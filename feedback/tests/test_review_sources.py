@@ -12,7 +12,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from accounts.services import create_api_key
 from feedback import review_feeds, review_sources
 from feedback.models import Feedback, ReviewSource
 from feedback.tasks import poll_due_review_sources_task, poll_review_source_task
@@ -214,6 +216,37 @@ def test_rating_outside_the_scale_skips_the_item_and_keeps_the_others(feed_serve
     source = make_source(feed_server.url())
     result = review_sources.poll_review_source(source_id=source.pk)
     assert (result.imported, result.skipped) == (1, 1)
+
+
+def test_refused_items_are_counted_with_their_first_reasons_on_the_page_and_in_the_api(
+    feed_server, client, staff_member
+):
+    refused = [{"id": f"bad-{n}", "text": "Hmm", "rating": 9} for n in range(7)]
+    feed_server.serve_json([{"id": "ok", "text": "Fine", "rating": 4}, *refused])
+    source = make_source(feed_server.url(), name="Partner")
+
+    assert review_sources.poll_review_source(source_id=source.pk).skipped == 7
+
+    source.refresh_from_db()
+    assert source.items_skipped_last_poll == 7
+    assert [skip["item"] for skip in source.skip_reasons] == [f"bad-{n}" for n in range(5)]
+    reason = source.skip_reasons[0]["reason"]
+    assert "rating" in reason.lower()
+    client.force_login(staff_member)
+    page = client.get(reverse("feedback:review_sources")).content.decode()
+    assert "7 items refused" in page and "bad-4" in page and "bad-5" not in page
+    _, raw = create_api_key(name="bi", scopes=["feedback:read"])
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    data = api.get(f"/api/v1/review-sources/{source.pk}/").json()
+    assert data["items_skipped_last_poll"] == 7
+    assert data["skip_reasons"][0] == {"item": "bad-0", "reason": reason}
+
+    # The next poll that reads the feed replaces them.
+    feed_server.serve_json([{"id": "ok", "text": "Fine", "rating": 4}])
+    review_sources.poll_review_source(source_id=source.pk, force=True)
+    source.refresh_from_db()
+    assert (source.items_skipped_last_poll, source.skip_reasons) == (0, [])
 
 
 def test_oversized_feed_and_unreachable_host_are_errors(feed_server, settings):
