@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 
 from feedback.selectors import active_products
 
@@ -46,12 +47,8 @@ class SurveyForm(forms.Form):
     product = forms.ModelChoiceField(
         queryset=active_products(), required=False, empty_label="(not about one product)"
     )
-    opens_at = forms.DateTimeField(
-        required=False, widget=DateTimeLocalInput(), help_text="Optional. Your local time zone."
-    )
-    closes_at = forms.DateTimeField(
-        required=False, widget=DateTimeLocalInput(), help_text="Optional."
-    )
+    opens_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput())
+    closes_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput())
     response_quota = forms.IntegerField(
         required=False,
         min_value=1,
@@ -59,6 +56,14 @@ class SurveyForm(forms.Form):
         error_messages={"max_value": QUOTA_TOO_LARGE},
         help_text="Stop accepting responses after this many.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The browser's datetime-local has no zone: it is read (and shown) in the server's
+        # current time zone, TIME_ZONE, not the manager's.
+        zone = timezone.get_current_timezone_name()
+        for name in ("opens_at", "closes_at"):
+            self.fields[name].help_text = f"Optional. Date and time in {zone}."
 
     def clean(self):
         data = super().clean()

@@ -549,3 +549,25 @@ def test_a_huge_response_quota_is_refused_with_a_message(client, manager):
     assert "The quota can be at most 1,000,000 responses." in page.content.decode()
     survey.refresh_from_db()
     assert survey.response_quota is None
+
+
+def test_survey_dates_are_read_and_shown_in_the_server_time_zone(
+    client, settings, manager, staff_member
+):
+    import datetime as dt
+
+    settings.TIME_ZONE = "Europe/Paris"
+    client.force_login(manager)
+    survey = make_survey(status="draft")
+    form_page = client.get(reverse("surveys:detail", args=[survey.pk]))
+    assert form_page.content.decode().count("Optional. Date and time in Europe/Paris.") == 2
+    client.post(
+        reverse("surveys:detail", args=[survey.pk]),
+        {"title": survey.title, "audience": "external", "opens_at": "2026-12-01T10:00"},
+    )
+    survey.refresh_from_db()
+    assert survey.opens_at == dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+    client.force_login(staff_member)
+    body = client.get(reverse("surveys:detail", args=[survey.pk])).content.decode()
+    assert "<dt>Opens</dt><dd>1 Dec 2026, 10:00 Europe/Paris</dd>" in body
