@@ -117,8 +117,18 @@ def discover_themes(
     analysis.dump(found.space, model_dir() / artifact)
 
     existing = list(Theme.objects.exclude(status=Theme.Status.MERGED))
-    existing_centroids = _re_express(found.space, existing)
-    comparable = [theme for theme in existing if existing_centroids.get(theme.pk) is not None]
+    # A cluster like a theme a manager merged away belongs to the theme it was merged into:
+    # merged themes take part in matching (by their terms) but resolve to their target.
+    merged = list(
+        Theme.objects.filter(status=Theme.Status.MERGED, merged_into__isnull=False).select_related(
+            "merged_into"
+        )
+    )
+    existing_centroids = _re_express(found.space, [*existing, *merged])
+    by_pk = {theme.pk: theme for theme in existing}
+    comparable = [
+        theme for theme in [*existing, *merged] if existing_centroids.get(theme.pk) is not None
+    ]
     matched = analysis.match_themes(
         np.asarray([existing_centroids[t.pk] for t in comparable], dtype=np.float32).reshape(
             len(comparable), found.space.dimensions
@@ -155,6 +165,9 @@ def discover_themes(
             quotes = [ids[i] for i in discovered.quotes]
             if cluster in matched:
                 theme = comparable[matched[cluster]]
+                if theme.status == Theme.Status.MERGED:
+                    final = theme.final_theme()
+                    theme = by_pk.get(final.pk, final)
                 if not theme.curated:
                     theme.top_terms = discovered.top_terms
                     theme.name = discovered.name
@@ -583,7 +596,10 @@ def _validated_name(name: str, *, exclude_pk: int | None = None) -> str:
 
 
 def rename_theme(*, theme: Theme, name: str) -> Theme:
-    """Rename ``theme``; it becomes curated, so re-discovery keeps the name."""
+    """Rename ``theme``; it becomes curated, so re-discovery keeps the name. Raises
+    ``ValidationError`` for a merged theme (its feedback lives in another theme)."""
+    if theme.status == Theme.Status.MERGED:
+        raise ValidationError({"name": ["A merged theme cannot be renamed."]})
     theme.name = _validated_name(name, exclude_pk=theme.pk)
     theme.slug = _unique_slug(theme.name, exclude_pk=theme.pk)
     theme.curated = True
@@ -612,7 +628,8 @@ def set_status(*, theme: Theme, status: str) -> Theme:
 
 def merge_themes(*, source: Theme, target: Theme) -> Theme:
     """Move every link of ``source`` to ``target`` (keeping the higher score per feedback),
-    move its keyword rules, mark ``source`` merged. Returns ``target``."""
+    move its keyword rules, mark ``source`` merged, and re-point themes merged into
+    ``source`` before to ``target``. Returns ``target``."""
     if source.pk == target.pk:
         raise ValidationError({"target": ["Choose another theme to merge into."]})
     if Theme.Status.MERGED in (source.status, target.status):
@@ -637,6 +654,8 @@ def merge_themes(*, source: Theme, target: Theme) -> Theme:
         FeedbackTheme.objects.filter(theme=source, feedback_id__in=list(current)).delete()
         FeedbackTheme.objects.filter(theme=source).update(theme=target)
         KeywordRule.objects.filter(theme=source).update(theme=target)
+        # Themes merged into the source earlier now point at where their feedback is.
+        Theme.objects.filter(merged_into=source).update(merged_into=target)
         source.status = Theme.Status.MERGED
         source.merged_into = target
         source.curated = True

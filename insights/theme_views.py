@@ -132,6 +132,7 @@ def _compute_theme_insights(theme: Theme, today: dt.date) -> dict:
 def _detail(request, theme: Theme, *, status: int = 200, **forms):
     context = {
         "theme": theme,
+        "merged_into": theme.final_theme() if theme.merged_into_id else None,
         "can_curate": request.user.has_perm(CURATE),
         "rename_form": forms.get("rename_form")
         or theme_forms.RenameThemeForm(initial={"name": theme.name}),

@@ -106,6 +106,16 @@ class Theme(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def final_theme(self) -> "Theme":
+        """The theme this one's feedback lives in: itself, or the end of its merge chain."""
+        theme, seen = self, {self.pk}
+        while theme.status == self.Status.MERGED and theme.merged_into_id is not None:
+            theme = theme.merged_into
+            if theme.pk in seen:  # a cycle written by hand: stop where it closes
+                break
+            seen.add(theme.pk)
+        return theme
+
 
 class KeywordRule(models.Model):
     """Feedback containing any of these keywords always carries the theme."""

@@ -334,3 +334,43 @@ def test_assignment_without_a_readable_space_still_applies_keyword_rules(setting
     services.analyse_pending_batch()
 
     assert FeedbackTheme.objects.get(feedback=feedback).source == FeedbackTheme.Source.RULE
+
+
+def test_rediscovery_attaches_a_merged_away_topic_to_the_theme_it_was_merged_into():
+    _seed()
+    theme_services.discover_themes(k=5)
+    source, target, further = _theme_for("refund"), _theme_for("courier"), _theme_for("agent")
+    theme_services.merge_themes(source=source, target=target)
+    theme_services.merge_themes(source=target, target=further)
+    before = Theme.objects.count()
+
+    theme_services.discover_themes(k=5)
+
+    # No duplicate of the merged topics is proposed; their feedback ends in the last target.
+    assert Theme.objects.count() == before
+    assert not Theme.objects.filter(status=Theme.Status.PROPOSED).exists()
+    billing = FeedbackTheme.objects.filter(theme__status=Theme.Status.ACTIVE).filter(
+        feedback__text__iregex=r"\m(refund|overcharged|billing)\M"
+    )
+    assert set(billing.values_list("theme_id", flat=True)) == {further.pk}
+
+
+def test_merge_chains_point_at_the_last_target_and_merged_themes_keep_their_name(client, manager):
+    a, b, c = (Theme.objects.create(name=n, slug=n.lower()) for n in ("A", "B", "C"))
+    FeedbackTheme.objects.create(feedback=FeedbackFactory(), theme=a, score=1, source="manual")
+
+    theme_services.merge_themes(source=a, target=b)
+    theme_services.merge_themes(source=b, target=c)
+
+    a.refresh_from_db()
+    assert a.merged_into == c and a.final_theme() == c
+    assert set(FeedbackTheme.objects.values_list("theme_id", flat=True)) == {c.pk}
+    with pytest.raises(ValidationError, match="merged theme cannot be renamed"):
+        theme_services.rename_theme(theme=a, name="Revived")
+    client.force_login(manager)
+    page = client.get(f"/insights/themes/{a.pk}/").content.decode()
+    assert f'Merged into <a href="/insights/themes/{c.pk}/">C</a>' in page
+    response = client.post(f"/insights/themes/{a.pk}/rename/", {"name": "Revived"})
+    assert response.status_code == 400
+    a.refresh_from_db()
+    assert a.name == "A"
