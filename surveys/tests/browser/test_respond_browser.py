@@ -144,3 +144,20 @@ def test_going_back_and_submitting_again_stores_one_response(page):
     expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     assert Response.objects.filter(survey=survey).count() == 1
     page.problems.assert_none()
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_survey_list_does_not_scroll_sideways_for_a_manager(page, width):
+    from feedback.tests.factories import UserFactory
+    from tests.browser.test_pages_browser import log_in
+
+    UserFactory(username="maria_manager", role="manager")
+    make_survey()
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, "maria_manager")
+    page.goto("/surveys/")
+    expect(page.get_by_role("link", name="New survey")).to_be_visible()
+    scroll_width, inner_width = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width
