@@ -123,15 +123,19 @@ def rate_limited_context(questions, post) -> dict:
 
 def invalid_context(questions, post, exc: ValidationError) -> dict:
     """The form context for answers ``submit_response`` refused: errors by question, the
-    rest above the form (``client_uuid`` problems are not the respondent's)."""
+    rest above the form. A bad ``client_uuid`` is not the respondent's doing (an old or
+    altered page): the form says so and carries a new one, so sending it again works
+    (nothing was stored with the bad one)."""
     errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    stale = "client_uuid" in errors
     errors = {k: v for k, v in errors.items() if k != "client_uuid"}
     keys = {q.key for q in questions}
     return {
         "fields": form_fields(questions, post, errors),
         "form_errors": [m for k, ms in errors.items() if k not in keys for m in ms],
-        "has_errors": True,
-        "client_uuid": post.get("client_uuid", ""),
+        "has_errors": bool(errors),
+        "stale_form": stale,
+        "client_uuid": str(uuid.uuid4()) if stale else post.get("client_uuid", ""),
         "started_at": post.get("started_at", ""),
     }
 

@@ -571,3 +571,18 @@ def test_survey_dates_are_read_and_shown_in_the_server_time_zone(
     client.force_login(staff_member)
     body = client.get(reverse("surveys:detail", args=[survey.pk])).content.decode()
     assert "<dt>Opens</dt><dd>1 Dec 2026, 10:00 Europe/Paris</dd>" in body
+
+
+def test_an_altered_client_uuid_says_the_form_is_out_of_date_and_sending_again_works(client):
+    survey = make_survey()
+    data = {**form_data(nps="9"), "client_uuid": "not-a-uuid"}
+    page = client.post(respond_url(survey), data)
+    assert page.status_code == 400
+    body = page.content.decode()
+    assert "This form was out of date, so your answers were not sent." in body
+    assert "Please check the answers marked below." not in body
+    assert not Response.objects.exists()
+    fresh = page.context["client_uuid"]
+    assert str(uuid.UUID(fresh)) == fresh
+    assert client.post(respond_url(survey), {**data, "client_uuid": fresh}).status_code == 302
+    assert Response.objects.get().client_uuid == uuid.UUID(fresh)
