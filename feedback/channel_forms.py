@@ -9,6 +9,7 @@ from django.conf import settings
 
 from .inbox import VIEW_NAME_MAX_LENGTH
 from .models import MAX_ID, Customer, Feedback, FocusGroup, FocusGroupEntry, ReviewSource
+from .research import customer_choice_label
 from .review_feeds import MAPPABLE_FIELDS
 from .selectors import active_products, research_users, triage_users
 
@@ -25,7 +26,15 @@ def _is_id(value) -> bool:
     return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID
 
 
+class CustomerField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return customer_choice_label(obj)
+
+
 class CustomersField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return customer_choice_label(obj)
+
     def _check_values(self, value):
         # An id past the column's range is no choice; SQLite cannot even look it up.
         for pk in value:
@@ -72,7 +81,7 @@ class FocusGroupEntryForm(ServiceErrorsMixin, forms.Form):
     kind = forms.ChoiceField(
         choices=FocusGroupEntry.Kind.choices, initial=FocusGroupEntry.Kind.FINDING
     )
-    participant = forms.ModelChoiceField(
+    participant = CustomerField(
         queryset=Customer.objects.none(), required=False, empty_label="(the group / unknown)"
     )
     tags = forms.CharField(required=False, max_length=500, help_text=TAGS_HELP)
@@ -86,7 +95,7 @@ class FocusGroupEntryForm(ServiceErrorsMixin, forms.Form):
 
 
 class InterviewForm(ServiceErrorsMixin, forms.Form):
-    customer = forms.ModelChoiceField(queryset=Customer.objects.order_by("name"))
+    customer = CustomerField(queryset=Customer.objects.order_by("name"))
     interviewer = forms.ModelChoiceField(queryset=research_users())
     conducted_at = forms.DateTimeField(label="Date and time", widget=DATETIME_WIDGET)
     product = forms.ModelChoiceField(queryset=active_products(), required=False)

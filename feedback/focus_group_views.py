@@ -14,6 +14,7 @@ from accounts.decorators import permission_required
 from . import focus_groups as services
 from .channel_forms import FocusGroupEntryForm, FocusGroupForm
 from .models import FocusGroupEntry
+from .research import research_consent_warning
 from .selectors import focus_group_entries, focus_group_list, get_focus_group_for_user
 
 PAGE_SIZE = 25
@@ -36,6 +37,12 @@ def _session_values(data) -> dict:
     return {name: data[name] for name in services.SESSION_FIELDS}
 
 
+def _warn_about_consent(request, customers) -> None:
+    warning = research_consent_warning(customers)
+    if warning:
+        messages.warning(request, warning)
+
+
 @permission_required(ADD)
 @require_http_methods(["GET", "POST"])
 def focus_group_create(request):
@@ -52,6 +59,7 @@ def focus_group_create(request):
                 form.add_service_errors(exc)
             else:
                 messages.success(request, "Session created. Add findings as they come.")
+                _warn_about_consent(request, form.cleaned_data["participants"])
                 return redirect("feedback:focus_group_detail", pk=focus_group.pk)
         status = 400
     else:
@@ -82,6 +90,7 @@ def focus_group_edit(request, pk: int):
                 form.add_service_errors(exc)
             else:
                 messages.success(request, "Session saved.")
+                _warn_about_consent(request, form.cleaned_data["participants"])
                 return redirect("feedback:focus_group_detail", pk=focus_group.pk)
         status = 400
     else:

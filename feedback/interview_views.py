@@ -13,6 +13,7 @@ from accounts.decorators import permission_required
 from . import interviews as services
 from .channel_forms import HighlightForm, InterviewForm
 from .models import InterviewHighlight
+from .research import research_consent_warning
 from .selectors import get_interview_for_user, interview_highlights, interview_list
 
 PAGE_SIZE = 25
@@ -42,14 +43,20 @@ def _interview_values(form) -> dict:
 
 
 def _save(request, form, interview=None):
-    """Validate and save through the service; the interview or None (errors on the form)."""
+    """Validate and save through the service; the interview (with a success message and a
+    warning when the customer has not consented to research) or None (errors on the form)."""
     if not form.is_valid():
         return None
     try:
-        return services.save_interview(interview=interview, **_interview_values(form))
+        interview = services.save_interview(interview=interview, **_interview_values(form))
     except ValidationError as exc:
         form.add_service_errors(exc)
         return None
+    messages.success(request, "Interview saved.")
+    warning = research_consent_warning([interview.customer])
+    if warning:
+        messages.warning(request, warning)
+    return interview
 
 
 @permission_required(ADD)
@@ -59,7 +66,6 @@ def interview_create(request):
         form = InterviewForm(request.POST, request.FILES)
         interview = _save(request, form)
         if interview is not None:
-            messages.success(request, "Interview saved.")
             return redirect("feedback:interview_detail", pk=interview.pk)
         status = 400
     else:
@@ -76,7 +82,6 @@ def interview_edit(request, pk: int):
     if request.method == "POST":
         form = InterviewForm(request.POST, request.FILES)
         if _save(request, form, interview) is not None:
-            messages.success(request, "Interview saved.")
             return redirect("feedback:interview_detail", pk=interview.pk)
         status = 400
     else:

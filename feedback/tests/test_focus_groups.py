@@ -142,6 +142,54 @@ def test_entries_feedback_follows_the_sessions_product_and_date_keeping_particip
 # --- Pages -----------------------------------------------------------------------------
 
 
+def test_participant_picker_tells_namesakes_apart_and_consent_is_warned_about(client, staff_member):
+    by_email = CustomerFactory(name="Aiko Berg", email="aiko@shop.example", consent_research=True)
+    by_company = CustomerFactory(name="Aiko Berg", email="", account="Berg GmbH")
+    bare = CustomerFactory(name="Aiko Berg", email="", consent_research=True)
+    client.force_login(staff_member)
+
+    form = client.get(reverse("feedback:focus_group_create")).context["form"]
+    labels = dict(form.fields["participants"].choices)
+    assert [labels[c.pk] for c in (by_email, by_company, bare)] == [
+        "Aiko Berg (aiko@shop.example)",
+        "Aiko Berg (Berg GmbH) — no research consent",
+        f"Aiko Berg (#{bare.pk})",
+    ]
+    response = client.post(
+        reverse("feedback:focus_group_create"),
+        {
+            "topic": "Checkout",
+            "scheduled_at": "2025-03-04T10:00",
+            "moderator": staff_member.pk,
+            "participants": [by_email.pk, by_company.pk],
+            "status": "planned",
+        },
+        follow=True,
+    )
+    assert [(m.level_tag, str(m)) for m in response.context["messages"]][1:] == [
+        (
+            "warning",
+            "Aiko Berg (Berg GmbH) has not consented to research: make sure they agreed "
+            "before you record what they say.",
+        )
+    ]
+    assert "no research consent" in response.content.decode()
+    # Everyone consented: no warning.
+    group = FocusGroup.objects.get()
+    response = client.post(
+        reverse("feedback:focus_group_edit", args=[group.pk]),
+        {
+            "topic": "Checkout",
+            "scheduled_at": "2025-03-04T10:00",
+            "moderator": staff_member.pk,
+            "participants": [by_email.pk, bare.pk],
+            "status": "planned",
+        },
+        follow=True,
+    )
+    assert [m.level_tag for m in response.context["messages"]] == ["success"]
+
+
 def test_staff_creates_a_session_and_adds_findings_one_after_another(client, staff_member):
     ann = CustomerFactory(name="Ann")
     client.force_login(staff_member)

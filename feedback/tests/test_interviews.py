@@ -178,6 +178,41 @@ def test_transcript_segments_mark_highlights_and_merge_overlaps():
 # --- Pages -----------------------------------------------------------------------------
 
 
+def test_interviewee_picker_tells_namesakes_apart_and_consent_is_warned_about(client, staff_member):
+    willing = CustomerFactory(name="Aiko Berg", email="aiko@shop.example", consent_research=True)
+    unwilling = CustomerFactory(name="Aiko Berg", email="", department="Sales", internal=True)
+    client.force_login(staff_member)
+    form = client.get(reverse("feedback:interview_create")).context["form"]
+    labels = dict(form.fields["customer"].choices)
+    assert (labels[willing.pk], labels[unwilling.pk]) == (
+        "Aiko Berg (aiko@shop.example)",
+        "Aiko Berg (Sales) — no research consent",
+    )
+
+    def save(customer, url):
+        values = {
+            "customer": customer.pk,
+            "interviewer": staff_member.pk,
+            "conducted_at": "2025-02-01T09:30",
+        }
+        response = client.post(url, values, follow=True)
+        return response, [(m.level_tag, str(m)) for m in response.context["messages"]]
+
+    response, notes = save(unwilling, reverse("feedback:interview_create"))
+    assert notes == [
+        ("success", "Interview saved."),
+        (
+            "warning",
+            "Aiko Berg (Sales) has not consented to research: make sure they agreed before "
+            "you record what they say.",
+        ),
+    ]
+    assert "no research consent" in response.content.decode()
+    interview = Interview.objects.get()
+    _, notes = save(willing, reverse("feedback:interview_edit", args=[interview.pk]))
+    assert notes == [("success", "Interview saved.")]
+
+
 def test_staff_uploads_a_latin1_transcript_and_keeps_a_pasted_highlight(client, staff_member):
     customer = CustomerFactory(name="Cem")
     client.force_login(staff_member)
