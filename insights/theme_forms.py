@@ -30,7 +30,11 @@ class SplitThemeForm(forms.Form):
 
 class KeywordRuleForm(forms.Form):
     keywords = forms.CharField(
-        max_length=500, help_text="Comma-separated words or phrases; matched as whole words."
+        max_length=500,
+        help_text=(
+            "Comma-separated words or phrases, matched as whole words; end one with * to "
+            "match every ending (crash* matches crash, crashes, crashed, crashing)."
+        ),
     )
 
 

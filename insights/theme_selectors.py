@@ -15,6 +15,14 @@ from .models import DailyThemeStat, FeedbackTheme, KeywordRule, Theme, ThemeMode
 CODEBOOK_DAYS = 90
 
 
+def keyword_rule_matches(rule: KeywordRule) -> int:
+    """How many feedback texts ``rule`` matches (one pass over the texts in the database)."""
+    from .theme_services import keyword_regex
+
+    regex = keyword_regex(rule.keyword_list)
+    return 0 if regex is None else Feedback.objects.filter(text__iregex=regex).count()
+
+
 def codebook(*, days: int = CODEBOOK_DAYS, include_hidden: bool = False) -> list[dict]:
     """Every theme with its volume, share of themed feedback (of the feedback with at least
     one theme, each counted once: the shares add up to more than 100 % when feedback has

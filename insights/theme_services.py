@@ -236,11 +236,25 @@ def _unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
 # --- incremental assignment ---------------------------------------------------------------
 
 
-def _keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
-    words = [re.escape(keyword.lower()) for keyword in keywords if keyword.strip()]
+def keyword_regex(keywords: Iterable[str]) -> str | None:
+    """Whole words or phrases, case-insensitive; a trailing ``*`` also matches any word
+    ending (``crash*``: crash, crashes, crashed). The syntax reads the same in Python and
+    PostgreSQL, so the database can count what a rule matches."""
+    words = []
+    for keyword in keywords:
+        keyword = keyword.strip().lower()
+        if keyword.endswith("*"):
+            words.append(re.escape(keyword.rstrip("*")) + r"\w*")
+        elif keyword:
+            words.append(re.escape(keyword))
     if not words:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)", re.IGNORECASE)
+    return r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)"
+
+
+def _keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
+    regex = keyword_regex(keywords)
+    return None if regex is None else re.compile(regex, re.IGNORECASE)
 
 
 def _rule_patterns() -> list[tuple[int, re.Pattern]]:
@@ -771,12 +785,15 @@ def _refresh_quotes(theme: Theme) -> None:
 
 
 def add_keyword_rule(*, theme: Theme, keywords: str, by=None) -> KeywordRule:
-    """Add a rule and re-apply the theme's rules to existing feedback in the background."""
+    """Add a rule and re-apply the theme's rules to existing feedback in the background.
+    A keyword ending in ``*`` matches any word it begins (``crash*``)."""
     words = [word.strip() for word in (keywords or "").split(",") if word.strip()]
     if not words:
         raise ValidationError({"keywords": ["Give at least one keyword or phrase."]})
-    if any(len(word) < 2 for word in words):
+    if any(len(word.rstrip("*")) < 2 for word in words):
         raise ValidationError({"keywords": ["Keywords need at least two characters."]})
+    if any("*" in word.rstrip("*") or word.endswith("**") for word in words):
+        raise ValidationError({"keywords": ["Use * only once, at the end of a keyword."]})
     joined = ", ".join(words)
     if len(joined) > 500:
         raise ValidationError({"keywords": ["At most 500 characters."]})

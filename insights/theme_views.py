@@ -244,16 +244,21 @@ def theme_pin(request, pk: int):
 def theme_rule_add(request, pk: int):
     theme = get_object_or_404(Theme, pk=pk)
     form = theme_forms.KeywordRuleForm(request.POST)
-    return _apply(
-        request,
-        theme,
-        form,
-        "rule_form",
-        lambda data: theme_services.add_keyword_rule(
-            theme=theme, keywords=data["keywords"], by=request.user
-        ),
-        "Keyword rule added; existing feedback is being re-checked in the background.",
-    )
+    if form.is_valid():
+        try:
+            rule = theme_services.add_keyword_rule(
+                theme=theme, keywords=form.cleaned_data["keywords"], by=request.user
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            matched = theme_selectors.keyword_rule_matches(rule)
+            messages.success(
+                request,
+                f"Keyword rule added: it matches {matched} feedback, themed in the background.",
+            )
+            return redirect("insights:theme_detail", pk=theme.pk)
+    return _detail(request, theme, status=400, rule_form=form)
 
 
 @permission_required(CURATE)

@@ -155,3 +155,31 @@ def test_codebook_share_is_of_themed_feedback_counting_each_feedback_once(client
     client.force_login(manager)
     html = client.get(reverse("insights:themes")).content.decode()
     assert "Share of themed feedback" in html
+
+
+def test_keyword_rule_with_a_trailing_wildcard_matches_every_ending_and_says_how_many(
+    client, manager, delivery
+):
+    from insights import services
+    from insights.tasks import apply_keyword_rules_task
+
+    for text in ("The app crashes", "It crashed twice", "Crashing on login", "crash!"):
+        FeedbackFactory(text=text)
+    FeedbackFactory(text="A car crash-test video")  # "crash" is a whole word here too
+    FeedbackFactory(text="Smooth checkout, no problems")
+    client.force_login(manager)
+    url = reverse("insights:theme_rule_add", args=[delivery.pk])
+    page = client.get(reverse("insights:theme_detail", args=[delivery.pk])).content.decode()
+    assert "crash* matches crash, crashes" in page
+
+    response = client.post(url, {"keywords": "crash*"}, follow=True)
+
+    assert "it matches 5 feedback" in response.content.decode()
+    apply_keyword_rules_task(delivery.pk)  # what the worker runs
+    rule_links = FeedbackTheme.objects.filter(theme=delivery, source="rule")
+    assert rule_links.count() == 5
+    later = FeedbackFactory(text="crashes again")
+    services.analyse_pending_batch()
+    assert FeedbackTheme.objects.filter(feedback=later, theme=delivery, source="rule").exists()
+    bad = client.post(url, {"keywords": "cr*sh"})
+    assert bad.status_code == 400 and "only once, at the end" in bad.content.decode()
