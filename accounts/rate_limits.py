@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -106,7 +107,8 @@ def limit_posts_per_ip(rate_setting: str) -> Callable:
     """Count every POST to the view per client address, at the rate the setting
     ``rate_setting`` names (read at each request), and set ``request.limited`` when this
     one is over it; the view answers (a 429 page with its form), nothing is refused here.
-    Each view has counters of its own."""
+    A 429 it answers gets ``Retry-After``: the seconds until this window ends. Each view
+    has counters of its own."""
 
     def decorator(view):
         group = f"{view.__module__}.{view.__qualname__}"
@@ -114,6 +116,7 @@ def limit_posts_per_ip(rate_setting: str) -> Callable:
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
             limited = getattr(request, "limited", False)
+            window = None
             if request.method == "POST":
                 window = current_window(
                     f"ratelimit:{group}", client_key(request), getattr(settings, rate_setting)
@@ -123,7 +126,11 @@ def limit_posts_per_ip(rate_setting: str) -> Callable:
                 except Exception:  # noqa: BLE001 - the cache is down: fail open
                     logger.warning("form submission not counted: cache unreachable", exc_info=True)
             request.limited = limited
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            if limited and window is not None and response.status_code == 429:
+                wait = math.ceil(window.ends_at - time.time())
+                response.headers.setdefault("Retry-After", str(max(1, wait)))
+            return response
 
         return wrapped
 

@@ -586,3 +586,12 @@ def test_an_altered_client_uuid_says_the_form_is_out_of_date_and_sending_again_w
     assert str(uuid.UUID(fresh)) == fresh
     assert client.post(respond_url(survey), {**data, "client_uuid": fresh}).status_code == 302
     assert Response.objects.get().client_uuid == uuid.UUID(fresh)
+
+
+def test_rate_limited_answer_says_when_to_retry(client, settings):
+    settings.FEEDBACK_FORM_RATE = "1/m"
+    survey = make_survey()
+    assert client.post(respond_url(survey), form_data(nps="9")).status_code == 302
+    page = client.post(respond_url(survey), form_data(nps="8"))
+    assert page.status_code == 429
+    assert 1 <= int(page["Retry-After"]) <= 60
