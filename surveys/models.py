@@ -92,6 +92,32 @@ class Survey(models.Model):
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
+    EFFECTIVE_STATES = {"scheduled": "Scheduled", "ended": "Ended", "quota": "Quota reached"}
+
+    @property
+    def effective_status(self) -> str:
+        """What respondents meet now: the status, or for an open survey "scheduled"
+        (before its open date), "ended" (past its close date) or "quota" (quota reached).
+        Uses an annotated ``response_count`` when the row has one (the survey list)."""
+        if self.status != self.Status.OPEN:
+            return self.status
+        now = timezone.now()
+        if self.opens_at and now < self.opens_at:
+            return "scheduled"
+        if self.closes_at and now >= self.closes_at:
+            return "ended"
+        if self.response_quota is not None:
+            count = getattr(self, "response_count", None)
+            if count is None:
+                count = self.responses.count()
+            if count >= self.response_quota:
+                return "quota"
+        return self.status
+
+    def get_effective_status_display(self) -> str:
+        state = self.effective_status
+        return self.EFFECTIVE_STATES.get(state) or self.Status(state).label
+
     def accepts_responses_at(self, now=None) -> bool:
         """Open and inside the date window; the quota is the service's job (it needs a lock)."""
         now = now or timezone.now()

@@ -595,3 +595,26 @@ def test_rate_limited_answer_says_when_to_retry(client, settings):
     page = client.post(respond_url(survey), form_data(nps="8"))
     assert page.status_code == 429
     assert 1 <= int(page["Retry-After"]) <= 60
+
+
+def test_list_and_builder_show_what_respondents_meet(client, staff_member):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    full = make_survey(title="Full survey", response_quota=1)
+    services.submit_response(survey=full, answers={"nps": 9}, channel="link")
+    make_survey(title="Later survey", opens_at=timezone.now() + dt.timedelta(days=2))
+    make_survey(title="Running survey")
+    client.force_login(staff_member)
+    page = client.get(reverse("surveys:list"))
+    states = {s.title: s.get_effective_status_display() for s in page.context["surveys"]}
+    assert states == {
+        "Full survey": "Quota reached",
+        "Later survey": "Scheduled",
+        "Running survey": "Open",
+    }
+    body = page.content.decode()
+    assert ">Quota reached</span>" in body and ">Scheduled</span>" in body
+    builder = client.get(reverse("surveys:detail", args=[full.pk])).content.decode()
+    assert '<span class="status status-open">Quota reached</span></h1>' in builder
