@@ -261,11 +261,19 @@ def _sort_customers(survey: Survey, customers) -> tuple[list[Customer], Invitati
 
 
 def check_can_invite(survey: Survey) -> None:
-    """Raise ``ValidationError`` unless the survey accepts responses now."""
+    """Raise ``ValidationError`` unless the survey accepts responses now: code
+    ``survey_not_open`` outside its status and dates, ``quota`` once its quota is reached
+    (every answer to the invitation would be refused)."""
     if not survey.accepts_responses_at():
         raise ValidationError(
             "Invitations can only be sent for an open survey inside its dates.",
             code="survey_not_open",
+        )
+    if survey.response_quota is not None and (survey.responses.count() >= survey.response_quota):
+        raise ValidationError(
+            "This survey has received all the responses its quota allows: invitations and "
+            "reminders would only lead to a closed survey. Raise or remove the quota first.",
+            code="quota",
         )
 
 

@@ -528,3 +528,24 @@ def test_worker_sends_the_invitations_queued_by_the_page(client, celery_worker):
     assert [m.to for m in mail.outbox] == [[ann.email]]
     token = token_from(mail.outbox[0])
     assert client.get(answer_url(survey, token)).status_code == 200
+
+
+def test_a_survey_at_its_quota_takes_no_invitations_or_reminders(
+    eager_tasks, django_capture_on_commit_callbacks
+):
+    from surveys import services
+
+    survey = make_survey(title="Small survey", response_quota=1)
+    invite(survey, [customer()], django_capture_on_commit_callbacks)
+    services.submit_response(survey=survey, answers={"nps": 9}, channel="link")
+    mail.outbox.clear()
+    for send in (
+        lambda: distribution.invite_customers(survey=survey, customers=[customer()]),
+        lambda: distribution.send_reminders(survey=survey),
+        lambda: distribution.resend_failed(survey=survey),
+    ):
+        with pytest.raises(ValidationError) as exc:
+            send()
+        assert exc.value.code == "quota"
+        assert "received all the responses its quota allows" in exc.value.messages[0]
+    assert Invitation.objects.count() == 1 and mail.outbox == []
