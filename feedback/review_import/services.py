@@ -25,6 +25,7 @@ from django.core.files.storage import FileSystemStorage
 from django.db import DatabaseError, transaction
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
+from django.utils.text import slugify
 
 from .. import services as feedback_services
 from ..models import Feedback, Product, ReviewImport, ReviewImportError
@@ -138,9 +139,13 @@ def start_review_import(
     ``<field>_column``, ``product``, ``rating_scale`` and ``date_order``.
     """
     errors: dict[str, list[str]] = {}
-    source = " ".join((source or "").split()).lower()
+    # A slug, as a review source's feedback carries: "Google Reviews" is google-reviews
+    # whether its reviews come from a feed or a file, one source with one set of keys.
+    source = slugify(source or "")
     if not source:
-        errors["source"] = ["Name the source of these reviews, e.g. google or trustpilot."]
+        errors["source"] = [
+            "Name the source of these reviews in letters or digits, e.g. google or trustpilot."
+        ]
     elif len(source) > SOURCE_MAX_LENGTH:
         errors["source"] = [f"Ensure this field has no more than {SOURCE_MAX_LENGTH} characters."]
     chosen = {name: column for name, column in mapping.items() if column}

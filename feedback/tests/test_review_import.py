@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, transaction
 
-from feedback import review_import
+from feedback import review_import, review_sources
 from feedback import services as feedback_services
 from feedback.models import Feedback, ReviewImport, ReviewImportError
 from feedback.review_import import reading, values
@@ -439,6 +439,15 @@ def test_bad_rows_are_skipped_and_listed_with_their_line_numbers():
         (12, "review (text): Ensure this field has no more than 5000 characters."),
     ]
     assert Feedback.objects.filter(product__slug="web-shop").count() == 2
+
+
+def test_source_names_are_slugs_as_for_review_feeds():
+    imp = _import("id,review\n1,Fine\n", source="  Google Reviews ")
+    feed = review_sources.save_review_source(
+        name="Google Reviews", kind="json_feed", url="https://example.com/feed", interval_minutes=60
+    )
+    assert imp.source == feed.slug == "google-reviews"
+    assert Feedback.objects.get().source == "google-reviews"
 
 
 def test_skipped_json_items_are_listed_by_position():
