@@ -8,6 +8,7 @@ from the form or the API, and a batch is stored with one multi-row INSERT.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
@@ -56,6 +57,7 @@ TASK_TIME_BUDGET_SECONDS = 180
 EXTERNAL_ID_MAX_LENGTH = Feedback._meta.get_field("external_id").max_length
 SUBMITTER_NAME_MAX_LENGTH = Feedback._meta.get_field("submitter_name").max_length
 SOURCE_MAX_LENGTH = ReviewImport._meta.get_field("source").max_length
+FUTURE_DATE_GRACE = dt.timedelta(days=1)
 
 
 def max_upload_bytes() -> int:
@@ -370,7 +372,8 @@ class RowArguments:
     """Turns a record of an import into ``record_feedback`` arguments.
 
     Raises ``ValidationError`` for what only the import knows about: a row of the wrong
-    width, a date it cannot read, a product it cannot find, an id too long to store.
+    width, a date it cannot read or that lies in the future, a product it cannot find, an
+    id too long to store.
     """
 
     def __init__(self, review_import: ReviewImport):
@@ -381,6 +384,9 @@ class RowArguments:
         self.rating_min = _plain(review_import.rating_min)
         self.rating_max = _plain(review_import.rating_max)
         self.products: dict[str, Product] = {}
+        # Nothing said in the future, as for focus groups and interviews; a day's grace for
+        # local times ahead of UTC, which a file without a zone gives as UTC.
+        self.latest_date = timezone.now() + FUTURE_DATE_GRACE
         if "product" in self.mapping:
             for product in Product.objects.all():
                 self.products[product.slug.lower()] = product
@@ -398,6 +404,8 @@ class RowArguments:
         except ValueError as exc:
             errors["date"] = [str(exc)]
             received_at = None
+        if received_at is not None and received_at > self.latest_date:
+            errors["date"] = [f"The date {received_at:%Y-%m-%d} lies in the future."]
         author = " ".join(self._value(record, "author").split())[:SUBMITTER_NAME_MAX_LENGTH]
         product = self.product
         product_name = self._value(record, "product")

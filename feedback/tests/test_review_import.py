@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from feedback import review_import, review_sources
 from feedback import services as feedback_services
@@ -439,6 +440,19 @@ def test_bad_rows_are_skipped_and_listed_with_their_line_numbers():
         (12, "review (text): Ensure this field has no more than 5000 characters."),
     ]
     assert Feedback.objects.filter(product__slug="web-shop").count() == 2
+
+
+def test_reviews_dated_in_the_future_are_skipped_with_a_reason():
+    tomorrow_evening = (timezone.now() + dt.timedelta(hours=20)).strftime("%Y-%m-%d %H:%M")
+    content = (
+        "id,date,review\n"
+        "1,2024-01-01,Fine\n"
+        "2,2030-01-01,From the future\n"
+        f"3,{tomorrow_evening},Written east of UTC\n"
+    )
+    imp = _import(content)
+    assert (imp.rows_imported, imp.rows_skipped) == (2, 1)
+    assert _errors(imp) == [(3, "date: The date 2030-01-01 lies in the future.")]
 
 
 def test_source_names_are_slugs_as_for_review_feeds():
