@@ -29,6 +29,9 @@ from scipy import stats as sps
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_CONFIDENCE = 0.95
+# Below this many answers an interval says more about the method than the data (NPS of one
+# detractor: −100 to −100); pages show "Too few answers" instead.
+MIN_INTERVAL_N = 5
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,12 @@ class Estimate:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def has_interval(self) -> bool:
+        """Whether the interval is worth showing: enough answers (:data:`MIN_INTERVAL_N`),
+        or a count, whose exact interval is meaningful from one event."""
+        return self.method == "poisson-exact" or self.n >= MIN_INTERVAL_N
 
 
 @dataclass(frozen=True)

@@ -522,3 +522,20 @@ def test_period_select_shows_the_period_the_page_uses(client, manager, query):
     assert (page.context["scope"].end - page.context["scope"].start).days == days
     selected = re.findall(r'<option value="(\d+)" selected>', page.content.decode())
     assert selected == [str(days)]
+
+
+def test_a_single_answer_shows_too_few_answers_instead_of_an_interval(client, manager):
+    survey = make_survey()
+    answer_survey(survey, submitted_at=timezone.now() - dt.timedelta(days=2), nps=0, csat=4)
+    services.refresh_daily_stats()
+    client.force_login(manager)
+
+    html = client.get("/insights/").content.decode()
+    nps, csat = _tile(html, "NPS"), _tile(html, "CSAT (1–5)")
+    assert "Too few answers for an interval (n=1)" in nps
+    assert "-100.00 to -100.00" not in nps
+    assert "Too few answers (n=1)" in csat and "No data" not in csat
+
+    trends = client.get("/insights/trends/").content.decode()
+    assert "[-100.000, -100.000]" not in trends
+    assert trends.count("Too few answers (n=1)") >= 2  # NPS and CSAT, this period

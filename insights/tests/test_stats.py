@@ -112,3 +112,11 @@ def test_bad_levels_and_counts_raise_value_error():
         stats.nps(1, 1, 1, confidence=1.5)
     with pytest.raises(ValueError):
         stats.proportion(3, 2)
+
+
+def test_an_interval_is_shown_from_a_minimum_number_of_answers_or_for_counts():
+    from insights.analysis import stats as s
+
+    assert not s.nps(0, 0, 1).has_interval  # −100 to −100 says nothing
+    assert s.nps(2, 2, 1).has_interval == (5 >= s.MIN_INTERVAL_N)
+    assert s.count(1).has_interval
