@@ -530,8 +530,8 @@ class SurveyInvitationListView(generics.ListAPIView):
             201: InvitationReportSerializer,
             200: OpenApiResponse(InvitationReportSerializer, description="Nobody new to invite"),
             409: OpenApiResponse(
-                description="The survey is not open (code `survey_not_open`), or an "
-                "Idempotency-Key reused with another body"
+                description="The survey is not open (code `survey_not_open`) or has reached "
+                "its quota (code `quota`), or an Idempotency-Key reused with another body"
             ),
         },
     )
@@ -589,7 +589,10 @@ class _InvitationActionView(APIView):
 
 _ACTION_RESPONSES = {
     202: QueuedSerializer,
-    409: OpenApiResponse(description="The survey is not open (code `survey_not_open`)"),
+    409: OpenApiResponse(
+        description="The survey is not open (code `survey_not_open`) or has reached its quota "
+        "(code `quota`)"
+    ),
 }
 
 
