@@ -157,8 +157,16 @@ def focus_group_entry_add(request, pk: int):
                     {"entry": entry, "focus_group": focus_group, "can_change": True},
                     request=request,
                 )
+                # The first entry marks a planned session held: the page shows the new status.
                 return JsonResponse(
-                    {"id": entry.pk, "feedback_id": entry.feedback_id, "html": row}, status=201
+                    {
+                        "id": entry.pk,
+                        "feedback_id": entry.feedback_id,
+                        "html": row,
+                        "session_status": focus_group.status,
+                        "session_status_display": focus_group.get_status_display(),
+                    },
+                    status=201,
                 )
             messages.success(request, "Added.")
             return redirect(

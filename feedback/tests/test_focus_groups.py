@@ -232,6 +232,20 @@ def test_staff_creates_a_session_and_adds_findings_one_after_another(client, sta
     assert Feedback.objects.filter(channel="focus_group").count() == 2
 
 
+def test_first_entry_added_by_script_answers_the_session_now_held(client, session, staff_member):
+    client.force_login(staff_member)
+    page = client.get(reverse("feedback:focus_group_detail", args=[session.pk]))
+    assert "<dd data-session-status>Planned</dd>" in page.content.decode()
+    response = client.post(
+        reverse("feedback:focus_group_entry_add", args=[session.pk]),
+        {"text": "Import is hidden", "kind": "finding"},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 201
+    data = response.json()
+    assert (data["session_status"], data["session_status_display"]) == ("held", "Held")
+
+
 def test_bad_entry_answers_400_with_field_errors(client, session, staff_member):
     client.force_login(staff_member)
     url = reverse("feedback:focus_group_entry_add", args=[session.pk])
