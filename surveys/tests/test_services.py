@@ -66,7 +66,7 @@ def test_end_if_skips_the_rest_of_the_survey():
     survey = make_survey(
         questions=[
             {
-                "key": "customer",
+                "key": "is_customer",
                 "kind": "yes_no",
                 "text": "Are you a customer?",
                 "required": True,
@@ -75,10 +75,10 @@ def test_end_if_skips_the_rest_of_the_survey():
             {"key": "csat", "kind": "csat", "text": "How satisfied?", "required": True},
         ]
     )
-    response, _ = submit(survey, {"customer": "no", "csat": 4})
-    assert list(response.answers.values_list("question__key", flat=True)) == ["customer"]
+    response, _ = submit(survey, {"is_customer": "no", "csat": 4})
+    assert list(response.answers.values_list("question__key", flat=True)) == ["is_customer"]
     with pytest.raises(ValidationError) as exc:
-        submit(survey, {"customer": "yes"})
+        submit(survey, {"is_customer": "yes"})
     assert "csat" in error_dict(exc)
 
 
