@@ -91,6 +91,7 @@ def raise_alert(
     """Create the alert for ``fingerprint``, or update the unresolved one; return
     ``(alert, created)``. Sends the notification (after commit) only when created."""
     now = now or timezone.now()
+    evidence = _without_negative_zero(evidence)
     with transaction.atomic():
         existing = (
             Alert.objects.select_for_update().unresolved().filter(fingerprint=fingerprint).first()
@@ -342,15 +343,39 @@ def switch_off_rule(*, rule: AlertRule, reason: str) -> None:
     logger.warning("Alert rule %s switched off: %s", rule.pk, reason)
 
 
+def _without_negative_zero(value):
+    """``value`` with every −0.0 (a tiny negative number rounded) written as 0.0."""
+    if isinstance(value, dict):
+        return {key: _without_negative_zero(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_negative_zero(item) for item in value]
+    if isinstance(value, float) and value == 0:
+        return 0.0
+    return value
+
+
+def shown_value(metric: str, value: float) -> str:
+    """A metric's value as a title shows it: counts whole (a weekly mean to one place),
+    shares in percent, scores to two places."""
+    if metric == "volume":
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    if metric in {"negative_share", "csat_satisfied", "response_rate"}:
+        return f"{value:.0%}"
+    return f"{value:.2f}"
+
+
+def shown_p_value(p_value: float) -> str:
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+
+
 def _describe(rule: AlertRule, evidence: dict) -> str:
-    value = evidence["value"]
+    value = shown_value(rule.metric, evidence["value"])
     if rule.condition == AlertRule.Condition.SIGNIFICANT_CHANGE:
         direction = "rose" if evidence["difference"] > 0 else "fell"
-        return (
-            f"{direction} from {evidence['previous_value']} to {value} (p = {evidence['p_value']})"
-        )
+        previous = shown_value(rule.metric, evidence["previous_value"])
+        return f"{direction} from {previous} to {value} ({shown_p_value(evidence['p_value'])})"
     word = "above" if rule.condition == AlertRule.Condition.ABOVE else "below"
-    return f"is {value}, {word} {rule.threshold}"
+    return f"is {value}, {word} {shown_value(rule.metric, rule.threshold)}"
 
 
 # --- Built-ins -----------------------------------------------------------------------------
@@ -406,8 +431,8 @@ def evaluate_sentiment_drop(*, today: dt.date | None = None) -> list[str]:
             fingerprint=fingerprint,
             kind=Alert.Kind.SENTIMENT_DROP,
             title=(
-                f"Sentiment dropped ({scope_name}): {evidence['baseline_mean']} → "
-                f"{evidence['current_mean']}"
+                f"Sentiment dropped ({scope_name}): {evidence['baseline_mean']:.2f} → "
+                f"{evidence['current_mean']:.2f}"
             ),
             evidence=evidence,
             product_id=product_id,
@@ -451,11 +476,15 @@ def evaluate_emerging_themes(*, today: dt.date | None = None) -> list[str]:
         fingerprint = f"emerging:{signal.key}:{signal.metric}"
         firing.add(fingerprint)
         what = "volume" if signal.metric == "volume" else "negative share"
+        shown = "volume" if signal.metric == "volume" else "negative_share"
         name = names.get(signal.key, f"theme {signal.key}")
         _, created = raise_alert(
             fingerprint=fingerprint,
             kind=Alert.Kind.EMERGING_THEME,
-            title=f"Emerging theme “{name}”: {what} {signal.baseline} → {signal.current} a week",
+            title=(
+                f"Emerging theme “{name}”: {what} {shown_value(shown, signal.baseline)} → "
+                f"{shown_value(shown, signal.current)} a week"
+            ),
             evidence={
                 "theme": name,
                 "metric": signal.metric,

@@ -51,6 +51,7 @@ def period_comparison(
     return {
         "rows": rows,
         "alpha": alpha,
+        "confidence": round((1 - alpha) * 100),
         "current_window": (start, today),
         "previous_window": (before, start - dt.timedelta(days=1)),
     }

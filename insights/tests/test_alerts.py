@@ -297,3 +297,31 @@ def test_volume_rules_count_complete_days_only():
     services.refresh_daily_stats()
     assert alerts.evaluate_rule(rule) == "raised"
     assert Alert.objects.get().evidence["value"] == 10
+
+
+def test_alert_titles_round_their_numbers_and_evidence_has_no_negative_zero(client, manager):
+    assert alerts.shown_value("volume", 35.8333) == "35.8"
+    assert alerts.shown_value("volume", 90.0) == "90"
+    assert alerts.shown_value("negative_share", 0.1234) == "12%"
+    assert alerts.shown_p_value(0.000012) == "p < 0.001"
+    alert, _ = alerts.raise_alert(
+        fingerprint="zero", kind="rule", title="t", evidence={"ci_low": -0.0, "ci": [-0.0, 1.5]}
+    )
+    alert.refresh_from_db()
+    assert alert.evidence == {"ci_low": 0.0, "ci": [0.0, 1.5]}
+    assert str(alert.evidence["ci_low"]) == "0.0"
+
+
+def test_significant_change_title_shows_rounded_values_and_p():
+    rule = AlertRule.objects.create(
+        name="NPS moves", metric="nps", condition="significant_change", window_days=7, min_count=30
+    )
+    survey = make_survey()
+    for _ in range(40):
+        answer_survey(survey, submitted_at=days_ago(10), nps=3)
+        answer_survey(survey, submitted_at=days_ago(2), nps=10)
+    services.refresh_daily_stats()
+
+    alerts.evaluate_rule(rule)
+
+    assert Alert.objects.get().title.endswith("rose from -100.00 to 100.00 (p < 0.001)")

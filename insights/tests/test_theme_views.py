@@ -183,3 +183,9 @@ def test_keyword_rule_with_a_trailing_wildcard_matches_every_ending_and_says_how
     assert FeedbackTheme.objects.filter(feedback=later, theme=delivery, source="rule").exists()
     bad = client.post(url, {"keywords": "cr*sh"})
     assert bad.status_code == 400 and "only once, at the end" in bad.content.decode()
+
+
+def test_theme_page_calls_the_link_score_a_match(client, manager, delivery):
+    client.force_login(manager)
+    page = client.get(reverse("insights:theme_detail", args=[delivery.pk])).content.decode()
+    assert '">Match</th>' in page and '<th scope="col">Score</th>' not in page
