@@ -57,9 +57,7 @@ def test_trends_page_per_role(client, staff_member, manager):
     assert client.get(url + "?days=banana").status_code == 200
 
 
-def test_trends_page_shows_whole_counts_95_percent_intervals_direction_and_small_p(
-    client, manager
-):
+def test_trends_page_shows_whole_counts_95_percent_intervals_direction_and_small_p(client, manager):
     today = timezone.now().astimezone(dt.UTC).date()
     row = {"channel": "form", "customer_kind": "external"}
     DailyFeedbackStat.objects.create(day=today - dt.timedelta(days=40), **row, feedback_count=10)
@@ -68,7 +66,7 @@ def test_trends_page_shows_whole_counts_95_percent_intervals_direction_and_small
 
     html = client.get(reverse("insights:trends")).content.decode()
 
-    volume = html[html.index("<th scope=\"row\">Feedback volume"):]
+    volume = html[html.index('<th scope="row">Feedback volume') :]
     volume = volume[: volume.index("</tr>")]
     assert "2,088 <small" in volume and "10 <small" in volume and "2088.000" not in volume
     assert "2,078 <small" in volume  # the change, whole
