@@ -522,3 +522,21 @@ def test_benchmark_lexicon_score_is_plain_vader(tmp_path):
     )
     assert result["lexicon_macro_f1"] == round(plain["macro_f1"], 4)
     assert with_feedback_words["macro_f1"] > plain["macro_f1"]
+
+
+def test_benchmark_leaves_out_rows_without_text_and_names_their_lines(tmp_path):
+    texts, labels = _synthetic(90, sentiment_model.LABELS, seed=8)
+    texts[0], texts[5] = "", "   "
+    train = _write_csv(tmp_path / "train.csv", texts, labels)
+    test = _write_csv(tmp_path / "test.csv", *_synthetic(30, sentiment_model.LABELS, seed=9))
+    out, err = StringIO(), StringIO()
+
+    call_command("sentiment_benchmark", train=str(train), test=str(test), stdout=out, stderr=err)
+
+    result = json.loads(out.getvalue())
+    assert (result["n_train"], result["n_test"]) == (88, 30)
+    assert "left out 2 row(s) without text (line 2, 7)" in err.getvalue()
+    blank_only = tmp_path / "blank.csv"
+    blank_only.write_text('text,label\n"",positive\n', encoding="utf-8")
+    with pytest.raises(CommandError, match="no rows with text"):
+        call_command("sentiment_benchmark", train=str(blank_only), test=str(test), stdout=out)

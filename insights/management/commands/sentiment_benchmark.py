@@ -37,11 +37,11 @@ class Command(BaseCommand):
         self.embeddings = False if options["no_embeddings"] else None
         if (test is None) == (folds is None):
             raise CommandError("Give --test, or --folds K to cross-validate --train alone.")
-        train_texts, train_labels = _read_labelled_csv(train)
+        train_texts, train_labels = _read_labelled_csv(train, self.stderr)
         if folds is not None:
             result = self._cross_validate(train_texts, train_labels, folds, random_state)
         else:
-            test_texts, test_labels = _read_labelled_csv(test)
+            test_texts, test_labels = _read_labelled_csv(test, self.stderr)
             result = self._train_and_score(
                 train_texts, train_labels, test_texts, test_labels, random_state
             )
@@ -109,11 +109,23 @@ class Command(BaseCommand):
         }
 
 
-def _read_labelled_csv(path: str) -> tuple[list[str], list[str]]:
-    """Texts and labels of a ``text,label`` CSV; CommandError on anything unusable."""
+def _read_labelled_csv(path: str, stderr=None) -> tuple[list[str], list[str]]:
+    """Texts and labels of a ``text,label`` CSV; CommandError on anything unusable. Rows
+    without text are left out, as ``theme_benchmark`` leaves them out, with a note on
+    ``stderr`` naming their lines."""
     frame = read_labelled_frame(path)
     if frame.empty:
         raise CommandError(f"{path}: no rows.")
+    blank = frame["text"].str.strip() == ""
+    if blank.any():
+        # Line 1 is the header; a quoted text with line breaks shifts later lines.
+        lines = [str(index + 2) for index in frame.index[blank]]
+        shown = ", ".join(lines[:10]) + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
+        if stderr is not None:
+            stderr.write(f"{path}: left out {len(lines)} row(s) without text (line {shown}).")
+        frame = frame[~blank]
+        if frame.empty:
+            raise CommandError(f"{path}: no rows with text.")
     labels = frame["label"].str.strip().str.lower()
     unknown = sorted(set(labels) - set(sentiment_model.LABELS))
     if unknown:
