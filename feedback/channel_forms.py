@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from django import forms
 from django.conf import settings
@@ -29,6 +30,18 @@ def _is_id(value) -> bool:
 class CustomerField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return customer_choice_label(obj)
+
+
+class ParticipantField(forms.ModelChoiceField):
+    """A session's participants by name, quick to pick while typing; namesakes with what
+    tells them apart. (Consent was warned about when they were added to the session.)"""
+
+    namesakes: set[str] = set()
+
+    def label_from_instance(self, obj):
+        if obj.name in self.namesakes:
+            return customer_choice_label(obj, consent=False)
+        return obj.name
 
 
 class CustomersField(forms.ModelMultipleChoiceField):
@@ -62,7 +75,7 @@ class FocusGroupForm(ServiceErrorsMixin, forms.Form):
     product = forms.ModelChoiceField(queryset=active_products(), required=False)
     moderator = forms.ModelChoiceField(queryset=research_users())
     participants = CustomersField(
-        queryset=Customer.objects.order_by("name"),
+        queryset=Customer.objects.order_by("name", "id"),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
         help_text="Customers taking part, internal or external.",
@@ -81,21 +94,24 @@ class FocusGroupEntryForm(ServiceErrorsMixin, forms.Form):
     kind = forms.ChoiceField(
         choices=FocusGroupEntry.Kind.choices, initial=FocusGroupEntry.Kind.FINDING
     )
-    participant = CustomerField(
+    participant = ParticipantField(
         queryset=Customer.objects.none(), required=False, empty_label="(the group / unknown)"
     )
     tags = forms.CharField(required=False, max_length=500, help_text=TAGS_HELP)
 
     def __init__(self, *args, focus_group: FocusGroup, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["participant"].queryset = focus_group.participants.order_by("name")
+        participants = focus_group.participants.order_by("name", "id")
+        self.fields["participant"].queryset = participants
+        names = Counter(participants.values_list("name", flat=True))
+        self.fields["participant"].namesakes = {name for name, n in names.items() if n > 1}
 
     def clean_tags(self):
         return split_tags(self.cleaned_data["tags"])
 
 
 class InterviewForm(ServiceErrorsMixin, forms.Form):
-    customer = CustomerField(queryset=Customer.objects.order_by("name"))
+    customer = CustomerField(queryset=Customer.objects.order_by("name", "id"))
     interviewer = forms.ModelChoiceField(queryset=research_users())
     conducted_at = forms.DateTimeField(label="Date and time", widget=DATETIME_WIDGET)
     product = forms.ModelChoiceField(queryset=active_products(), required=False)

@@ -232,6 +232,23 @@ def test_staff_creates_a_session_and_adds_findings_one_after_another(client, sta
     assert Feedback.objects.filter(channel="focus_group").count() == 2
 
 
+def test_entry_participant_picker_names_participants_and_tells_namesakes_apart(
+    client, session, staff_member
+):
+    first = CustomerFactory(name="Aiko Berg", email="aiko@shop.example")
+    second = CustomerFactory(name="Aiko Berg", email="", account="Berg GmbH")
+    session.participants.add(first, second)
+    client.force_login(staff_member)
+    form = client.get(reverse("feedback:focus_group_detail", args=[session.pk])).context["form"]
+    assert [label for _, label in form.fields["participant"].choices] == [
+        "(the group / unknown)",
+        "Aiko Berg (aiko@shop.example)",
+        "Aiko Berg (Berg GmbH)",
+        "Ann",
+        "Finance team",
+    ]
+
+
 def test_first_entry_added_by_script_answers_the_session_now_held(client, session, staff_member):
     client.force_login(staff_member)
     page = client.get(reverse("feedback:focus_group_detail", args=[session.pk]))
