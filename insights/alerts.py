@@ -151,7 +151,7 @@ def _resolve_automatically(alerts, *, note: str = "Condition cleared.", now=None
 def acknowledge_alert(*, alert: Alert, by) -> Alert:
     """Someone is on it. Raises ``ValidationError`` for a resolved alert."""
     if alert.status == Alert.Status.RESOLVED:
-        raise ValidationError("This alert is already resolved.")
+        raise ValidationError("This alert is already resolved.", code="resolved")
     if alert.status == Alert.Status.OPEN:
         alert.status = Alert.Status.ACKNOWLEDGED
         alert.acknowledged_at = timezone.now()
@@ -163,7 +163,7 @@ def acknowledge_alert(*, alert: Alert, by) -> Alert:
 def resolve_alert(*, alert: Alert, by, note: str = "") -> Alert:
     """Close the alert; the same condition later raises a new one."""
     if alert.status == Alert.Status.RESOLVED:
-        raise ValidationError("This alert is already resolved.")
+        raise ValidationError("This alert is already resolved.", code="resolved")
     alert.status = Alert.Status.RESOLVED
     alert.resolved_at = timezone.now()
     alert.resolved_by = by

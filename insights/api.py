@@ -7,12 +7,16 @@ import datetime as dt
 
 import django_filters
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
+from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.authentication import acting_person
@@ -83,6 +87,9 @@ class AlertSerializer(serializers.ModelSerializer):
         ]
 
 
+ALERT_STATUSES = ["unresolved", *Alert.Status.values, "all"]
+
+
 class AlertListView(generics.ListAPIView):
     """Alerts, most recently seen first; ``status`` filters (``unresolved`` by default)."""
 
@@ -100,7 +107,7 @@ class AlertListView(generics.ListAPIView):
             OpenApiParameter(
                 "status",
                 str,
-                enum=["unresolved", *Alert.Status.values, "all"],
+                enum=ALERT_STATUSES,
                 description="Default `unresolved`.",
             )
         ]
@@ -110,6 +117,10 @@ class AlertListView(generics.ListAPIView):
 
     def get_queryset(self):
         status = self.request.query_params.get("status", "unresolved")
+        if status not in ALERT_STATUSES:
+            raise serializers.ValidationError(
+                {"status": [f"Unknown status; one of: {', '.join(ALERT_STATUSES)}."]}
+            )
         return selectors.alerts_for_page(status=status)
 
 
@@ -129,12 +140,19 @@ class AlertActionView(APIView):
     def post(self, request, pk: int):
         alert = get_object_or_404(selectors.alerts_for_page(status="all"), pk=pk)
         by = acting_person(request)
-        if self.action == "resolve":
-            data = AlertResolveSerializer(data=request.data)
-            data.is_valid(raise_exception=True)
-            alert = alerts.resolve_alert(alert=alert, by=by, note=data.validated_data["note"])
-        else:
-            alert = alerts.acknowledge_alert(alert=alert, by=by)
+        try:
+            if self.action == "resolve":
+                data = AlertResolveSerializer(data=request.data)
+                data.is_valid(raise_exception=True)
+                alert = alerts.resolve_alert(alert=alert, by=by, note=data.validated_data["note"])
+            else:
+                alert = alerts.acknowledge_alert(alert=alert, by=by)
+        except DjangoValidationError as exc:
+            # The alert's state forbids the change: a conflict, not bad input.
+            return Response(
+                {"errors": {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}, "code": exc.code},
+                status=409,
+            )
         return Response(AlertSerializer(alert).data)
 
 
@@ -176,6 +194,8 @@ class ForecastListView(_InsightsRead, generics.ListAPIView):
 
     serializer_class = ForecastSerializer
     filterset_class = ForecastFilter
+    # No free-text field to search: only the filters above (and ordering).
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
 
     def get_queryset(self):
         return selectors.forecasts()

@@ -59,3 +59,35 @@ def test_metrics_refuse_a_merged_theme_and_a_discarded_segment(api):
     discarded = Segment.objects.create(name="Gone", status=Segment.Status.DISCARDED)
     assert api.get("/api/v1/metrics/", {"theme": "old"}).status_code == 400
     assert api.get("/api/v1/metrics/", {"segment": discarded.pk}).status_code == 400
+
+
+def test_alerts_refuse_an_unknown_status_naming_the_allowed_ones(api):
+    response = api.get("/api/v1/alerts/", {"status": "bogus"})
+    assert response.status_code == 400
+    assert response.json()["errors"]["status"] == [
+        "Unknown status; one of: unresolved, open, acknowledged, resolved, all."
+    ]
+    assert api.get("/api/v1/alerts/", {"status": "resolved"}).status_code == 200
+
+
+def test_acting_on_a_resolved_alert_is_a_conflict(api):
+    from insights import alerts
+
+    alert, _ = alerts.raise_alert(fingerprint="c1", kind="rule", title="NPS fell", evidence={})
+    assert api.post(f"/api/v1/alerts/{alert.pk}/resolve/", {"note": "fixed"}).status_code == 200
+
+    for action in ("acknowledge", "resolve"):
+        response = api.post(f"/api/v1/alerts/{alert.pk}/{action}/")
+        assert response.status_code == 409, action
+        assert response.json() == {
+            "errors": {"non_field_errors": ["This alert is already resolved."]},
+            "code": "resolved",
+        }
+
+
+def test_forecasts_list_offers_no_search_that_would_do_nothing(api):
+    schema = api.get("/api/v1/schema/", {"format": "json"})
+    assert schema.status_code == 200
+    parameters = schema.json()["paths"]["/api/v1/forecasts/"]["get"]["parameters"]
+    names = {parameter["name"] for parameter in parameters}
+    assert "search" not in names and {"metric", "scope", "product", "theme"} <= names
