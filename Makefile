@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+# Links in alert and invitation emails point at the server `make run` starts, unless
+# SITE_URL is set (in the environment, on the command line or in .env).
+SITE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: setup run test lint bench seed clean
 
@@ -23,7 +26,7 @@ run: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py setup_demo
 	@echo "FocusLoop on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) SITE_URL="$(SITE_URL)" $(BIN)/honcho start -f Procfile
 
 ## Set up and run the whole suite.
 # Tests run with DEBUG=1 settings (pytest-django still runs each test with DEBUG off):

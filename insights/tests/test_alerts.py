@@ -325,3 +325,26 @@ def test_significant_change_title_shows_rounded_values_and_p():
     alerts.evaluate_rule(rule)
 
     assert Alert.objects.get().title.endswith("rose from -100.00 to 100.00 (p < 0.001)")
+
+
+def _make_run_command(**env_overrides) -> str:
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    env = {k: v for k, v in os.environ.items() if k != "SITE_URL"} | env_overrides
+    root = Path(__file__).resolve().parents[2]
+    dry_run = subprocess.run(
+        ["make", "-n", "run", "PORT=8103"], cwd=root, env=env, capture_output=True, text=True
+    )
+    return next(line for line in dry_run.stdout.splitlines() if "honcho start" in line)
+
+
+def test_make_run_points_email_links_at_its_own_port_unless_site_url_is_set():
+    assert 'SITE_URL="http://127.0.0.1:8103"' in _make_run_command()
+    assert 'SITE_URL="https://fb.example.com"' in _make_run_command(
+        SITE_URL="https://fb.example.com"
+    )
