@@ -566,6 +566,17 @@ CELERY_BEAT_SCHEDULER = "insights.beat:DefaultsKeepingScheduler"
 LOG_FORMAT = env_str("LOG_FORMAT", "plain")
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+
+
+def _forbidden_without_traceback(record) -> bool:
+    """A 403 is an answer, not a fault: Django logs it with the PermissionDenied traceback,
+    which says nothing the one line does not. Keep the line, drop the traceback."""
+    if getattr(record, "status_code", None) == 403:
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -573,10 +584,14 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "config.log_format.JsonFormatter"},
     },
+    "filters": {"forbidden_one_line": {"()": lambda: _forbidden_without_traceback}},
     # LOG_FORMAT=json: one JSON object per line (time, level, logger, message, extras).
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["forbidden_one_line"]},
+    },
 }
 
 # --- API platform ------------------------------------------------------------------------

@@ -539,3 +539,16 @@ def test_a_single_answer_shows_too_few_answers_instead_of_an_interval(client, ma
     trends = client.get("/insights/trends/").content.decode()
     assert "[-100.000, -100.000]" not in trends
     assert trends.count("Too few answers (n=1)") >= 2  # NPS and CSAT, this period
+
+
+def test_a_403_is_logged_as_one_line_without_a_traceback(client, staff_member, caplog):
+    import logging
+
+    client.force_login(staff_member)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client.get("/insights/").status_code == 403
+
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.getMessage() == "Forbidden (Permission denied): /insights/"
+    assert record.exc_info is None
+    assert "Traceback" not in caplog.text
