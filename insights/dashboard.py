@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.utils import timezone
 
 from feedback.models import Customer, Feedback
 
@@ -146,15 +147,29 @@ def metric_cell(
     return cell
 
 
-def kpi_tiles(scope: Scope) -> list[dict]:
+def kpi_tiles(scope: Scope, *, today: dt.date | None = None) -> list[dict]:
+    """The KPI tiles; volume over full days only (:meth:`Scope.full_days`)."""
     current = reads.scoped_sums(scope)[None]
     previous = reads.scoped_sums(scope.previous())[None]
     rate_now = reads.response_rate_counts(scope)
     rate_before = reads.response_rate_counts(scope.previous())
+    today = today or timezone.now().astimezone(dt.UTC).date()
+    volume_scope = scope.full_days(today)
+    if volume_scope == scope:
+        volume_now, volume_before = current, previous
+    else:
+        volume_now = reads.scoped_sums(volume_scope)[None]
+        volume_before = reads.scoped_sums(volume_scope.previous())[None]
     tiles = []
     for metric in TILE_METRICS:
-        now, before = (rate_now, rate_before) if metric == "response_rate" else (current, previous)
-        tiles.append(metric_cell(metric, scope, now, before, guarded=scope.narrows_customers))
+        tile_scope, now, before = {
+            "response_rate": (scope, rate_now, rate_before),
+            "volume": (volume_scope, volume_now, volume_before),
+        }.get(metric, (scope, current, previous))
+        tile = metric_cell(metric, tile_scope, now, before, guarded=scope.narrows_customers)
+        if tile_scope != scope:
+            tile["full_days"] = (tile_scope.start, tile_scope.last_day)
+        tiles.append(tile)
     return tiles
 
 

@@ -37,6 +37,14 @@ class Scope:
     def narrowed(self, **changes) -> Scope:
         return replace(self, **changes)
 
+    def full_days(self, today: dt.date) -> Scope:
+        """The same length ending yesterday when the range takes in ``today``: a count
+        over a day still in progress reads low (alert rules count volume the same way)."""
+        if self.end <= today:
+            return self
+        shift = self.end - today
+        return replace(self, start=self.start - shift, end=today)
+
     @property
     def narrows_customers(self) -> bool:
         """Filtered to a group of customers (a segment or one kind), where a small group

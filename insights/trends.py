@@ -26,16 +26,30 @@ def period_comparison(
     *, days: int = 30, today: dt.date | None = None, product_id: int | None = None
 ) -> dict:
     """Each metric over the last ``days`` days against the ``days`` before, with the
-    metric's interval and two-sided test at ``INSIGHTS_SIGNIFICANCE_ALPHA``."""
+    metric's interval and two-sided test at ``INSIGHTS_SIGNIFICANCE_ALPHA``; volume over
+    the ``days`` full days ending yesterday against the ``days`` before them."""
     today = today or timezone.now().astimezone(dt.UTC).date()
     end = today + dt.timedelta(days=1)
     start = end - dt.timedelta(days=days)
     before = start - dt.timedelta(days=days)
-    current = selectors.rollup_totals(start=start, end=end, product_id=product_id)
-    previous = selectors.rollup_totals(start=before, end=start, product_id=product_id)
+    sums = {
+        "current": selectors.rollup_totals(start=start, end=end, product_id=product_id),
+        "previous": selectors.rollup_totals(start=before, end=start, product_id=product_id),
+    }
+    # Volume counts full days, ending yesterday, as alert rules count it: today's count
+    # is still growing.
+    volume_start, volume_before = start - dt.timedelta(days=1), before - dt.timedelta(days=1)
+    volume_sums = {
+        "current": selectors.rollup_totals(start=volume_start, end=today, product_id=product_id),
+        "previous": selectors.rollup_totals(
+            start=volume_before, end=volume_start, product_id=product_id
+        ),
+    }
     alpha = settings.INSIGHTS_SIGNIFICANCE_ALPHA
     rows = []
     for metric in stats.METRICS:
+        window = volume_sums if metric == "volume" else sums
+        current, previous = window["current"], window["previous"]
         comparison = stats.metric_comparison(metric, previous, current, alpha=alpha)
         rows.append(
             {
@@ -54,6 +68,8 @@ def period_comparison(
         "confidence": round((1 - alpha) * 100),
         "current_window": (start, today),
         "previous_window": (before, start - dt.timedelta(days=1)),
+        "volume_window": (volume_start, today - dt.timedelta(days=1)),
+        "volume_previous_window": (volume_before, volume_start - dt.timedelta(days=1)),
     }
 
 

@@ -73,3 +73,25 @@ def test_trends_page_shows_whole_counts_95_percent_intervals_direction_and_small
     assert "p&lt;0.001" in volume and "0.0000" not in volume
     assert "Significant change" in volume and "▲" in volume and "up" in volume
     assert "95% intervals" in html and "significance," not in html
+
+
+def test_volume_is_compared_over_full_days_ending_yesterday(client, manager):
+    today = timezone.now().astimezone(dt.UTC).date()
+    row = {"channel": "form", "customer_kind": "external"}
+    DailyFeedbackStat.objects.create(day=today, **row, feedback_count=3)  # still counting
+    DailyFeedbackStat.objects.create(day=today - dt.timedelta(days=1), **row, feedback_count=50)
+    DailyFeedbackStat.objects.create(day=today - dt.timedelta(days=31), **row, feedback_count=40)
+
+    comparison = trends.period_comparison(days=30, today=today)
+
+    volume = next(r for r in comparison["rows"] if r["metric"] == "volume")
+    assert (volume["current"].value, volume["previous"].value) == (50, 40)
+    assert comparison["volume_window"] == (
+        today - dt.timedelta(days=30),
+        today - dt.timedelta(days=1),
+    )
+    client.force_login(manager)
+    tiles = {tile["metric"]: tile for tile in client.get("/insights/").context["tiles"]}
+    assert tiles["volume"]["current"].value == 50
+    assert tiles["volume"]["full_days"][1] == today - dt.timedelta(days=1)
+    assert "today is still counting" in client.get(reverse("insights:trends")).content.decode()
