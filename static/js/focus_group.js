@@ -62,6 +62,9 @@
       // Server-rendered, escaped HTML of the new row.
       list.insertAdjacentHTML("afterbegin", data.html);
       if (counter) counter.textContent = String(list.querySelectorAll("li.entry").length);
+      // The first entry makes a planned session held: say so without a reload.
+      const status = document.querySelector("[data-session-status]");
+      if (status && data.session_status_display) status.textContent = data.session_status_display;
       text.value = "";
       form.querySelector('input[name="tags"]').value = "";
       text.focus();

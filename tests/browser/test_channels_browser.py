@@ -29,12 +29,14 @@ def test_moderator_adds_two_findings_without_leaving_the_session_page(page):
     log_in(page, "sam")
     page.goto(f"/focus-groups/{group.pk}/")
     expect(page.get_by_role("heading", name="Checkout redesign")).to_be_visible()
+    expect(page.locator("[data-session-status]")).to_have_text("Planned")
     navigations = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
 
     page.get_by_label("Finding or quote").fill("Nobody found the coupon field")
     page.get_by_role("button", name="Add", exact=True).click()
     expect(page.locator("li.entry")).to_have_count(1)
+    expect(page.locator("[data-session-status]")).to_have_text("Held")  # without a reload
 
     page.get_by_label("Finding or quote").fill("I'd pay with <PayPal> every time")
     page.get_by_label("Kind").select_option("quote")
