@@ -58,7 +58,7 @@ def test_alerts_are_listed_acknowledged_and_resolved():
     resolved = writer.post(f"/api/v1/alerts/{alert.pk}/resolve/", {"note": "fixed"}, format="json")
     assert resolved.json()["status"] == "resolved" and resolved.json()["resolution_note"] == "fixed"
     again = writer.post(f"/api/v1/alerts/{alert.pk}/resolve/", {}, format="json")
-    assert again.status_code == 400 and again.json()["code"] == "invalid"
+    assert again.status_code == 409 and again.json()["code"] == "resolved"
     assert reader.get("/api/v1/alerts/").json()["results"] == []
     assert len(reader.get("/api/v1/alerts/", {"status": "all"}).json()["results"]) == 1
     assert writer.post("/api/v1/alerts/999999/resolve/", {}, format="json").status_code == 404
