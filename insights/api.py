@@ -286,7 +286,8 @@ _FILTER_PARAMETERS = [
 
 class KpiView(_InsightsRead, APIView):
     """Each KPI over the last ``days`` days against the ``days`` before, with confidence
-    intervals and the metric's significance test, for an optional filter."""
+    intervals and the metric's significance test, for an optional filter; volume over the
+    ``days`` full days ending yesterday (``volume_from`` … ``volume_to``)."""
 
     @extend_schema(
         parameters=[*_FILTER_PARAMETERS, OpenApiParameter("days", OpenApiTypes.INT)],
@@ -316,12 +317,23 @@ class KpiView(_InsightsRead, APIView):
         today = timezone.now().astimezone(dt.UTC).date()
         end = today + dt.timedelta(days=1)
         start, before = end - dt.timedelta(days=days), end - dt.timedelta(days=2 * days)
-        current = selectors.rollup_totals(start=start, end=end, **where)
-        previous = selectors.rollup_totals(start=before, end=start, **where)
+        sums = {
+            "current": selectors.rollup_totals(start=start, end=end, **where),
+            "previous": selectors.rollup_totals(start=before, end=start, **where),
+        }
+        # Volume over full days ending yesterday, as alert rules count it.
+        volume_start = start - dt.timedelta(days=1)
+        volume_before = before - dt.timedelta(days=1)
+        volume_sums = {
+            "current": selectors.rollup_totals(start=volume_start, end=today, **where),
+            "previous": selectors.rollup_totals(start=volume_before, end=volume_start, **where),
+        }
         alpha = settings.INSIGHTS_SIGNIFICANCE_ALPHA
         floor = _small_group_floor(where)
         metrics = []
         for metric in stats.METRICS:
+            window = volume_sums if metric == "volume" else sums
+            current, previous = window["current"], window["previous"]
             row = {
                 "metric": metric,
                 "label": METRIC_LABELS[metric],
@@ -333,7 +345,14 @@ class KpiView(_InsightsRead, APIView):
                 comparison = stats.metric_comparison(metric, previous, current, alpha=alpha)
                 row["comparison"] = comparison.as_dict() if comparison else None
             metrics.append(row)
-        window = {"from": start, "to": today, "previous_from": before}
+        window = {
+            "from": start,
+            "to": today,
+            "previous_from": before,
+            "volume_from": volume_start,
+            "volume_to": today - dt.timedelta(days=1),
+            "volume_previous_from": volume_before,
+        }
         return Response({"window": window, "alpha": alpha, "metrics": metrics})
 
 

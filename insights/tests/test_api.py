@@ -91,3 +91,19 @@ def test_forecasts_list_offers_no_search_that_would_do_nothing(api):
     parameters = schema.json()["paths"]["/api/v1/forecasts/"]["get"]["parameters"]
     names = {parameter["name"] for parameter in parameters}
     assert "search" not in names and {"metric", "scope", "product", "theme"} <= names
+
+
+def test_kpi_volume_counts_full_days_ending_yesterday(api):
+    today = timezone.now().astimezone(dt.UTC).date()
+    row = {"channel": "form", "customer_kind": "external"}
+    DailyFeedbackStat.objects.create(day=today, **row, feedback_count=3)  # still counting
+    DailyFeedbackStat.objects.create(day=today - dt.timedelta(days=1), **row, feedback_count=50)
+    DailyFeedbackStat.objects.create(day=today - dt.timedelta(days=8), **row, feedback_count=40)
+
+    body = api.get("/api/v1/metrics/", {"days": 7}).json()
+
+    volume = {row["metric"]: row for row in body["metrics"]}["volume"]
+    assert (volume["current"]["value"], volume["previous"]["value"]) == (50, 40)
+    yesterday = today - dt.timedelta(days=1)
+    assert body["window"]["volume_to"] == yesterday.isoformat()
+    assert body["window"]["volume_from"] == (today - dt.timedelta(days=7)).isoformat()
