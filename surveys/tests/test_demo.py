@@ -2,8 +2,10 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F, Sum
 
 from feedback.models import Feedback
+from insights.models import DailyFeedbackStat
 from surveys.demo import DEMO_SLUGS
 from surveys.models import Answer, Response, Survey
 
@@ -31,6 +33,11 @@ def test_demo_surveys_are_answered_once_through_the_services():
         nps = answer.response.answers.get(question__key="nps").number
         assert nps <= 6
     assert Feedback.objects.filter(channel="survey").count() >= follow_ups.count()
+    # The back-dated scores are in the rollups the dashboard reads, every one of them.
+    rolled = DailyFeedbackStat.objects.aggregate(
+        n=Sum(F("nps_promoters") + F("nps_passives") + F("nps_detractors"))
+    )["n"]
+    assert rolled == Answer.objects.filter(question__kind="nps").count() > 0
     first = _scores()
 
     out = io.StringIO()
