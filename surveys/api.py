@@ -199,8 +199,9 @@ class _CustomerField(serializers.PrimaryKeyRelatedField):
 
 
 class ResponseCreateSerializer(InputSerializer):
+    # Any JSON value per key (clean_answers checks each against its question); no child
+    # field: the parser's values need no second JSON check.
     answers = serializers.DictField(
-        child=serializers.JSONField(),
         help_text=(
             'Keyed by question key. Numbers for nps/csat/ces/likert/stars, "yes"/"no" '
             'for yes_no, a choice (or {"choice": "Other", "other": text}) for single, '
