@@ -105,7 +105,9 @@ def test_rule_filters_by_product():
     assert Alert.objects.get().product == app
 
 
-def test_significant_change_rule_on_nps_reports_the_test():
+def _nps_jump_rule() -> AlertRule:
+    """A significant-change rule on NPS, and 40 detractors ten days ago against 40
+    promoters two days ago: a change it must call significant."""
     rule = AlertRule.objects.create(
         name="NPS moves", metric="nps", condition="significant_change", window_days=7, min_count=30
     )
@@ -114,6 +116,11 @@ def test_significant_change_rule_on_nps_reports_the_test():
         answer_survey(survey, submitted_at=days_ago(10), nps=3)
         answer_survey(survey, submitted_at=days_ago(2), nps=10)
     services.refresh_daily_stats()
+    return rule
+
+
+def test_significant_change_rule_on_nps_reports_the_test():
+    rule = _nps_jump_rule()
 
     assert alerts.evaluate_rule(rule) == "raised"
     evidence = Alert.objects.get().evidence
@@ -313,14 +320,7 @@ def test_alert_titles_round_their_numbers_and_evidence_has_no_negative_zero(clie
 
 
 def test_significant_change_title_shows_rounded_values_and_p():
-    rule = AlertRule.objects.create(
-        name="NPS moves", metric="nps", condition="significant_change", window_days=7, min_count=30
-    )
-    survey = make_survey()
-    for _ in range(40):
-        answer_survey(survey, submitted_at=days_ago(10), nps=3)
-        answer_survey(survey, submitted_at=days_ago(2), nps=10)
-    services.refresh_daily_stats()
+    rule = _nps_jump_rule()
 
     alerts.evaluate_rule(rule)
 
