@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -198,6 +199,17 @@ class _CustomerField(serializers.PrimaryKeyRelatedField):
         return Customer.objects.all()
 
 
+class _ZonedDateTimeField(serializers.DateTimeField):
+    """A date and time that names its zone: a naive one is refused, not read as UTC."""
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            raise serializers.ValidationError(
+                "Give a date and time with a time zone (e.g. 2026-11-28T10:00:00Z)."
+            )
+        return super().enforce_timezone(value)
+
+
 class ResponseCreateSerializer(InputSerializer):
     # Any JSON value per key (clean_answers checks each against its question); no child
     # field: the parser's values need no second JSON check.
@@ -211,8 +223,16 @@ class ResponseCreateSerializer(InputSerializer):
     )
     client_uuid = serializers.UUIDField(required=False, allow_null=True)
     customer = _CustomerField(required=False, allow_null=True)
-    submitted_at = serializers.DateTimeField(required=False, allow_null=True)
-    started_at = serializers.DateTimeField(required=False, allow_null=True)
+    submitted_at = _ZonedDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="With a time zone; not in the future, not before the survey opened.",
+    )
+    started_at = _ZonedDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="With a time zone; not after submitted_at, not before the survey opened.",
+    )
 
 
 class SurveyListView(generics.ListAPIView):
@@ -331,6 +351,11 @@ class SurveyResponsesView(generics.ListAPIView):
             return 400, {"errors": _flatten(serializer.errors), "code": "invalid"}
         data = serializer.validated_data
         try:
+            services.check_response_times(
+                survey=survey,
+                submitted_at=data.get("submitted_at"),
+                started_at=data.get("started_at"),
+            )
             response, created = services.submit_response(
                 survey=survey,
                 answers=data["answers"],

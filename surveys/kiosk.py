@@ -55,7 +55,7 @@ def clamp_time(raw, *, survey: Survey, now: dt.datetime) -> dt.datetime | None:
         return None
     if timezone.is_naive(value):
         value = timezone.make_aware(value, dt.UTC)
-    earliest = survey.opens_at or survey.opened_at
+    earliest = survey.earliest_response_time
     if earliest and value < earliest:
         value = earliest
     return min(value, now)

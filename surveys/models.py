@@ -7,6 +7,8 @@ one with a new ``key``, so every stored answer keeps pointing at the exact quest
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -91,6 +93,12 @@ class Survey(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def earliest_response_time(self) -> dt.datetime | None:
+        """No response can have been given before this: the open date, or when it was
+        opened. A client's timestamp before it is a drifting clock or a made-up value."""
+        return self.opens_at or self.opened_at
 
     EFFECTIVE_STATES = {"scheduled": "Scheduled", "ended": "Ended", "quota": "Quota reached"}
 

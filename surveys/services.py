@@ -123,6 +123,29 @@ def _check_times(submitted_at, started_at, now) -> None:
         raise ValidationError(errors)
 
 
+def check_response_times(
+    *, survey: Survey, submitted_at: dt.datetime | None, started_at: dt.datetime | None
+) -> None:
+    """Refuse a client's ``submitted_at``/``started_at`` before the survey could be answered
+    (``Survey.earliest_response_time``, the bound the kiosk clamps to) with
+    ``ValidationError({field: [message]})``. Times in the future and times without a zone
+    are refused by ``submit_response`` itself.
+    """
+    earliest = survey.earliest_response_time
+    if earliest is None:
+        return
+    errors = {
+        name: [
+            "This time is before the survey opened "
+            f"({earliest.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC)."
+        ]
+        for name, value in (("submitted_at", submitted_at), ("started_at", started_at))
+        if isinstance(value, dt.datetime) and timezone.is_aware(value) and value < earliest
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
 def check_accepting(survey: Survey, now: dt.datetime | None = None) -> None:
     """Raise ``SurveyClosed`` unless ``survey`` is open and inside its window (no quota)."""
     _check_window(survey.status, survey.opens_at, survey.closes_at, now or timezone.now())

@@ -356,3 +356,73 @@ def test_expired_idempotency_records_are_purged(integrator):
     )
     assert purge_expired() == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_a_submitted_at_or_started_at_without_time_zone_is_refused(integrator):
+    survey = make_survey()
+    naive = (timezone.now() - dt.timedelta(minutes=1)).replace(tzinfo=None).isoformat()
+    for field in ("submitted_at", "started_at"):
+        reply = integrator.post(
+            responses_url(survey), {"answers": {"nps": 9}, field: naive}, format="json"
+        )
+        assert reply.status_code == 400, field
+        assert list(reply.json()["errors"]) == [field]
+        assert "time zone" in reply.json()["errors"][field][0]
+    assert not Response.objects.exists()
+
+
+def test_a_time_before_the_survey_opened_is_refused(integrator):
+    survey = make_survey()
+    before = (survey.opened_at - dt.timedelta(minutes=1)).isoformat()
+    for field in ("submitted_at", "started_at"):
+        reply = integrator.post(
+            responses_url(survey), {"answers": {"nps": 9}, field: before}, format="json"
+        )
+        assert reply.status_code == 400, field
+        assert list(reply.json()["errors"]) == [field]
+        assert "before the survey opened" in reply.json()["errors"][field][0]
+    scheduled = make_survey(opens_at=timezone.now() - dt.timedelta(hours=1))
+    Survey.objects.filter(pk=scheduled.pk).update(opened_at=timezone.now() - dt.timedelta(days=9))
+    reply = integrator.post(
+        responses_url(scheduled),
+        {"answers": {"nps": 9}, "submitted_at": "2026-01-01T00:00:00Z"},
+        format="json",
+    )
+    assert reply.status_code == 400 and list(reply.json()["errors"]) == ["submitted_at"]
+    assert not Response.objects.exists()
+
+
+def test_a_submitted_at_in_the_future_beyond_the_clock_skew_is_refused(integrator):
+    survey = make_survey()
+    late = timezone.now() + services.SUBMITTED_AT_CLOCK_SKEW + dt.timedelta(minutes=1)
+    reply = integrator.post(
+        responses_url(survey),
+        {"answers": {"nps": 9}, "submitted_at": late.isoformat()},
+        format="json",
+    )
+    assert reply.status_code == 400 and list(reply.json()["errors"]) == ["submitted_at"]
+    skewed = timezone.now() + dt.timedelta(minutes=1)
+    reply = integrator.post(
+        responses_url(survey),
+        {"answers": {"nps": 9}, "submitted_at": skewed.isoformat()},
+        format="json",
+    )
+    assert reply.status_code == 201
+
+
+def test_a_time_after_the_survey_opened_is_stored_as_given(integrator):
+    survey = make_survey()
+    started = survey.opened_at + dt.timedelta(seconds=1)
+    submitted = survey.opened_at + dt.timedelta(seconds=30)
+    reply = integrator.post(
+        responses_url(survey),
+        {
+            "answers": {"nps": 9},
+            "started_at": started.isoformat(),
+            "submitted_at": submitted.astimezone(dt.timezone(dt.timedelta(hours=2))).isoformat(),
+        },
+        format="json",
+    )
+    assert reply.status_code == 201
+    stored = Response.objects.get()
+    assert (stored.started_at, stored.submitted_at) == (started, submitted)
