@@ -14,7 +14,7 @@ from accounts.decorators import permission_required
 from accounts.forms import add_service_errors
 
 from . import alerts, selectors
-from .models import Alert, AlertRule, AnalysisRun
+from .models import Alert, AlertRule, AnalysisRun, Forecast
 from .monitoring_forms import AlertFilterForm, AlertRuleForm, ProductOwnerForm, ResolveAlertForm
 
 
@@ -176,10 +176,68 @@ def run_status(request):
     return JsonResponse({"runs": [_run_json(run) for run in runs]})
 
 
+def _forecast_name(forecast: Forecast) -> str:
+    """What the series is about, for the picker: the product, the theme or "Overall"."""
+    return str(forecast.product or forecast.theme or "Overall")
+
+
+def _forecast_label(forecast: Forecast) -> str:
+    """The same, for a heading after the metric: "App", "theme “Checkout”", "overall"."""
+    if forecast.product_id:
+        return str(forecast.product)
+    if forecast.theme_id:
+        return f"theme “{forecast.theme}”"
+    return "overall"
+
+
+def _forecast_chart(forecast: Forecast) -> dict:
+    """One series for the forecasts chart: its history, forecast and prediction band.
+    Volumes are counts, so they are shown as whole numbers."""
+    digits = 0 if forecast.metric == Forecast.Metric.VOLUME else 3
+
+    def rounded(value):
+        return None if value is None else round(value, digits)
+
+    return {
+        "key": f"{forecast.metric}:{forecast.scope_key}",
+        "metric": forecast.metric,
+        "metric_display": forecast.get_metric_display(),
+        "scope": forecast.scope,
+        "label": _forecast_name(forecast),
+        "interval": round(forecast.interval * 100),
+        "history": [
+            {"week": point["week"], "value": rounded(point["value"])} for point in forecast.history
+        ],
+        "forecast": [
+            {
+                "week": point["week"],
+                "value": rounded(point["value"]),
+                "lower": rounded(point.get("lower")),
+                "upper": rounded(point.get("upper")),
+            }
+            for point in forecast.points
+        ],
+    }
+
+
 @permission_required("feedback.view_insights")
 @require_GET
 def forecast_list(request):
-    return render(request, "insights/forecast_list.html", {"forecasts": selectors.forecasts()})
+    forecasts = list(selectors.forecasts())
+    for forecast in forecasts:
+        forecast.label = _forecast_label(forecast)
+        forecast.name = _forecast_name(forecast)
+        forecast.key = f"{forecast.metric}:{forecast.scope_key}"
+    return render(
+        request,
+        "insights/forecast_list.html",
+        {
+            "forecasts": forecasts,
+            "metrics": Forecast.Metric.choices,
+            "scopes": Forecast.Scope.choices,
+            "chart_data": [_forecast_chart(forecast) for forecast in forecasts],
+        },
+    )
 
 
 @permission_required("feedback.view_insights")
