@@ -423,7 +423,7 @@
     batch.forEach(function (item) { byUuid[item.client_uuid] = item; });
     var done = {};
     var refused = readList(REFUSED_KEY);
-    var stored = 0;
+    var outcome = { stored: 0, refused: 0, reasons: [] };
     results.forEach(function (result) {
       done[result.client_uuid] = true;
       if (result.status === "refused") {
@@ -434,21 +434,43 @@
             messages.push(key === "__all__" ? m : key + ": " + m);
           });
         });
+        var reason = REASONS[result.reason] || result.reason;
         refused.push({
           client_uuid: result.client_uuid,
           submitted_at: item.submitted_at || new Date().toISOString(),
-          reason: REASONS[result.reason] || result.reason,
+          reason: reason,
           messages: messages,
         });
+        outcome.refused += 1;
+        if (outcome.reasons.indexOf(reason) === -1) {
+          outcome.reasons.push(reason);
+        }
       } else {
-        stored += 1;
+        outcome.stored += 1;
       }
     });
     // Items queued while the request ran stay; only the answered ones leave.
     writeList(QUEUE_KEY, readList(QUEUE_KEY).filter(function (item) { return !done[item.client_uuid]; }));
     writeList(REFUSED_KEY, refused);
     showRefused();
-    return stored;
+    return outcome;
+  }
+
+  function responses(count) {
+    return count + " response" + (count === 1 ? "" : "s");
+  }
+
+  // "Synced 0 responses" would hide that the server refused the batch: say how many and why.
+  function syncSummary(outcome) {
+    var at = " at " + new Date().toLocaleTimeString();
+    if (!outcome.refused) {
+      return "Synced " + responses(outcome.stored) + at + ".";
+    }
+    var refused = responses(outcome.refused) + " refused (" + outcome.reasons.join("; ") + "), listed below";
+    if (!outcome.stored) {
+      return refused.charAt(0).toUpperCase() + refused.slice(1) + at + ".";
+    }
+    return "Synced " + responses(outcome.stored) + at + "; " + refused + ".";
   }
 
   function say(text) {
@@ -490,9 +512,9 @@
       if (!body) {
         return;
       }
-      var stored = applyResults(batch, body.results || []);
+      var outcome = applyResults(batch, body.results || []);
       showQueue();
-      say("Synced " + stored + " response" + (stored === 1 ? "" : "s") + " at " + new Date().toLocaleTimeString() + ".");
+      say(syncSummary(outcome));
       if (readList(QUEUE_KEY).length) {
         return sync();
       }
