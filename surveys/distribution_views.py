@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.html import escape
 from django.utils.http import quote_etag
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import permission_required
@@ -101,7 +102,14 @@ def _report_message(report: distribution.InvitationReport, unknown: list[str]) -
         (report.already_invited, "already invited"),
         (report.no_email, "without an email address"),
         (report.no_consent, "without consent to be invited"),
-        (len(unknown), "pasted addresses that match no customer"),
+        (
+            len(unknown),
+            ngettext(
+                "pasted address that matches no customer",
+                "pasted addresses that match no customer",
+                len(unknown),
+            ),
+        ),
     ]
     details = [f"{n} {label}" for n, label in skipped if n]
     if details:

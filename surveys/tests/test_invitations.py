@@ -549,3 +549,33 @@ def test_a_survey_at_its_quota_takes_no_invitations_or_reminders(
         assert exc.value.code == "quota"
         assert "received all the responses its quota allows" in exc.value.messages[0]
     assert Invitation.objects.count() == 1 and mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("pasted", "preview_says", "sent_says"),
+    [
+        (
+            ["nobody@example.com"],
+            "1 pasted address matches no customer",
+            "1 pasted address that matches no customer",
+        ),
+        (
+            ["nobody@example.com", "noone@example.com"],
+            "2 pasted addresses match no customer",
+            "2 pasted addresses that match no customer",
+        ),
+    ],
+)
+def test_pasted_addresses_that_match_no_customer_are_counted_in_good_english(
+    client, manager, survey, eager_tasks, pasted, preview_says, sent_says
+):
+    customer(name="Ann", email="ann@example.com")
+    client.force_login(manager)
+    emails = "\n".join(["ann@example.com", *pasted])
+
+    preview = client.post(page_url(survey), {"action": "preview", "emails": emails})
+    assert preview.status_code == 200
+    assert preview_says in " ".join(preview.content.decode().split())
+
+    sent = client.post(page_url(survey), {"action": "send", "emails": emails}, follow=True)
+    assert sent_says + "." in sent.content.decode()
