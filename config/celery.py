@@ -134,6 +134,12 @@ DEFAULT_BEAT_SCHEDULE = {
         "task": "insights.tasks.send_weekly_digest_task",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
+    # Uploads of review files never given a column mapping (REVIEW_IMPORT_ABANDONED_DAYS,
+    # 7 by default) are deleted with their stored file.
+    "delete-abandoned-review-imports": {
+        "task": "feedback.tasks.delete_abandoned_review_imports_task",
+        "schedule": crontab(hour=3, minute=45),
+    },
     # Forget API Idempotency-Key records older than a day.
     "purge-idempotency-records": {
         "task": "surveys.tasks.purge_expired_idempotency_records_task",

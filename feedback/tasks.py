@@ -50,6 +50,22 @@ def poll_due_review_sources_task() -> int:
     autoretry_for=(DatabaseError,),
     retry_backoff=True,
     max_retries=3,
+    soft_time_limit=300,
+    time_limit=360,
+)
+def delete_abandoned_review_imports_task() -> int:
+    """Beat, daily: delete review imports left at the column mapping, with their files."""
+    total = 0
+    while batch := review_import.delete_abandoned_review_imports():
+        total += batch
+    return total
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    max_retries=3,
     soft_time_limit=600,
     time_limit=660,
 )

@@ -58,6 +58,10 @@ EXTERNAL_ID_MAX_LENGTH = Feedback._meta.get_field("external_id").max_length
 SUBMITTER_NAME_MAX_LENGTH = Feedback._meta.get_field("submitter_name").max_length
 SOURCE_MAX_LENGTH = ReviewImport._meta.get_field("source").max_length
 FUTURE_DATE_GRACE = dt.timedelta(days=1)
+# Uploads left at the column mapping longer than this are deleted with their file.
+DEFAULT_ABANDONED_DAYS = 7
+# Abandoned imports deleted per transaction.
+ABANDONED_BATCH_SIZE = 500
 
 
 def max_upload_bytes() -> int:
@@ -241,6 +245,42 @@ def delete_review_import(*, review_import: ReviewImport) -> None:
     """Forget an import and its file; feedback it stored stays."""
     import_storage().delete(review_import.stored_name)
     review_import.delete()
+
+
+def abandoned_after() -> dt.timedelta:
+    days = int(getattr(settings, "REVIEW_IMPORT_ABANDONED_DAYS", DEFAULT_ABANDONED_DAYS))
+    if days < 1:
+        raise ValueError(f"REVIEW_IMPORT_ABANDONED_DAYS must be at least 1, not {days}")
+    return dt.timedelta(days=days)
+
+
+def delete_abandoned_review_imports() -> int:
+    """Delete up to ``ABANDONED_BATCH_SIZE`` imports still waiting for their column mapping
+    ``REVIEW_IMPORT_ABANDONED_DAYS`` (7) days after the upload, and their stored files
+    after commit; return how many. Call again while it returns a full batch.
+
+    The rows are locked first and those being mapped right now skipped: an import that
+    ``start_review_import`` queues meanwhile is never deleted.
+    """
+    cutoff = timezone.now() - abandoned_after()
+    with transaction.atomic():
+        abandoned = list(
+            ReviewImport.objects.select_for_update(skip_locked=True)
+            .filter(status=ReviewImport.Status.MAPPING, created_at__lt=cutoff)
+            .order_by("pk")
+            .values_list("pk", "stored_name")[:ABANDONED_BATCH_SIZE]
+        )
+        if not abandoned:
+            return 0
+        ReviewImport.objects.filter(pk__in=[pk for pk, _ in abandoned]).delete()
+        transaction.on_commit(partial(_delete_files, [name for _, name in abandoned]))
+    return len(abandoned)
+
+
+def _delete_files(names: list[str]) -> None:
+    storage = import_storage()
+    for name in names:
+        storage.delete(name)
 
 
 def _enqueue(import_id: int) -> None:

@@ -670,3 +670,59 @@ def test_two_runs_at_once_share_the_batches_without_double_imports(postgres_requ
         "done", 200, 200, 0,
     )
     assert Feedback.objects.count() == 200
+
+
+# --- Abandoned uploads ----------------------------------------------------------------------
+
+
+def _uploaded_days_ago(days, *, started=False):
+    imp = _start(GOOGLE_CSV) if started else review_import.create_review_import(
+        upload=_upload(GOOGLE_CSV)
+    )
+    ReviewImport.objects.filter(pk=imp.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=days)
+    )
+    return imp
+
+
+def test_uploads_left_at_the_mapping_a_week_are_deleted_with_their_file(
+    import_dir, no_broker, django_capture_on_commit_callbacks
+):
+    from feedback.tasks import delete_abandoned_review_imports_task
+
+    abandoned = _uploaded_days_ago(8)
+    recent = _uploaded_days_ago(6)
+    started = _uploaded_days_ago(30, started=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delete_abandoned_review_imports_task() == 1
+
+    assert set(ReviewImport.objects.values_list("pk", flat=True)) == {recent.pk, started.pk}
+    assert not ReviewImport.objects.filter(pk=abandoned.pk).exists()
+    assert sorted(p.name for p in import_dir.iterdir()) == sorted(
+        [recent.stored_name, started.stored_name]
+    )
+
+
+def test_how_long_an_upload_waits_for_its_mapping_is_a_setting(
+    settings, no_broker, django_capture_on_commit_callbacks
+):
+    settings.REVIEW_IMPORT_ABANDONED_DAYS = 30
+    kept = _uploaded_days_ago(8)
+    gone = _uploaded_days_ago(31)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert review_import.delete_abandoned_review_imports() == 1
+    assert list(ReviewImport.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not ReviewImport.objects.filter(pk=gone.pk).exists()
+
+
+def test_abandoned_uploads_are_cleaned_up_daily_by_beat():
+    from config.celery import DEFAULT_BEAT_SCHEDULE, app
+
+    (entry,) = [
+        e for e in DEFAULT_BEAT_SCHEDULE.values()
+        if e["task"] == "feedback.tasks.delete_abandoned_review_imports_task"
+    ]
+    assert entry["task"] in app.tasks
+    assert entry["schedule"].remaining_estimate(timezone.now()) <= dt.timedelta(days=1)
+    assert entry["schedule"].hour == {3}
