@@ -22,6 +22,11 @@ urlpatterns = [
         review_import_api.ReviewImportDetailView.as_view(),
         name="review-import-detail",
     ),
+    path(
+        "review-imports/<int:pk>/errors/",
+        review_import_api.ReviewImportErrorListView.as_view(),
+        name="review-import-errors",
+    ),
     path("focus-groups/", channels_api.FocusGroupListCreateView.as_view(), name="focus-group-list"),
     path(
         "focus-groups/<int:pk>/",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -11,8 +12,8 @@ from accounts.authentication import ApiKeyUser
 from accounts.permissions import HasScopeOrPermission
 
 from . import review_import as services
-from .models import Product, ReviewImport
-from .review_import.selectors import IMPORT_PERMISSION, review_import_list
+from .models import Product, ReviewImport, ReviewImportError
+from .review_import.selectors import IMPORT_PERMISSION, review_import_errors, review_import_list
 from .review_import.values import MAPPABLE_FIELDS, RATING_SCALES
 
 
@@ -123,3 +124,36 @@ class ReviewImportDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return review_import_list()
+
+
+class ReviewImportErrorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReviewImportError
+        fields = ["line", "reason", "excerpt"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "line": {
+                "help_text": "CSV: the line the row starts on (the header is line 1); "
+                "JSON: the item's position."
+            },
+            "excerpt": {"help_text": "The start of the row's text."},
+        }
+
+
+class ReviewImportErrorListView(generics.ListAPIView):
+    """Rows an import skipped, by line, with the reason and an excerpt of the text: the
+    page's CSV download as JSON. At most 10,000 are listed; ``rows_skipped`` counts all."""
+
+    serializer_class = ReviewImportErrorSerializer
+    permission_classes = [HasScopeOrPermission]
+    required_scopes = {"GET": "feedback:read"}
+    required_perms = {"GET": IMPORT_PERMISSION}
+    filterset_class = None
+    ordering_fields = ["line"]
+    ordering = ["line"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ReviewImportError.objects.none()
+        review_import = get_object_or_404(review_import_list(), pk=self.kwargs["pk"])
+        return review_import_errors(review_import)
