@@ -16,6 +16,7 @@ from accounts.forms import add_service_errors
 from . import alerts, selectors
 from .models import Alert, AlertRule, AnalysisRun, Forecast
 from .monitoring_forms import AlertFilterForm, AlertRuleForm, ProductOwnerForm, ResolveAlertForm
+from .runs import ON_DEMAND_TASKS, request_run
 
 
 @permission_required("insights.view_alerts")
@@ -164,8 +165,33 @@ def run_list(request):
             "kind": kind,
             "kinds": AnalysisRun.Kind.choices,
             "any_running": any(r.status == AnalysisRun.Status.RUNNING for r in runs),
+            "on_demand": [
+                (value, label)
+                for value, label in AnalysisRun.Kind.choices
+                if value in ON_DEMAND_TASKS and value != AnalysisRun.Kind.RETRAIN
+            ],
+            "can_start": request.user.has_perm(START_ANALYSIS),
         },
     )
+
+
+# Starting analysis by hand is a change to the analysis, like curating themes or
+# switching the sentiment model: the managers' change permission.
+START_ANALYSIS = "insights.change_theme"
+
+
+@permission_required(START_ANALYSIS)
+@require_POST
+def run_now(request):
+    kind = request.POST.get("kind", "")
+    try:
+        request_run(kind=kind)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        label = AnalysisRun.Kind(kind).label
+        messages.success(request, f"{label} queued; it appears below once a worker starts it.")
+    return redirect("insights:runs")
 
 
 @permission_required("feedback.view_insights")

@@ -13,6 +13,8 @@ import functools
 import logging
 from contextlib import contextmanager
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from .models import AnalysisRun
@@ -23,6 +25,17 @@ logger = logging.getLogger(__name__)
 STALE_AFTER = dt.timedelta(hours=1)
 # Finished runs are kept this long: the sweep alone records 1,440 runs a day.
 KEEP_RUNS_FOR = dt.timedelta(days=14)
+# The beat tasks a manager may start at once (the runs page's "Run now", the models page's
+# "Retrain now"), by their name in insights.tasks. Re-scoring is left to beat: it follows
+# a model change by itself.
+ON_DEMAND_TASKS = {
+    AnalysisRun.Kind.SWEEP: "sweep_unanalysed_feedback_task",
+    AnalysisRun.Kind.ROLLUP: "refresh_recent_daily_stats_task",
+    AnalysisRun.Kind.THEMES: "discover_themes_task",
+    AnalysisRun.Kind.FORECAST: "refresh_forecasts_task",
+    AnalysisRun.Kind.ALERTS: "evaluate_alerts_task",
+    AnalysisRun.Kind.RETRAIN: "train_sentiment_model_task",
+}
 
 
 class RunTracker:
@@ -56,6 +69,33 @@ def expire_stale_runs(*, now: dt.datetime | None = None) -> int:
             error="The worker stopped before the run finished (lost or killed).",
         )
     )
+
+
+def request_run(*, kind: str, now: dt.datetime | None = None) -> None:
+    """Queue the beat task of ``kind`` now, after the surrounding transaction commits, on
+    the queue its route names (training for model training and theme discovery).
+
+    Raises ``ValidationError`` when ``kind`` is not run on demand, or when a run of that
+    kind is already running (one that is not stale): a second one would only repeat it."""
+    from . import tasks  # tasks imports this module
+
+    if kind not in ON_DEMAND_TASKS:
+        raise ValidationError("This analysis cannot be started by hand.")
+    now = now or timezone.now()
+    running = (
+        AnalysisRun.objects.running()
+        .filter(kind=kind, started_at__gte=now - STALE_AFTER)
+        .order_by("-started_at")
+        .first()
+    )
+    if running is not None:
+        label = AnalysisRun.Kind(kind).label
+        started = timezone.localtime(running.started_at).strftime("%H:%M")
+        raise ValidationError(
+            f"{label} is already running (started {started}); it was not started again."
+        )
+    task = getattr(tasks, ON_DEMAND_TASKS[kind])
+    transaction.on_commit(lambda: task.apply_async(retry=False))
 
 
 @contextmanager

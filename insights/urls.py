@@ -14,6 +14,11 @@ urlpatterns = [
         name="activate_sentiment_model",
     ),
     path(
+        "insights/models/retrain/",
+        views.retrain_sentiment_model,
+        name="retrain_sentiment_model",
+    ),
+    path(
         "insights/feedback/<int:pk>/sentiment/",
         views.correct_sentiment,
         name="correct_sentiment",
@@ -45,6 +50,7 @@ urlpatterns = [
     path("insights/alerts/rules/<int:pk>/", monitoring_views.rule_edit, name="alert_rule_edit"),
     path("insights/alerts/owners/", monitoring_views.product_owner_set, name="product_owner_set"),
     path("insights/runs/", monitoring_views.run_list, name="runs"),
+    path("insights/runs/start/", monitoring_views.run_now, name="run_now"),
     path("insights/runs/status.json", monitoring_views.run_status, name="run_status"),
     path("insights/forecasts/", monitoring_views.forecast_list, name="forecasts"),
     path("insights/trends/", monitoring_views.trends, name="trends"),

@@ -11,9 +11,9 @@ from accounts.decorators import permission_required
 from feedback.selectors import get_feedback_for_user
 
 from . import dashboard as dashboard_data
-from . import exports, model_training, selectors
+from . import exports, model_training, runs, selectors
 from .forms import DashboardFilterForm
-from .models import SentimentModel
+from .models import AnalysisRun, SentimentModel
 
 # Which model labels every feedback is a change to the analysis, like curating themes: it
 # takes the managers' change permission, not the read permission of the insights pages.
@@ -123,6 +123,7 @@ def sentiment_models(request):
             "models": selectors.sentiment_models(),
             "labelled": selectors.labelled_feedback_counts(),
             "can_switch": request.user.has_perm(SWITCH_SENTIMENT_MODEL),
+            "training": selectors.analysis_runs(kind=AnalysisRun.Kind.RETRAIN, limit=1).first(),
         },
     )
 
@@ -140,6 +141,22 @@ def activate_sentiment_model(request, version: int):
             request,
             f"Model v{model.version} is active. Feedback scored by other models is re-scored "
             "in the background.",
+        )
+    return redirect("insights:sentiment_models")
+
+
+@permission_required(SWITCH_SENTIMENT_MODEL)
+@require_POST
+def retrain_sentiment_model(request):
+    try:
+        runs.request_run(kind=AnalysisRun.Kind.RETRAIN)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            "Retraining queued. The new model becomes active only if it scores better than "
+            "the active one; follow it on the analysis runs page.",
         )
     return redirect("insights:sentiment_models")
 

@@ -107,6 +107,7 @@ EXPECTED: dict = {
     "api:product-list": api(GET=("feedback:read", STAFF)),
     "api:review-import-list": api(GET=("feedback:read", STAFF), POST=("feedback:write", STAFF)),
     "api:review-import-detail": api(GET=("feedback:read", STAFF)),
+    "api:review-import-errors": api(GET=("feedback:read", STAFF)),
     "api:focus-group-list": api(GET=("feedback:read", STAFF), POST=("feedback:write", STAFF)),
     "api:focus-group-detail": api(
         GET=("feedback:read", STAFF),
@@ -259,6 +260,8 @@ EXPECTED: dict = {
     "insights:activate_sentiment_model": page(
         MANAGER, "POST"
     ),  # insights/models/<int:version>/activate/
+    "insights:retrain_sentiment_model": page(MANAGER, "POST"),  # insights/models/retrain/
+    "insights:run_now": page(MANAGER, "POST"),  # insights/runs/start/
     "insights:correct_sentiment": page(STAFF, "POST"),  # insights/feedback/<int:pk>/sentiment/
     "insights:themes": page(MANAGER),  # insights/themes/
     "insights:themes_discover": page(MANAGER, "POST"),  # insights/themes/discover/
