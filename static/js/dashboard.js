@@ -37,7 +37,6 @@
     var points = series.points;
     var forecast = series.forecast || [];
     var labels = points.map(function (p) { return p.period; }).concat(forecast.map(function (p) { return p.period; }));
-    var pad = function (values, before) { return new Array(before).fill(null).concat(values); };
     var datasets = [
       {
         type: "bar",
@@ -61,42 +60,10 @@
       }
     ];
     if (forecast.length) {
-      var offset = points.length;
-      datasets.push(
-        {
-          type: "line",
-          label: "Prediction band (upper)",
-          data: pad(forecast.map(function (p) { return p.upper; }), offset),
-          borderColor: "rgba(120,120,120,0.8)",
-          borderWidth: 1,
-          pointRadius: 0,
-          fill: "+1",
-          backgroundColor: hatch("#777777"),
-          yAxisID: "volume",
-          order: 2
-        },
-        {
-          type: "line",
-          label: "Prediction band (lower)",
-          data: pad(forecast.map(function (p) { return p.lower; }), offset),
-          borderColor: "rgba(120,120,120,0.8)",
-          borderWidth: 1,
-          pointRadius: 0,
-          yAxisID: "volume",
-          order: 2
-        },
-        {
-          type: "line",
-          label: "Forecast volume",
-          data: pad(forecast.map(function (p) { return p.value; }), offset),
-          borderColor: "#b34700",
-          borderDash: [2, 3],
-          pointStyle: "triangle",
-          pointRadius: 4,
-          yAxisID: "volume",
-          order: 0
-        }
-      );
+      Array.prototype.push.apply(datasets, window.InsightsCharts.forecastDatasets(
+        forecast, points.length,
+        { bandLabel: "Prediction band", forecastLabel: "Forecast volume", yAxisID: "volume", type: "line" }
+      ));
     }
     charts["series-chart"] = new Chart(seriesCanvas, {
       data: { labels: labels, datasets: datasets },

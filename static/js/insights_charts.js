@@ -20,6 +20,36 @@
     return ctx.createPattern(tile, "repeat");
   }
 
+  // The forecast after ``offset`` points of history: the prediction band (upper and lower
+  // lines, hatched between) and the forecast line. ``options``: bandLabel, forecastLabel,
+  // and yAxisID / type where the chart mixes axes or chart types.
+  function forecastDatasets(forecast, offset, options) {
+    var lead = new Array(offset).fill(null);
+    function line(values, extra) {
+      var dataset = Object.assign({ data: lead.concat(values) }, extra);
+      if (options.yAxisID) { dataset.yAxisID = options.yAxisID; }
+      if (options.type) { dataset.type = options.type; }
+      return dataset;
+    }
+    var band = { borderColor: "rgba(120,120,120,0.8)", borderWidth: 1, pointRadius: 0, order: 2 };
+    return [
+      line(forecast.map(function (p) { return p.upper; }), Object.assign({
+        label: options.bandLabel + " (upper)", fill: "+1", backgroundColor: hatch("#777777")
+      }, band)),
+      line(forecast.map(function (p) { return p.lower; }), Object.assign({
+        label: options.bandLabel + " (lower)"
+      }, band)),
+      line(forecast.map(function (p) { return p.value; }), {
+        label: options.forecastLabel,
+        borderColor: "#b34700",
+        borderDash: [4, 3],
+        pointStyle: "triangle",
+        pointRadius: 4,
+        order: 0
+      })
+    ];
+  }
+
   function readJson(id) {
     var node = document.getElementById(id);
     return node ? JSON.parse(node.textContent) : null;
@@ -52,5 +82,10 @@
   }
 
   bindPrint();
-  window.InsightsCharts = { hatch: hatch, readJson: readJson, bindPngButtons: bindPngButtons };
+  window.InsightsCharts = {
+    hatch: hatch,
+    readJson: readJson,
+    bindPngButtons: bindPngButtons,
+    forecastDatasets: forecastDatasets
+  };
 })();

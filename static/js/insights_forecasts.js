@@ -12,7 +12,6 @@
   if (!series || !series.length || !canvas || !picker) {
     return;
   }
-  var hatch = window.InsightsCharts.hatch;
   var metricSelect = document.getElementById("forecast-metric");
   var scopeSelect = document.getElementById("forecast-scope");
   var seriesSelect = document.getElementById("forecast-series");
@@ -41,8 +40,6 @@
     seriesSelect.disabled = choices.length < 2;
   }
 
-  function pad(values, before) { return new Array(before).fill(null).concat(values); }
-
   function draw(item) {
     var history = item.history;
     var forecast = item.forecast;
@@ -57,35 +54,11 @@
         pointRadius: 3,
         spanGaps: true,
         order: 1
-      },
-      {
-        label: "Prediction band, " + item.interval + " % (upper)",
-        data: pad(forecast.map(function (p) { return p.upper; }), offset),
-        borderColor: "rgba(120,120,120,0.8)",
-        borderWidth: 1,
-        pointRadius: 0,
-        fill: "+1",
-        backgroundColor: hatch("#777777"),
-        order: 2
-      },
-      {
-        label: "Prediction band, " + item.interval + " % (lower)",
-        data: pad(forecast.map(function (p) { return p.lower; }), offset),
-        borderColor: "rgba(120,120,120,0.8)",
-        borderWidth: 1,
-        pointRadius: 0,
-        order: 2
-      },
-      {
-        label: item.metric_display + " (forecast)",
-        data: pad(forecast.map(function (p) { return p.value; }), offset),
-        borderColor: "#b34700",
-        borderDash: [4, 3],
-        pointStyle: "triangle",
-        pointRadius: 4,
-        order: 0
       }
-    ];
+    ].concat(window.InsightsCharts.forecastDatasets(forecast, offset, {
+      bandLabel: "Prediction band, " + item.interval + " %",
+      forecastLabel: item.metric_display + " (forecast)"
+    }));
     var y = { title: { display: true, text: item.metric_display } };
     if (item.metric === "volume") { y.beginAtZero = true; y.ticks = { precision: 0 }; }
     if (item.metric === "sentiment") { y.suggestedMin = -1; y.suggestedMax = 1; }
