@@ -99,13 +99,19 @@ def test_kiosk_shows_responses_the_server_refused(page):
     page.goto(f"/surveys/{survey.pk}/kiosk/")
     page.context.set_offline(True)
     answer(page, "9")
+    answer(page, "10")
     services.close_survey(survey=survey)  # closed while the tablet was offline
 
     page.context.set_offline(False)
 
     expect(page.locator("#kiosk-refused")).to_be_visible(timeout=15_000)
-    expect(page.locator("#kiosk-refused-list li")).to_contain_text("the survey is closed")
+    expect(page.locator("#kiosk-refused-list li")).to_have_count(2)
+    expect(page.locator("#kiosk-refused-list li").first).to_contain_text("the survey is closed")
     expect(page.locator("#kiosk-queue-count")).to_have_text("0")
+    # The status line says how many were refused and why, not "Synced 0 responses".
+    status = page.locator("#kiosk-sync-status")
+    expect(status).to_contain_text("2 responses refused (the survey is closed), listed below")
+    expect(status).not_to_contain_text("Synced")
     assert Response.objects.count() == 0
     page.problems.assert_none()
 
