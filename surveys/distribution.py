@@ -269,7 +269,9 @@ def check_can_invite(survey: Survey) -> None:
             "Invitations can only be sent for an open survey inside its dates.",
             code="survey_not_open",
         )
-    if survey.response_quota is not None and (survey.responses.count() >= survey.response_quota):
+    from .services import quota_reached  # (at module level the import is circular)
+
+    if quota_reached(survey):
         raise ValidationError(
             "This survey has received all the responses its quota allows: invitations and "
             "reminders would only lead to a closed survey. Raise or remove the quota first.",

@@ -110,10 +110,8 @@ class Survey(models.Model):
         if self.status != self.Status.OPEN:
             return self.status
         now = timezone.now()
-        if self.opens_at and now < self.opens_at:
-            return "scheduled"
-        if self.closes_at and now >= self.closes_at:
-            return "ended"
+        if not self.accepts_responses_at(now):  # open, so outside its dates
+            return "scheduled" if self.opens_at and now < self.opens_at else "ended"
         if self.response_quota is not None:
             count = getattr(self, "response_count", None)
             if count is None:

@@ -179,11 +179,17 @@ def _takes_response_sql(questions_version: int, now: dt.datetime) -> tuple[str, 
     )
 
 
+def quota_reached(survey: Survey) -> bool:
+    """Whether ``survey`` already holds as many responses as its quota allows (read
+    without a lock: the submission's own check is under the survey row lock)."""
+    return survey.response_quota is not None and (
+        Response.objects.filter(survey=survey).count() >= survey.response_quota
+    )
+
+
 def check_quota(survey: Survey) -> None:
     """Raise ``QuotaReached`` if ``survey`` already holds as many responses as it allows."""
-    if survey.response_quota is not None and (
-        Response.objects.filter(survey=survey).count() >= survey.response_quota
-    ):
+    if quota_reached(survey):
         raise QuotaReached()
 
 
