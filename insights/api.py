@@ -25,7 +25,7 @@ from api.pagination import CursorPagination
 from api.serializers import InputSerializer
 from feedback.models import Customer, Feedback, Product
 
-from . import alerts, selectors
+from . import alerts, dashboard, selectors
 from .analysis import stats
 from .models import Alert, Forecast, Theme
 from .trends import METRIC_LABELS
@@ -263,15 +263,14 @@ class SeriesFilterSerializer(MetricFilterSerializer):
 def _estimate(metric: str, sums: dict, confidence: float, *, floor: int = 0) -> dict | None:
     """The estimate as a dict; None without data or, as on the dashboard, when a filter to
     a group of customers leaves fewer than ``floor`` answers (they could point at a person)."""
-    if 0 < stats.metric_sample_size(metric, sums) < floor:
+    if dashboard.too_small(stats.metric_sample_size(metric, sums), floor):
         return None
     estimate = stats.metric_estimate(metric, sums, confidence=confidence)
     return estimate.as_dict() if estimate else None
 
 
 def _small_group_floor(where: dict) -> int:
-    narrows_customers = where["segment_id"] is not None or where["customer_kind"]
-    return settings.INSIGHTS_MIN_GROUP_SIZE if narrows_customers else 0
+    return dashboard.group_floor(where["segment_id"] is not None or bool(where["customer_kind"]))
 
 
 _ESTIMATE = serializers.DictField(allow_null=True, help_text="value, ci_low, ci_high, n, …")

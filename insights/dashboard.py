@@ -59,6 +59,17 @@ def min_group_size() -> int:
     return settings.INSIGHTS_MIN_GROUP_SIZE
 
 
+def group_floor(narrows_customers: bool) -> int:
+    """The fewest items a value is shown from: ``min_group_size()`` under a filter to a
+    group of customers (a small group could point at a person), else no floor."""
+    return min_group_size() if narrows_customers else 0
+
+
+def too_small(n: int, floor: int) -> bool:
+    """Whether a value from ``n`` items is hidden under ``floor`` (none: nothing to hide)."""
+    return 0 < n < floor
+
+
 def format_value(metric: str, estimate) -> str:
     """The value as the pages show it: counts whole, shares in percent, means to 2 places."""
     if estimate is None:
@@ -110,9 +121,9 @@ def metric_cell(
     alpha = settings.INSIGHTS_SIGNIFICANCE_ALPHA
     n_current = _sample_size(metric, current)
     n_previous = _sample_size(metric, previous) if compare else 0
-    floor = min_group_size() if guarded else 0
-    hidden = 0 < n_current < floor
-    previous_hidden = 0 < n_previous < floor
+    floor = group_floor(guarded)
+    hidden = too_small(n_current, floor)
+    previous_hidden = too_small(n_previous, floor)
     comparison = (
         None
         if hidden or previous_hidden or not compare
@@ -307,12 +318,12 @@ def time_series(scope: Scope) -> dict:
     end = scope.end
     sums = reads.scoped_sums(scope.narrowed(start=first), group=scope.interval)
     empty = dict.fromkeys(reads.ROLLUP_SUMS, 0)
-    floor = min_group_size() if scope.narrows_customers else 0
+    floor = group_floor(scope.narrows_customers)
     points = []
     for start in starts:
         period = sums.get(start, empty)
         volume, analysed = int(period["feedback_count"]), int(period["analysed_count"])
-        hidden = 0 < volume < floor
+        hidden = too_small(volume, floor)
         point_scope = scope.narrowed(start=start, end=min(_next_start(start, scope.interval), end))
         points.append(
             {
