@@ -314,25 +314,12 @@ class KpiView(_InsightsRead, APIView):
         where = query.validated_filter()
         days = query.validated_data["days"]
         today = timezone.now().astimezone(dt.UTC).date()
-        end = today + dt.timedelta(days=1)
-        start, before = end - dt.timedelta(days=days), end - dt.timedelta(days=2 * days)
-        sums = {
-            "current": selectors.rollup_totals(start=start, end=end, **where),
-            "previous": selectors.rollup_totals(start=before, end=start, **where),
-        }
-        # Volume over full days ending yesterday, as alert rules count it.
-        volume_start = start - dt.timedelta(days=1)
-        volume_before = before - dt.timedelta(days=1)
-        volume_sums = {
-            "current": selectors.rollup_totals(start=volume_start, end=today, **where),
-            "previous": selectors.rollup_totals(start=volume_before, end=volume_start, **where),
-        }
+        sums = selectors.period_sums(days=days, today=today, **where)
         alpha = settings.INSIGHTS_SIGNIFICANCE_ALPHA
         floor = _small_group_floor(where)
         metrics = []
         for metric in stats.METRICS:
-            window = volume_sums if metric == "volume" else sums
-            current, previous = window["current"], window["previous"]
+            current, previous = sums.of(metric)
             row = {
                 "metric": metric,
                 "label": METRIC_LABELS[metric],
@@ -345,12 +332,12 @@ class KpiView(_InsightsRead, APIView):
                 row["comparison"] = comparison.as_dict() if comparison else None
             metrics.append(row)
         window = {
-            "from": start,
+            "from": sums.start,
             "to": today,
-            "previous_from": before,
-            "volume_from": volume_start,
-            "volume_to": today - dt.timedelta(days=1),
-            "volume_previous_from": volume_before,
+            "previous_from": sums.before,
+            "volume_from": sums.volume_start,
+            "volume_to": sums.volume_end - dt.timedelta(days=1),
+            "volume_previous_from": sums.volume_before,
         }
         return Response({"window": window, "alpha": alpha, "metrics": metrics})
 

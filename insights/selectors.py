@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncWeek
@@ -134,6 +135,50 @@ def rollup_rows(
 def summed_counters(rows) -> dict:
     """``Sum`` of each counter the rows' rollup keeps (``ROLLUP_SUMS``, every rollup)."""
     return {name: Sum(name) for name in ROLLUP_SUMS}
+
+
+@dataclass(frozen=True)
+class PeriodSums:
+    """The rollup totals of the last ``days`` days (today included) and of the ``days``
+    before them; volume over the ``days`` full days ending yesterday and the ``days``
+    before those, as alert rules count it (today's count is still growing). Windows are
+    (first day, day after the last)."""
+
+    start: dt.date
+    end: dt.date
+    before: dt.date
+    volume_start: dt.date
+    volume_end: dt.date
+    volume_before: dt.date
+    current: dict
+    previous: dict
+    volume_current: dict
+    volume_previous: dict
+
+    def of(self, metric: str) -> tuple[dict, dict]:
+        """(current, previous) totals for ``metric``."""
+        if metric == "volume":
+            return self.volume_current, self.volume_previous
+        return self.current, self.previous
+
+
+def period_sums(*, days: int, today: dt.date, **where) -> PeriodSums:
+    """:class:`PeriodSums` for the filters ``where`` (those of :func:`rollup_totals`)."""
+    end = today + dt.timedelta(days=1)
+    start, before = end - dt.timedelta(days=days), end - dt.timedelta(days=2 * days)
+    volume_start, volume_before = start - dt.timedelta(days=1), before - dt.timedelta(days=1)
+    return PeriodSums(
+        start=start,
+        end=end,
+        before=before,
+        volume_start=volume_start,
+        volume_end=today,
+        volume_before=volume_before,
+        current=rollup_totals(start=start, end=end, **where),
+        previous=rollup_totals(start=before, end=start, **where),
+        volume_current=rollup_totals(start=volume_start, end=today, **where),
+        volume_previous=rollup_totals(start=volume_before, end=volume_start, **where),
+    )
 
 
 def rollup_totals(

@@ -29,27 +29,11 @@ def period_comparison(
     metric's interval and two-sided test at ``INSIGHTS_SIGNIFICANCE_ALPHA``; volume over
     the ``days`` full days ending yesterday against the ``days`` before them."""
     today = today or timezone.now().astimezone(dt.UTC).date()
-    end = today + dt.timedelta(days=1)
-    start = end - dt.timedelta(days=days)
-    before = start - dt.timedelta(days=days)
-    sums = {
-        "current": selectors.rollup_totals(start=start, end=end, product_id=product_id),
-        "previous": selectors.rollup_totals(start=before, end=start, product_id=product_id),
-    }
-    # Volume counts full days, ending yesterday, as alert rules count it: today's count
-    # is still growing.
-    volume_start, volume_before = start - dt.timedelta(days=1), before - dt.timedelta(days=1)
-    volume_sums = {
-        "current": selectors.rollup_totals(start=volume_start, end=today, product_id=product_id),
-        "previous": selectors.rollup_totals(
-            start=volume_before, end=volume_start, product_id=product_id
-        ),
-    }
+    sums = selectors.period_sums(days=days, today=today, product_id=product_id)
     alpha = settings.INSIGHTS_SIGNIFICANCE_ALPHA
     rows = []
     for metric in stats.METRICS:
-        window = volume_sums if metric == "volume" else sums
-        current, previous = window["current"], window["previous"]
+        current, previous = sums.of(metric)
         comparison = stats.metric_comparison(metric, previous, current, alpha=alpha)
         rows.append(
             {
@@ -66,10 +50,10 @@ def period_comparison(
         "rows": rows,
         "alpha": alpha,
         "confidence": round((1 - alpha) * 100),
-        "current_window": (start, today),
-        "previous_window": (before, start - dt.timedelta(days=1)),
-        "volume_window": (volume_start, today - dt.timedelta(days=1)),
-        "volume_previous_window": (volume_before, volume_start - dt.timedelta(days=1)),
+        "current_window": (sums.start, today),
+        "previous_window": (sums.before, sums.start - dt.timedelta(days=1)),
+        "volume_window": (sums.volume_start, sums.volume_end - dt.timedelta(days=1)),
+        "volume_previous_window": (sums.volume_before, sums.volume_start - dt.timedelta(days=1)),
     }
 
 
