@@ -215,12 +215,25 @@ def _group_label_and_scope(group: str, key, scope: Scope, objects: dict):
     return (item.name if item else ""), {"segment": item}
 
 
-def breakdown(scope: Scope, group: str, *, rank_by: str = "", compare: bool = True) -> list[dict]:
+def breakdown(
+    scope: Scope,
+    group: str,
+    *,
+    rank_by: str = "",
+    compare: bool = True,
+    today: dt.date | None = None,
+) -> list[dict]:
     """One row per value of ``group`` (channel, customer_kind, product, segment) with
-    each breakdown metric (against the previous period when ``compare``), small groups
-    hidden. Ranked worst first by ``rank_by`` when given, else largest volume first."""
+    each breakdown metric (against the previous period when ``compare``; volume then over
+    full days, as in :func:`kpi_tiles`), small groups hidden. Ranked worst first by
+    ``rank_by`` when given, else largest volume first."""
     current = reads.scoped_sums(scope, group=group)
     previous = reads.scoped_sums(scope.previous(), group=group) if compare else {}
+    today = today or timezone.now().astimezone(dt.UTC).date()
+    full_days = compare and scope.full_days(today) != scope
+    if full_days:
+        volume_now = reads.scoped_sums(scope.full_days(today), group=group)
+        volume_before = reads.scoped_sums(scope.full_days(today).previous(), group=group)
     if group == "product":
         objects = reads.products_by_id([k for k in current if k is not None])
     elif group == "segment":
@@ -251,6 +264,16 @@ def breakdown(scope: Scope, group: str, *, rank_by: str = "", compare: bool = Tr
             )
             for metric in BREAKDOWN_METRICS
         }
+        if full_days:
+            volume_scope = (sub_scope or scope).full_days(today)
+            cells["volume"] = metric_cell(
+                "volume",
+                volume_scope,
+                volume_now.get(key, empty),
+                volume_before.get(key, empty),
+                guarded=True,
+            )
+            cells["volume"]["full_days"] = (volume_scope.start, volume_scope.last_day)
         if sub_scope is None:
             for cell in cells.values():
                 cell["drill_down"], cell["drill_down_count"] = "", 0

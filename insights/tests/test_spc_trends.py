@@ -6,7 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from insights import trends
+from feedback.tests.factories import ProductFactory
+from insights import dashboard, trends
+from insights.dashboard_scope import Scope
 from insights.models import DailyFeedbackStat
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +97,23 @@ def test_volume_is_compared_over_full_days_ending_yesterday(client, manager):
     assert tiles["volume"]["current"].value == 50
     assert tiles["volume"]["full_days"][1] == today - dt.timedelta(days=1)
     assert "today is still counting" in client.get(reverse("insights:trends")).content.decode()
+
+
+def test_rankings_compare_volume_over_full_days_ending_yesterday(client, manager, settings):
+    settings.INSIGHTS_MIN_GROUP_SIZE = 1
+    today = timezone.now().astimezone(dt.UTC).date()
+    product = ProductFactory(name="Counter app")
+    row = {"channel": "form", "customer_kind": "external", "product": product}
+    DailyFeedbackStat.objects.create(day=today, **row, feedback_count=30)  # still counting
+    DailyFeedbackStat.objects.create(day=today - dt.timedelta(days=1), **row, feedback_count=5)
+    DailyFeedbackStat.objects.create(day=today - dt.timedelta(days=31), **row, feedback_count=4)
+    month = Scope(start=today - dt.timedelta(days=29), end=today + dt.timedelta(days=1))
+
+    rows = dashboard.breakdown(month, "product")
+
+    volume = rows[0]["cells"]["volume"]
+    assert (volume["current"].value, volume["previous"].value) == (5, 4)
+    assert volume["full_days"] == (today - dt.timedelta(days=30), today - dt.timedelta(days=1))
+    client.force_login(manager)
+    html = client.get(reverse("insights:rankings")).content.decode()
+    assert "Volume counts full days" in html and "today is still counting" in html
