@@ -218,6 +218,22 @@ def test_rating_outside_the_scale_skips_the_item_and_keeps_the_others(feed_serve
     assert (result.imported, result.skipped) == (1, 1)
 
 
+def test_a_future_dated_item_is_skipped_until_its_date_comes(feed_server):
+    tomorrow_but_one = timezone.now() + dt.timedelta(days=2)
+    future = {**review(1, "Not written yet"), "date_published": tomorrow_but_one.isoformat()}
+    feed_server.serve_json(json_feed(future, review(2, "Written")))
+    source = make_source(feed_server.url())
+
+    result = review_sources.poll_review_source(source_id=source.pk)
+
+    assert (result.imported, result.skipped) == (1, 1)
+    source.refresh_from_db()
+    assert source.skip_reasons == [
+        {"item": "r-1", "reason": f"The date {tomorrow_but_one:%Y-%m-%d} lies in the future."}
+    ]
+    assert not Feedback.objects.filter(received_at__gt=timezone.now()).exists()
+
+
 def test_refused_items_are_counted_with_their_first_reasons_on_the_page_and_in_the_api(
     feed_server, client, staff_member
 ):
