@@ -302,7 +302,8 @@ def invitation_answer(request, slug: str, token: str):
     else:
         try:
             services.check_accepting(survey)
-        except services.SurveyClosed as exc:
+            services.check_quota(survey)
+        except (services.SurveyClosed, services.QuotaReached) as exc:
             return _closed(request, survey, exc)
         distribution.mark_opened(invitation=invitation)
         context.update(

@@ -551,6 +551,23 @@ def test_a_survey_at_its_quota_takes_no_invitations_or_reminders(
     assert Invitation.objects.count() == 1 and mail.outbox == []
 
 
+def test_an_invitation_link_to_a_survey_at_its_quota_says_so_before_the_form(
+    client, eager_tasks, django_capture_on_commit_callbacks
+):
+    from surveys import services
+
+    survey = make_survey(title="Small survey", response_quota=1)
+    invite(survey, [customer()], django_capture_on_commit_callbacks)
+    token = token_from(mail.outbox[0])
+    services.submit_response(survey=survey, answers={"nps": 9}, channel="link")
+
+    page = client.get(answer_url(survey, token))
+
+    assert page.status_code == 410
+    assert "survey-form" not in page.content.decode()
+    assert Invitation.objects.get().status == Invitation.Status.SENT
+
+
 @pytest.mark.parametrize(
     ("pasted", "preview_says", "sent_says"),
     [
