@@ -29,8 +29,13 @@ class PublicFeedbackForm(forms.Form):
     name = forms.CharField(max_length=200, required=False)
     email = forms.EmailField(required=False)
     consent = forms.BooleanField(label=CONSENT_TEXT, required=False)
-    # Hidden from people by CSS; bots fill every field they see.
-    website = forms.CharField(required=False, label="Leave this empty")
+    # Hidden from people by CSS (and kept out of the Tab order and autofill, so no person
+    # reaches it); bots fill every field they see.
+    website = forms.CharField(
+        required=False,
+        label="Leave this empty",
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
 
     def clean_text(self):
         text = self.cleaned_data["text"].strip()

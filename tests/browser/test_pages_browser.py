@@ -80,6 +80,19 @@ def test_public_form_shows_field_errors_for_empty_text(page):
     page.problems.assert_none()
 
 
+def test_public_form_is_answered_with_the_keyboard_without_an_invisible_stop(page):
+    page.goto("/feedback/")
+    page.get_by_label("Your feedback").focus()
+    stops = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate("document.activeElement.name || document.activeElement.tagName"))
+
+    # The honeypot (off-screen, aria-hidden) is never a stop where focus would vanish.
+    assert stops == ["rating", "product", "name", "email", "consent", "BUTTON"]
+    page.problems.assert_none()
+
+
 def _seed_trend() -> tuple[int, int]:
     """Feedback over twelve weeks with mixed sentiment; return (last 30 days, 30 before)."""
     now = timezone.now()
