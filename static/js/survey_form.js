@@ -172,11 +172,25 @@
     }
   }
 
+  // A refused submission comes back at the top of the page: take the respondent (and a
+  // screen reader, which then reads the question and its error) to the first question to
+  // fix, or to the message above the form when no question is marked.
+  function focusFirstProblem() {
+    var target = form.querySelector("fieldset.sq.has-errors:not([hidden])") ||
+      document.querySelector(".survey-form .errors[role=alert]");
+    if (!target) {
+      return;
+    }
+    target.setAttribute("tabindex", "-1");
+    target.focus();
+  }
+
   form.addEventListener("change", refresh);
   form.addEventListener("input", function (event) {
     tickOther(event);
     refresh();
   });
   refresh();
+  focusFirstProblem();
   form.dataset.logicReady = "1";
 })();

@@ -146,6 +146,30 @@ def test_going_back_and_submitting_again_stores_one_response(page):
     page.problems.assert_none()
 
 
+def test_after_a_refused_submission_focus_is_on_the_first_question_to_fix(page):
+    survey = make_survey(
+        questions=[
+            {"key": "nps", "kind": "nps", "text": "How likely are you to recommend us?"},
+            {"key": "csat", "kind": "csat", "text": "How satisfied are you?"},
+            {"key": "ces", "kind": "ces", "text": "How easy was it?"},
+            {"key": "stars", "kind": "stars", "text": "Rate the delivery", "required": True},
+            {"key": "why", "kind": "long_text", "text": "Anything else?", "required": True},
+        ]
+    )
+    page.set_viewport_size({"width": 375, "height": 667})
+    page.goto(f"/s/{survey.slug}/")
+    page.locator("#sq-nps").get_by_text("9", exact=True).click()
+    page.locator("#sq-why textarea").fill("Fine")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit").click()
+
+    stars = page.locator("#sq-stars")
+    expect(stars).to_be_focused()
+    expect(stars).to_be_in_viewport()
+    expect(stars.locator(".error")).to_have_text("This question requires an answer.")
+    assert Response.objects.count() == 0
+
+
 @pytest.mark.parametrize("width", [1280, 1440])
 def test_survey_list_does_not_scroll_sideways_for_a_manager(page, width):
     from feedback.tests.factories import UserFactory
