@@ -170,6 +170,32 @@ def test_after_a_refused_submission_focus_is_on_the_first_question_to_fix(page):
     assert Response.objects.count() == 0
 
 
+@pytest.mark.parametrize(("width", "height"), [(375, 667), (1280, 900)])
+def test_scales_keep_every_point_on_one_row_on_a_phone_and_a_desktop(page, width, height):
+    survey = make_survey(
+        questions=[
+            {"key": "nps", "kind": "nps", "text": "How likely are you to recommend us?"},
+            {"key": "ces", "kind": "ces", "text": "How easy was it?"},
+            {"key": "csat", "kind": "csat", "text": "How satisfied are you?"},
+            {"key": "likert", "kind": "likert", "text": "The app is fast."},
+        ]
+    )
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"/s/{survey.slug}/")
+
+    for key in ("nps", "ces", "csat", "likert"):
+        rows = page.locator(f"#sq-{key} .point").evaluate_all(
+            "points => new Set(points.map(p => Math.round(p.getBoundingClientRect().top))).size"
+        )
+        assert rows == 1, f"{key} at {width}px is spread over {rows} rows"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # Every point keeps its label as its name, wherever the label is drawn.
+    nps = page.locator("#sq-nps")
+    expect(nps.get_by_role("radio", name="0 Not at all likely")).to_be_visible()
+    expect(nps.get_by_role("radio", name="10 Extremely likely")).to_be_visible()
+    page.problems.assert_none()
+
+
 @pytest.mark.parametrize("width", [1280, 1440])
 def test_survey_list_does_not_scroll_sideways_for_a_manager(page, width):
     from feedback.tests.factories import UserFactory
