@@ -26,10 +26,10 @@ class AudienceForm(forms.Form):
     )
     segment = forms.ModelChoiceField(
         label="Segment",
-        queryset=Segment.objects.order_by("name"),
+        queryset=Segment.objects.live().order_by("name"),
         required=False,
         empty_label="No segment",
-        help_text="Segments hold hand-picked members today.",
+        help_text="Rule, manual and accepted segments, with their current members.",
     )
     emails = forms.CharField(
         label="Or paste email addresses",

@@ -448,6 +448,24 @@ def test_manager_previews_then_sends_and_sees_the_status(
     assert Invitation.objects.get().sent_by == manager
 
 
+def test_only_segments_in_use_are_offered_and_accepted_as_an_audience(client, manager, survey):
+    members = customer(name="Ann")
+    live = Segment.objects.create(name="Beta testers")
+    pending = Segment.objects.create(name="Suggested: Free", status=Segment.Status.SUGGESTED)
+    discarded = Segment.objects.create(name="Old cluster", status=Segment.Status.DISCARDED)
+    for segment in (live, pending, discarded):
+        segment.customers.add(members)
+    client.force_login(manager)
+
+    offered = client.get(page_url(survey)).context["form"].fields["segment"].queryset
+    assert list(offered) == [live]
+    for segment in (pending, discarded):
+        refused = client.post(page_url(survey), {"action": "preview", "segment": segment.pk})
+        assert refused.context["form"].errors["segment"]
+        assert refused.context["report"] is None
+    assert Invitation.objects.count() == 0
+
+
 def test_manager_sends_reminders_and_failed_invitations_again_from_the_page(
     client, manager, survey, eager_tasks, django_capture_on_commit_callbacks
 ):
