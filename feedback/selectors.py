@@ -36,9 +36,16 @@ def active_products() -> QuerySet[Product]:
 
 
 def triage_users() -> QuerySet:
+    """Everyone who may be given feedback: the people ``update_feedback_triage`` accepts
+    as assignee (a role, the permission itself, or a superuser)."""
     User = get_user_model()
     return (
-        User.objects.filter(is_active=True, groups__permissions__codename="triage_feedback")
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(groups__permissions__codename="triage_feedback")
+            | Q(user_permissions__codename="triage_feedback")
+            | Q(is_superuser=True)
+        )
         .distinct()
         .order_by("username")
     )

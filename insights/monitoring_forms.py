@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Q
 
 from customization.models import Segment
 from feedback.models import Customer, Feedback, Product
+from feedback.selectors import triage_users
 
 from .models import Alert, AlertRule, Theme
-
-
-def people_who_can_triage():
-    User = get_user_model()
-    return (
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(is_superuser=True)
-            | Q(groups__permissions__codename="triage_feedback")
-            | Q(user_permissions__codename="triage_feedback")
-        )
-        .distinct()
-        .order_by("username")
-    )
 
 
 class _InUseChoiceField(forms.ModelChoiceField):
@@ -92,7 +77,7 @@ class AlertRuleForm(forms.ModelForm):
         kept_segment = Segment.objects.filter(pk=self.instance.segment_id)
         self.fields["segment"].queryset = (Segment.objects.live() | kept_segment).order_by("name")
         self.fields["segment"].empty_label = "All segments"
-        self.fields["notify_users"].queryset = people_who_can_triage()
+        self.fields["notify_users"].queryset = triage_users()
         self.fields["window_days"].min_value = 1
         self.fields["window_days"].widget.attrs.update(min=1, max=90)
         if self.instance.pk:
@@ -141,7 +126,7 @@ class ProductOwnerForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["product"].queryset = Product.objects.order_by("name")
-        self.fields["owner"].queryset = people_who_can_triage()
+        self.fields["owner"].queryset = triage_users()
 
 
 class AlertFilterForm(forms.Form):

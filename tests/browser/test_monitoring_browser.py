@@ -59,3 +59,33 @@ def test_staff_acknowledges_and_resolves_an_alert(page):
         alert.status == Alert.Status.RESOLVED and alert.resolution_note == "Release 4.2 rolled back"
     )
     page.problems.assert_none()
+
+
+def test_a_superuser_follow_up_owner_keeps_the_feedback_when_staff_change_its_status(page):
+    from django.contrib.auth import get_user_model
+
+    from feedback.models import Feedback
+    from feedback.tests.factories import FeedbackFactory, ProductFactory
+
+    UserFactory(username="sam", role="staff")
+    # A superuser made with createsuperuser has no role group, yet may own follow-ups.
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "x")
+    product = ProductFactory(name="Brightway Pay")
+    alerts.set_product_owner(product=product, owner=root)
+    feedback = FeedbackFactory(
+        text="Payment failed twice", product=product, rating=1, rating_min=1, rating_max=5
+    )
+    alerts.create_detractor_follow_ups()
+    feedback.refresh_from_db()
+    assert feedback.assignee == root
+    log_in(page, "sam")
+
+    page.goto(f"/inbox/{feedback.pk}/")
+    expect(page.get_by_label("Assignee")).to_have_value(str(root.pk))
+    page.get_by_label("Status").select_option("actioned")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Feedback updated.")
+    feedback.refresh_from_db()
+    assert (feedback.status, feedback.assignee) == (Feedback.Status.ACTIONED, root)
+    page.problems.assert_none()
