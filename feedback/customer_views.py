@@ -26,7 +26,8 @@ VIEW = "feedback.view_customer"
 
 @permission_required(VIEW)
 def customers(request):
-    search = request.GET.get("q", "")[:200]
+    # No name or email holds a NUL, and PostgreSQL refuses one in a query parameter.
+    search = request.GET.get("q", "").replace("\x00", "")[:200]
     page = Paginator(customer_list(search), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -327,6 +327,18 @@ def test_customer_page_lists_survey_responses_and_invitations(client, staff_memb
     assert b"Onboarding NPS" in response.content
 
 
+def test_customer_search_with_a_nul_character_lists_matches_instead_of_failing(
+    client, staff_member
+):
+    CustomerFactory(name="Bea")
+    client.force_login(staff_member)
+
+    response = client.get(reverse("feedback:customers"), {"q": "B\x00ea"})
+
+    assert response.status_code == 200
+    assert [c.name for c in response.context["page"].object_list] == ["Bea"]
+
+
 @pytest.mark.parametrize(
     ("actor", "expected"),
     [("anonymous", "login"), ("outsider", 403), ("staff_member", 200), ("manager", 200)],
