@@ -1,8 +1,12 @@
 """The feedback filters the inbox and the API share."""
 
+import datetime as dt
+import re
+
 import django_filters
 from django import forms
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from .models import MAX_ID, Customer, Feedback, Product
 from .search import search_feedback
@@ -27,6 +31,24 @@ class IdFilter(django_filters.NumberFilter):
         return None
 
 
+class UtcDayField(IsoDateTimeField):
+    """An ISO date-time, or a bare date meaning midnight UTC: the dashboard counts UTC
+    days and links here with bare dates, so its counts and the inbox's agree whatever
+    ``TIME_ZONE`` is (django-filter would take the server's time zone's midnight)."""
+
+    BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is not None and self.BARE_DATE.fullmatch(str(value).strip()):
+            return moment.replace(tzinfo=dt.UTC)
+        return moment
+
+
+class UtcDayFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDayField
+
+
 class FeedbackFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     channel = django_filters.ChoiceFilter(choices=Feedback.Channel.choices)
@@ -41,13 +63,13 @@ class FeedbackFilter(django_filters.FilterSet):
         method="filter_customer_kind", choices=Customer.Kind.choices, label="Customer"
     )
     # ISO dates or date-times; a bare date means midnight UTC.
-    received_from = django_filters.IsoDateTimeFilter(
+    received_from = UtcDayFilter(
         field_name="received_at",
         lookup_expr="gte",
         label="Received from",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    received_to = django_filters.IsoDateTimeFilter(
+    received_to = UtcDayFilter(
         field_name="received_at",
         lookup_expr="lt",
         label="Received before",

@@ -1,5 +1,7 @@
 """The one inbox: search, saved views, bulk triage, internal notes, customer pages."""
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -82,6 +84,27 @@ def test_inbox_channel_filter_covers_every_channel(client, staff_member):
     for channel in Feedback.Channel.values:
         response = client.get(reverse("feedback:inbox"), {"channel": channel})
         assert [f.text for f in response.context["page"].object_list] == [f"via {channel}"]
+
+
+def test_inbox_dates_are_utc_days_as_on_the_dashboard_whatever_the_time_zone(
+    client, staff_member, settings
+):
+    settings.TIME_ZONE = "Europe/Berlin"
+    FeedbackFactory(
+        text="late on the 28th", received_at=dt.datetime(2026, 11, 28, 23, 30, tzinfo=dt.UTC)
+    )
+    FeedbackFactory(
+        text="early on the 29th", received_at=dt.datetime(2026, 11, 29, 0, 30, tzinfo=dt.UTC)
+    )
+    client.force_login(staff_member)
+
+    response = client.get(
+        reverse("feedback:inbox"), {"received_from": "2026-11-28", "received_to": "2026-11-29"}
+    )
+
+    assert texts(response.context["page"].object_list) == ["late on the 28th"]
+    later = client.get(reverse("feedback:inbox"), {"received_from": "2026-11-29T01:00+01:00"})
+    assert texts(later.context["page"].object_list) == ["early on the 29th"]
 
 
 HUGE_ID = "99999999999999999999999"
