@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -35,11 +37,16 @@ def alert_list(request):
 
 
 def _back_to_alerts(request):
+    """Back to the list and page the alert was acted on from."""
+    query = {}
     status = request.POST.get("status", "")
-    url = redirect("insights:alerts").url
     if status in {"unresolved", "all", *Alert.Status.values}:
-        url += f"?status={status}"
-    return redirect(url)
+        query["status"] = status
+    page = request.POST.get("page", "")
+    if page.isascii() and page.isdigit() and page != "1":
+        query["page"] = page
+    url = redirect("insights:alerts").url
+    return redirect(f"{url}?{urlencode(query)}" if query else url)
 
 
 @permission_required("insights.view_alerts")

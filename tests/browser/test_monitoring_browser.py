@@ -89,3 +89,36 @@ def test_a_superuser_follow_up_owner_keeps_the_feedback_when_staff_change_its_st
     feedback.refresh_from_db()
     assert (feedback.status, feedback.assignee) == (Feedback.Status.ACTIONED, root)
     page.problems.assert_none()
+
+
+def test_acting_on_an_alert_on_the_second_page_comes_back_to_that_page(page):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    UserFactory(username="sam", role="staff")
+    now = timezone.now()
+    for n in range(52):
+        alerts.raise_alert(
+            fingerprint=f"detractor:{n}",
+            kind="detractor_comment",
+            title=f"Detractor comment number {n}",
+            evidence={},
+            now=now - dt.timedelta(minutes=n),
+        )
+    log_in(page, "sam")
+
+    page.goto("/insights/alerts/?status=unresolved&page=2")
+    card = page.locator("article", has_text="Detractor comment number 50")
+    with page.expect_navigation():
+        card.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_role("status")).to_contain_text("Acknowledged: Detractor comment number 50")
+    expect(page.get_by_text("Page 2 of 2")).to_be_visible()
+    expect(card).to_contain_text("Acknowledged by sam")
+
+    card.get_by_label("Resolution note").fill("Called back")
+    with page.expect_navigation():
+        card.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_text("Page 2 of 2")).to_be_visible()
+    expect(page.locator("article", has_text="Detractor comment number 51")).to_be_visible()
+    page.problems.assert_none()
