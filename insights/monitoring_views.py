@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import permission_required
@@ -164,6 +165,7 @@ def _run_kind(request) -> str:
 def run_list(request):
     kind = _run_kind(request)
     runs = list(selectors.analysis_runs(kind=kind, limit=100))
+    queued, queued_after = _awaited_run(request, runs)
     return render(
         request,
         "insights/run_list.html",
@@ -172,6 +174,8 @@ def run_list(request):
             "kind": kind,
             "kinds": AnalysisRun.Kind.choices,
             "any_running": any(r.status == AnalysisRun.Status.RUNNING for r in runs),
+            "queued": queued,
+            "queued_after": queued_after,
             "on_demand": [
                 (value, label)
                 for value, label in AnalysisRun.Kind.choices
@@ -180,6 +184,17 @@ def run_list(request):
             "can_start": request.user.has_perm(START_ANALYSIS),
         },
     )
+
+
+def _awaited_run(request, runs) -> tuple[str, int]:
+    """The kind of run "Run now" just queued and the newest run of that kind before it,
+    while the page does not list a newer one yet (the worker has not started it)."""
+    kind, after = request.GET.get("queued", ""), request.GET.get("after", "")
+    if kind not in ON_DEMAND_TASKS or not (after.isascii() and after.isdigit()):
+        return "", 0
+    if any(run.kind == kind and run.pk > int(after) for run in runs):
+        return "", 0
+    return kind, int(after)
 
 
 # Starting analysis by hand is a change to the analysis, like curating themes or
@@ -191,6 +206,7 @@ START_ANALYSIS = "insights.change_theme"
 @require_POST
 def run_now(request):
     kind = request.POST.get("kind", "")
+    latest = selectors.analysis_runs(kind=kind, limit=1).first()
     try:
         request_run(kind=kind)
     except ValidationError as exc:
@@ -198,6 +214,8 @@ def run_now(request):
     else:
         label = AnalysisRun.Kind(kind).label
         messages.success(request, f"{label} queued; it appears below once a worker starts it.")
+        query = {"queued": kind, "after": latest.pk if latest else 0}
+        return redirect(f"{reverse('insights:runs')}?{urlencode(query)}")
     return redirect("insights:runs")
 
 

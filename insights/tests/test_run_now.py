@@ -117,7 +117,8 @@ def test_manager_runs_a_beat_task_now_on_its_queue(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(RUN_URL, {"kind": kind}, follow=True)
 
-    assert response.redirect_chain == [(reverse("insights:runs"), 302)]
+    waiting_page = f"{reverse('insights:runs')}?queued={kind}&after=0"
+    assert response.redirect_chain == [(waiting_page, 302)]
     label = AnalysisRun.Kind(kind).label
     assert f"{label} queued" in response.content.decode()
     assert broker(queue) == [task]

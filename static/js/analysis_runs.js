@@ -1,12 +1,27 @@
 // Follows the running analysis runs: polls their status and moves the progress bars.
+// After "Run now" it also waits for the queued run to start (or even to finish, when it
+// is quick) and then shows it.
 (function () {
   "use strict";
   var table = document.getElementById("runs");
-  if (!table || table.dataset.running !== "true") {
+  if (!table) {
+    return;
+  }
+  var queued = table.dataset.queued;
+  var queuedAfter = Number(table.dataset.queuedAfter || 0);
+  if (table.dataset.running !== "true" && !queued) {
     return;
   }
   var url = table.dataset.statusUrl;
   var delay = 2000;
+
+  function reload() {
+    // Without ?queued: once shown, the run is no longer waited for.
+    var here = new URL(window.location.href);
+    here.searchParams.delete("queued");
+    here.searchParams.delete("after");
+    window.location.replace(here.toString());
+  }
 
   function update(run) {
     var row = table.querySelector('tr[data-run="' + run.id + '"]');
@@ -39,6 +54,7 @@
           var known = table.querySelector('tr[data-run="' + run.id + '"]');
           if (!known) {
             unknown = unknown || run.status === "running";
+            unknown = unknown || (run.kind === queued && run.id > queuedAfter);
             return;
           }
           stillRunning = update(run) || stillRunning;
@@ -46,7 +62,7 @@
         var bars = table.querySelectorAll('[data-field="progress"]');
         if (unknown || (!stillRunning && bars.length)) {
           // A run started or finished: the page lists it with its final figures.
-          window.location.reload();
+          reload();
           return;
         }
         delay = 2000;

@@ -34,6 +34,24 @@ def test_runs_page_moves_the_progress_bar_and_shows_the_finished_run(page):
     page.problems.assert_none()
 
 
+def test_after_run_now_the_runs_page_shows_the_run_once_a_worker_has_done_it(page):
+    UserFactory(username="maria", role="manager")
+    earlier = AnalysisRun.objects.create(kind="alerts", status="succeeded", rows=3)
+    log_in(page, "maria")
+
+    # Where "Run now" leads: the task is queued, no worker has started it yet.
+    page.goto(f"/insights/runs/?queued=alerts&after={earlier.pk}")
+    expect(page.locator("tr[data-run]")).to_have_count(1)
+    # A quick run: started and finished between two looks at the page.
+    run = AnalysisRun.objects.create(kind="alerts", status="succeeded", rows=20)
+
+    expect(page.locator(f'tr[data-run="{run.pk}"] [data-field="rows"]')).to_have_text(
+        "20", timeout=8000
+    )
+    assert page.url.endswith("/insights/runs/")
+    page.problems.assert_none()
+
+
 def test_staff_acknowledges_and_resolves_an_alert(page):
     UserFactory(username="sam", role="staff")
     alert, _ = alerts.raise_alert(
