@@ -38,17 +38,28 @@ def text_query(value: str) -> SearchQuery:
     return query
 
 
+def has_search_words(value: str) -> bool:
+    """Whether full-text search keeps a word of ``value``: to PostgreSQL "can't", "it's"
+    or "not" are stop words only, a query of nothing, which matches no text at all."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT numnode(websearch_to_tsquery(%s::regconfig, %s))", [SEARCH_CONFIG, value]
+        )
+        return cursor.fetchone()[0] > 0
+
+
 def search_feedback(queryset: QuerySet, value: str, *, rank: bool = True) -> QuerySet:
     """Feedback whose text or submitter name matches ``value``, or whose customer's name
     contains it.
 
     On PostgreSQL the text is matched by full-text search (English stemming), best
-    matches first when ``rank``; elsewhere by a case-insensitive substring.
+    matches first when ``rank``; elsewhere, and for a query of stop words only
+    ("can't"), by a case-insensitive substring.
     """
     value = value.strip()
     if not value:
         return queryset
-    if not uses_full_text():
+    if not uses_full_text() or not has_search_words(value):
         return queryset.filter(
             Q(text__icontains=value)
             | Q(source__icontains=value)

@@ -46,6 +46,20 @@ def test_full_text_search_finds_stemmed_words_ranked(postgres_required):
     assert texts(search_feedback(Feedback.objects.all(), "pay & ment | !(")) == []
 
 
+def test_a_search_of_stop_words_only_finds_the_text_that_contains_it(postgres_required):
+    FeedbackFactory(text="I can't log in since the update")
+    FeedbackFactory(text="Logging in works")
+
+    # "can't" is stop words only to full-text search, which would match nothing.
+    assert texts(search_feedback(Feedback.objects.all(), "can't")) == [
+        "I can't log in since the update"
+    ]
+    assert texts(search_feedback(Feedback.objects.all(), "logging")) == [
+        "Logging in works",
+        "I can't log in since the update",
+    ]
+
+
 def test_full_text_search_uses_the_gin_index(postgres_required):
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'feedback_text_search'")
