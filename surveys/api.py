@@ -80,7 +80,7 @@ class QuestionSerializer(serializers.ModelSerializer):
             "scale",
         ]
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(serializers.DictField(allow_null=True))
     def get_scale(self, obj: Question) -> dict | None:
         qtype = question_type(obj.kind)
         if not qtype.is_scale:

@@ -337,6 +337,17 @@ def test_schema_is_valid_and_lists_the_survey_endpoints():
     assert any(p["name"] == "Idempotency-Key" for p in params)
 
 
+def test_a_question_without_a_scale_answers_as_its_schema_says(integrator):
+    survey = make_survey(
+        questions=[{"key": "plan", "kind": "single", "text": "Your plan?", "choices": ["A", "B"]}]
+    )
+    question = integrator.get(f"/api/v1/surveys/{survey.pk}/").json()["questions"][0]
+    assert question["scale"] is None
+    schema = APIClient().get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+    assert schema["Question"]["properties"]["scale"]["nullable"] is True
+    assert schema["QuestionRecord"]["properties"]["scale"]["nullable"] is True
+
+
 def test_expired_idempotency_records_are_purged(integrator):
     import datetime as dt
 
