@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -37,6 +38,22 @@ def _datetime(value):
         text = value.astimezone(timezone.get_current_timezone()).isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
     return _DATETIME.to_representation(value)
+
+
+class TagNameField(serializers.CharField):
+    """A tag name as given; stored as its slug, so a name without a letter or digit of
+    a-z and 0-9 (``"!!!"``, ``"日本語"``) is refused rather than dropped unseen."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=60, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not slugify(value):
+            raise serializers.ValidationError(
+                "A tag name needs at least one letter or digit (a-z, 0-9)."
+            )
+        return value
 
 
 class FeedbackSerializer(serializers.Serializer):
@@ -155,9 +172,7 @@ class FeedbackCreateSerializer(InputSerializer):
     received_at = serializers.DateTimeField(required=False)
     customer = _CustomerField(required=False, allow_null=True)
     product = _ProductField(slug_field="slug", required=False, allow_null=True)
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=60), required=False, max_length=20, default=list
-    )
+    tags = serializers.ListField(child=TagNameField(), required=False, max_length=20, default=list)
 
 
 BULK_MAX_ITEMS = 1000
@@ -202,9 +217,7 @@ class FeedbackTriageSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
     )
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=60), required=False, max_length=20
-    )
+    tags = serializers.ListField(child=TagNameField(), required=False, max_length=20)
 
 
 class FeedbackListCreateView(generics.ListAPIView):

@@ -15,6 +15,7 @@ from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
 
 from . import focus_groups, interviews
+from .api import TagNameField
 from .models import Customer, FocusGroup, FocusGroupEntry, Interview, InterviewHighlight, Product
 from .selectors import (
     focus_group_entries,
@@ -185,9 +186,7 @@ class FocusGroupEntryCreateSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=100_000)
     kind = serializers.ChoiceField(choices=FocusGroupEntry.Kind.choices, default="finding")
     participant = _CustomerField(required=False, allow_null=True)
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=60), required=False, max_length=20, default=list
-    )
+    tags = serializers.ListField(child=TagNameField(), required=False, max_length=20, default=list)
 
 
 _FG_PERMS = {
@@ -344,9 +343,7 @@ class HighlightCreateSerializer(serializers.Serializer):
     start = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, help_text="Offset of the excerpt, if known."
     )
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=60), required=False, max_length=20, default=list
-    )
+    tags = serializers.ListField(child=TagNameField(), required=False, max_length=20, default=list)
 
 
 _IV_PERMS = {

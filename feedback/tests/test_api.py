@@ -225,6 +225,21 @@ def test_retrieve_and_update_status(integrator, staff_member):
     assert integrator.get(f"{LIST_URL}999999/").status_code == 404
 
 
+@pytest.mark.parametrize("name", ["!!!", "日本語"])
+def test_a_tag_name_without_letters_or_digits_is_refused_and_keeps_the_tags(integrator, name):
+    feedback = integrator.post(LIST_URL, {"text": "Slow", "tags": ["billing"]}, format="json")
+    url = f"{LIST_URL}{feedback.json()['id']}/"
+    response = integrator.patch(url, {"status": "triaged", "tags": [name]}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["tags.0"]
+    assert (integrator.get(url).json()["status"], integrator.get(url).json()["tags"]) == (
+        "new",
+        ["billing"],
+    )
+    response = integrator.post(LIST_URL, {"text": "Fast", "tags": [name]}, format="json")
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["tags.0"]
+
+
 def test_staff_session_may_use_the_api_but_outsiders_may_not(staff_member, outsider):
     FeedbackFactory()
     client = APIClient()
