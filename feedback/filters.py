@@ -5,6 +5,7 @@ import re
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django_filters.fields import IsoDateTimeField
 
@@ -32,17 +33,24 @@ class IdFilter(django_filters.NumberFilter):
 
 
 class UtcDayField(IsoDateTimeField):
-    """An ISO date-time, or a bare date meaning midnight UTC: the dashboard counts UTC
-    days and links here with bare dates, so its counts and the inbox's agree whatever
-    ``TIME_ZONE`` is (django-filter would take the server's time zone's midnight)."""
+    """An ISO 8601 date or date-time, compared in UTC. A bare date means midnight UTC: the
+    dashboard counts UTC days and links here with bare dates, so its counts and the
+    inbox's agree whatever ``TIME_ZONE`` is (django-filter would take the server's time
+    zone's midnight). ISO allows offsets up to ±23:59, PostgreSQL refuses those past
+    ±15:59, and a time that leaves the calendar in UTC is not a valid date/time."""
 
     BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
     def to_python(self, value):
         moment = super().to_python(value)
-        if moment is not None and self.BARE_DATE.fullmatch(str(value).strip()):
+        if moment is None:
+            return None
+        if self.BARE_DATE.fullmatch(str(value).strip()):
             return moment.replace(tzinfo=dt.UTC)
-        return moment
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class UtcDayFilter(django_filters.IsoDateTimeFilter):

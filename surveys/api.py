@@ -28,6 +28,7 @@ from accounts.permissions import HasScopeOrPermission
 from api.errors import NON_FIELD
 from api.pagination import CursorPagination
 from api.serializers import InputSerializer
+from feedback.filters import UtcDayFilter
 from feedback.models import Customer
 
 from . import distribution, results, services
@@ -482,8 +483,8 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 class InvitationFilter(django_filters.FilterSet):
     email = django_filters.CharFilter(lookup_expr="iexact")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDayFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDayFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Invitation

@@ -177,6 +177,20 @@ def test_list_filters_orders_and_paginates(integrator):
     assert bad.status_code == 400 and "channel" in bad.json()["errors"]
 
 
+def test_received_filters_take_any_iso_offset_and_refuse_times_off_the_calendar(integrator):
+    FeedbackFactory(text="alpha", received_at="2025-01-15T12:00:00Z")
+    FeedbackFactory(text="bravo", received_at="2025-01-16T12:00:00Z")
+    # 2025-01-15T00:00-20:00 is 2025-01-15T20:00 UTC, between the two.
+    response = integrator.get(LIST_URL, {"received_from": "2025-01-15T00:00:00-20:00"})
+    assert response.status_code == 200, response.content
+    assert [row["text"] for row in response.json()["results"]] == ["bravo"]
+    response = integrator.get(LIST_URL, {"received_to": "2025-01-15T00:00:00-20:00"})
+    assert [row["text"] for row in response.json()["results"]] == ["alpha"]
+    response = integrator.get(LIST_URL, {"received_to": "0001-01-01T00:00:00+05:00"})
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["received_to"]
+
+
 @pytest.mark.parametrize("name", ["customer", "theme", "segment"])
 @pytest.mark.parametrize("value", ["99999999999999999999999", "0", "-1", "2.5"])
 def test_list_id_filter_out_of_range_is_400(integrator, name, value):

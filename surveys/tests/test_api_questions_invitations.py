@@ -120,6 +120,18 @@ def test_invitations_walk_by_cursor_and_filter_by_status(reader):
     assert reader.get(f"{invitations_url(other)}{made[2].pk}/").status_code == 404
 
 
+def test_invitations_filter_by_creation_time_with_any_iso_offset(reader):
+    survey = make_survey()
+    invitation = InvitationFactory(survey=survey)
+    Invitation.objects.filter(pk=invitation.pk).update(created_at="2025-01-15T12:00:00Z")
+    # 2025-01-15T00:00-20:00 is 2025-01-15T20:00 UTC, after the invitation.
+    response = reader.get(invitations_url(survey), {"created_before": "2025-01-15T00:00:00-20:00"})
+    assert response.status_code == 200, response.content
+    assert [i["id"] for i in response.json()["results"]] == [invitation.pk]
+    response = reader.get(invitations_url(survey), {"created_after": "2025-01-15T00:00:00-20:00"})
+    assert response.json()["results"] == []
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_customers_are_invited_by_id_and_email_through_the_service(sender, celery_worker):
