@@ -168,8 +168,12 @@ def _date(value) -> dt.datetime | None:
             return None
         parsed = dt.datetime(day.year, day.month, day.day)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
+        return parsed.replace(tzinfo=dt.UTC)
+    try:
+        # In UTC: PostgreSQL refuses offsets past ±15:59, which ISO 8601 allows.
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        return None
 
 
 def _lookup(item, path: str):

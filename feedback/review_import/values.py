@@ -206,7 +206,13 @@ def parse_review_date(raw: str, date_order: str = "dmy") -> dt.datetime | None:
             parsed = None  # "+02:00 UTC" says two things
     if parsed is None:
         raise ValueError(f"Unrecognised date “{value[:40]}”.")
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.UTC)
+    try:
+        # In UTC: PostgreSQL refuses offsets past ±15:59, which ISO 8601 allows.
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(f"Unrecognised date “{value[:40]}”.") from None
 
 
 def _parse_date(value: str, date_order: str) -> dt.datetime | None:

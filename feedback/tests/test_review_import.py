@@ -455,6 +455,18 @@ def test_reviews_dated_in_the_future_are_skipped_with_a_reason():
     assert _errors(imp) == [(3, "date: The date 2030-01-01 lies in the future.")]
 
 
+def test_dates_with_any_iso_offset_are_imported_in_utc():
+    content = (
+        "id,date,review\n"
+        "1,2024-01-01T00:00:00-20:00,Written far west\n"
+        "2,0001-01-01T00:00:00+05:00,Before the calendar in UTC\n"
+    )
+    imp = _import(content)
+    assert (imp.status, imp.rows_imported, imp.rows_skipped) == ("done", 1, 1)
+    assert Feedback.objects.get().received_at == dt.datetime(2024, 1, 1, 20, tzinfo=UTC)
+    assert _errors(imp) == [(3, "date: Unrecognised date “0001-01-01T00:00:00+05:00”.")]
+
+
 def test_source_names_are_slugs_as_for_review_feeds():
     imp = _import("id,review\n1,Fine\n", source="  Google Reviews ")
     feed = review_sources.save_review_source(

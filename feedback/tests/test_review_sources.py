@@ -209,6 +209,14 @@ def test_plain_array_with_a_field_mapping(feed_server):
     assert feedback.received_at == dt.datetime(2025, 2, 3, tzinfo=dt.UTC)
 
 
+def test_item_dates_with_any_iso_offset_are_stored_in_utc(feed_server):
+    feed_server.serve_json([{"id": "a", "text": "Far west", "date": "2025-02-03T00:00:00-20:00"}])
+    source = make_source(feed_server.url())
+    result = review_sources.poll_review_source(source_id=source.pk)
+    assert result.imported == 1
+    assert Feedback.objects.get().received_at == dt.datetime(2025, 2, 3, 20, tzinfo=dt.UTC)
+
+
 def test_rating_outside_the_scale_skips_the_item_and_keeps_the_others(feed_server):
     feed_server.serve_json(
         [{"id": "a", "text": "ok", "rating": 9}, {"id": "b", "text": "fine", "rating": 3}]
