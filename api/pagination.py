@@ -26,6 +26,15 @@ class CursorPagination(pagination.CursorPagination):
     def __init__(self):
         self._numbered: PageNumberPagination | None = None
 
+    def get_ordering(self, request, queryset, view):
+        # DRF takes the order from an ordering filter, else from this class; a view
+        # without one (alerts) is paged in its own ``ordering``.
+        if not any(hasattr(backend, "get_ordering") for backend in view.filter_backends):
+            ordering = getattr(view, "ordering", None)
+            if ordering:
+                return (ordering,) if isinstance(ordering, str) else tuple(ordering)
+        return super().get_ordering(request, queryset, view)
+
     def _wants_numbered_pages(self, request, queryset, view) -> bool:
         if "page" in request.query_params:
             return True

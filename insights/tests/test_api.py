@@ -70,6 +70,21 @@ def test_alerts_refuse_an_unknown_status_naming_the_allowed_ones(api):
     assert api.get("/api/v1/alerts/", {"status": "resolved"}).status_code == 200
 
 
+def test_alerts_come_in_cursor_pages_most_recently_seen_first(api):
+    from insights import alerts
+    from insights.models import Alert
+
+    now = timezone.now()
+    for n in range(3):
+        alert, _ = alerts.raise_alert(fingerprint=f"p{n}", kind="rule", title=f"A{n}", evidence={})
+        Alert.objects.filter(pk=alert.pk).update(last_seen_at=now - dt.timedelta(hours=n))
+    page = api.get("/api/v1/alerts/", {"page_size": 2}).json()
+    assert "count" not in page and "cursor=" in page["next"]
+    titles = [a["title"] for a in page["results"]]
+    titles += [a["title"] for a in api.get(page["next"]).json()["results"]]
+    assert titles == ["A0", "A1", "A2"]
+
+
 def test_acting_on_a_resolved_alert_is_a_conflict(api):
     from insights import alerts
 
