@@ -144,3 +144,15 @@ def test_feedback_list_query_count_is_bounded_on_a_cursor_page(
     with django_assert_max_num_queries(5):
         second = integrator.get(first["next"])
     assert len(second.json()["results"]) == 10
+
+
+def test_search_is_documented_only_where_it_searches(client):
+    paths = client.get(SCHEMA).json()["paths"]
+
+    def parameters(path):
+        return {p["name"] for p in paths[path]["get"]["parameters"]}
+
+    assert "search" in parameters("/api/v1/customers/")
+    assert "search" in parameters("/api/v1/surveys/")
+    for path in ("/api/v1/feedback/", "/api/v1/focus-groups/", "/api/v1/review-imports/"):
+        assert "search" not in parameters(path), path
