@@ -99,7 +99,9 @@ class ApiPlatformMiddleware:
             outcome = run_idempotent(
                 scope=scope,
                 key=key,
-                request_sha256=fingerprint(request.method, request.path, request.body),
+                request_sha256=fingerprint(
+                    request.method, request.path, request.body, request.META.get("CONTENT_TYPE", "")
+                ),
                 run=run,
             )
         except IdempotencyConflict:

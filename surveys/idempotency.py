@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.http import parse_header_parameters
 
 from feedback.inserts import execute_prepared
 
@@ -36,13 +37,17 @@ class Outcome:
     replayed: bool
 
 
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    """SHA-256 of the request; JSON bodies are compared by content, not by spacing."""
+def fingerprint(method: str, path: str, body: bytes, content_type: str = "") -> str:
+    """SHA-256 of the request; JSON bodies are compared by content, not by spacing, and
+    multipart bodies without their boundary (a client draws a new one for every try)."""
     try:
         canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"))
         payload = canonical.encode()
     except (ValueError, UnicodeDecodeError):
         payload = body
+        media_type, parameters = parse_header_parameters(content_type)
+        if media_type == "multipart/form-data" and parameters.get("boundary"):
+            payload = body.replace(b"--" + parameters["boundary"].encode(), b"--")
     digest = hashlib.sha256()
     for part in (method.upper().encode(), b"\n", path.encode(), b"\n", payload):
         digest.update(part)

@@ -57,6 +57,33 @@ def test_json_spacing_and_key_order_do_not_count_as_another_body(integrator):
     assert Feedback.objects.count() == 1
 
 
+def test_a_multipart_upload_retried_with_a_new_boundary_is_replayed(integrator):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test.client import encode_multipart
+
+    from feedback.models import ReviewImport
+
+    def upload(boundary, csv=b"review,rating\nGreat,5\n"):
+        data = {
+            "file": SimpleUploadedFile("reviews.csv", csv),
+            "source": "google",
+            "rating_scale": "1-5",
+        }
+        return integrator.post(
+            "/api/v1/review-imports/",
+            encode_multipart(boundary, data),
+            content_type=f"multipart/form-data; boundary={boundary}",
+            HTTP_IDEMPOTENCY_KEY="upload-1",
+        )
+
+    first = upload("first-try-b0undary")
+    again = upload("second-try-b0undary")
+    assert first.status_code == again.status_code == 202, again.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert upload("third-try", b"review,rating\nPoor,1\n").status_code == 409
+    assert ReviewImport.objects.count() == 1
+
+
 def test_keys_are_kept_apart_per_api_key(integrator):
     other = key_client(["feedback:write"])
     post(integrator, FEEDBACK_URL, {"text": "from one"}, "shared")
