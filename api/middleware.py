@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.authentication import usable_key_for
@@ -41,6 +43,21 @@ def requester_scope(request: HttpRequest) -> str | None:
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
     return None
+
+
+def _request_body(request: HttpRequest) -> bytes:
+    """The raw body, kept for the view as ``request.body`` keeps it.
+
+    ``request.body`` refuses a body past ``DATA_UPLOAD_MAX_MEMORY_SIZE``, a limit for
+    forms: the API's parsers read larger ones (a bulk batch, a review upload), so a
+    request must not be refused only because it carries an Idempotency-Key.
+    """
+    try:
+        return request.body
+    except RequestDataTooBig:
+        request._body = request.read()
+        request._stream = io.BytesIO(request._body)
+        return request._body
 
 
 def _stored_body(response: HttpResponse):
@@ -100,7 +117,10 @@ class ApiPlatformMiddleware:
                 scope=scope,
                 key=key,
                 request_sha256=fingerprint(
-                    request.method, request.path, request.body, request.META.get("CONTENT_TYPE", "")
+                    request.method,
+                    request.path,
+                    _request_body(request),
+                    request.META.get("CONTENT_TYPE", ""),
                 ),
                 run=run,
             )

@@ -84,6 +84,16 @@ def test_a_multipart_upload_retried_with_a_new_boundary_is_replayed(integrator):
     assert ReviewImport.objects.count() == 1
 
 
+def test_a_body_past_the_form_memory_limit_is_taken_with_a_key(integrator, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    items = {"items": [{"text": f"Slow checkout, ticket {n}"} for n in range(60)]}
+    first = post(integrator, "/api/v1/feedback/bulk/", items, "big-1")
+    again = post(integrator, "/api/v1/feedback/bulk/", items, "big-1")
+    assert first.status_code == again.status_code == 200, first.content
+    assert first.json()["created"] == 60 and again["Idempotent-Replayed"] == "true"
+    assert Feedback.objects.count() == 60
+
+
 def test_keys_are_kept_apart_per_api_key(integrator):
     other = key_client(["feedback:write"])
     post(integrator, FEEDBACK_URL, {"text": "from one"}, "shared")
