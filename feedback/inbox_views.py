@@ -30,11 +30,22 @@ INBOX_PAGE_SIZE = 25
 TRIAGE = "feedback.triage_feedback"
 NOT_YOUR_VIEW = "That view does not exist or is not yours to change."
 NOT_YOUR_NOTE = "That note is not yours to change."
+# The inbox list last looked at (its query string), where the feedback page leads back.
+INBOX_LIST_SESSION_KEY = "inbox_list_query"
 
 
 @permission_required(TRIAGE)
 def inbox(request):
+    query = request.GET.urlencode()
+    if request.session.get(INBOX_LIST_SESSION_KEY, "") != query:
+        request.session[INBOX_LIST_SESSION_KEY] = query
     return _render_inbox(request)
+
+
+def _inbox_list_url(request) -> str:
+    """The inbox with the filters and page last used in it."""
+    query = request.session.get(INBOX_LIST_SESSION_KEY, "")
+    return f"{reverse('feedback:inbox')}?{query}" if query else reverse("feedback:inbox")
 
 
 def _render_inbox(request, *, params=None, edited_view_form=None, status=200):
@@ -220,6 +231,7 @@ def _render_detail(request, feedback, *, form, note_form, edited_note_form=None,
         "feedback/detail.html",
         {
             "feedback": feedback,
+            "inbox_url": _inbox_list_url(request),
             "form": form,
             "note_form": note_form,
             "notes": notes,

@@ -68,3 +68,27 @@ def test_a_shared_view_shows_for_a_colleague_who_cannot_change_it(page):
         shared.get_by_role("link", name="Reviews").click()
     expect(page.locator("table.inbox tbody tr")).to_have_count(1)
     page.problems.assert_none()
+
+
+def test_back_from_a_feedback_the_inbox_keeps_its_filters_and_page(page):
+    UserFactory(username="sam", role="staff")
+    for n in range(30):
+        FeedbackFactory(text=f"Review number {n}", channel="review")
+    FeedbackFactory(text="A form entry", channel="form")
+    log_in(page, "sam")
+    page.goto("/inbox/?channel=review&page=2")
+    expect(page.locator("table.inbox tbody tr")).to_have_count(5)
+
+    with page.expect_navigation():
+        page.locator("table.inbox tbody tr").first.get_by_role("link").first.click()
+    page.get_by_label("Status").select_option("triaged")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Feedback updated.")
+    with page.expect_navigation():
+        page.get_by_role("link", name="‹ Inbox").click()
+
+    assert page.url.endswith("/inbox/?channel=review&page=2")
+    expect(page.get_by_label("Channel", exact=True)).to_have_value("review")
+    expect(page.locator("table.inbox tbody tr")).to_have_count(5)
+    page.problems.assert_none()
