@@ -143,7 +143,10 @@ def activate_sentiment_model(*, model: SentimentModel, by=None) -> SentimentMode
 
 
 def _activate(model: SentimentModel, *, by) -> None:
-    SentimentModel.objects.active().exclude(pk=model.pk).update(is_active=False)
+    # The replaced model's note said how it came to be active, no longer true.
+    SentimentModel.objects.active().exclude(pk=model.pk).update(
+        is_active=False, note=f"Replaced by v{model.version}"
+    )
     model.is_active = True
     model.activated_at = timezone.now()
     model.activated_by = by

@@ -2,6 +2,7 @@ import random
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from feedback.models import Feedback
 from feedback.services import record_feedback
@@ -173,6 +174,30 @@ def test_models_page_and_rollback_are_for_managers(client, staff_member, manager
     response = client.get(reverse("insights:sentiment_models"))
     assert response.status_code == 200
     assert f"v{lexicon.version}" in response.content.decode()
+
+
+def test_after_a_roll_back_the_models_page_says_which_model_is_active(
+    client, manager, model_dir, settings
+):
+    settings.SENTIMENT_MIN_TRAINING_ROWS = 100
+    _rated_feedback()
+    lexicon = model_training.ensure_lexicon_model()
+    SentimentModel.objects.filter(pk=lexicon.pk).update(activated_at=None)  # as migrated
+    client.force_login(manager)
+    page = client.get(reverse("insights:sentiment_models")).content.decode()
+    assert "<strong>Active</strong></td>" in page
+    trained = model_training.train_sentiment_model()
+    assert trained.is_active and trained.note == "Activated: better than the active model"
+    page = client.get(reverse("insights:sentiment_models")).content.decode()
+    assert "Replaced by v2" in page
+
+    client.post(reverse("insights:activate_sentiment_model", args=[lexicon.version]))
+
+    trained.refresh_from_db()
+    assert (trained.is_active, trained.note) == (False, "Replaced by v1")
+    page = client.get(reverse("insights:sentiment_models")).content.decode()
+    assert "Activated: better than the active model" not in page
+    assert f"Active</strong> since {timezone.localtime():%Y-%m-%d}" in page
 
 
 def test_staff_correct_sentiment_from_the_detail_page(client, staff_member, outsider):
