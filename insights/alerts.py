@@ -389,7 +389,17 @@ def evaluate_sentiment_drop(*, today: dt.date | None = None) -> list[str]:
     split = end - dt.timedelta(days=SENTIMENT_DROP_CURRENT_DAYS)
     start = split - dt.timedelta(days=SENTIMENT_DROP_BASELINE_DAYS)
     outcomes = []
-    scopes = [None] + selectors.active_product_ids(since=start)
+    busy = selectors.active_product_ids(since=start)
+    # A product with an open drop is looked at again even when it is no longer among the
+    # busiest (or fell silent), so its alert clears rather than staying open for ever.
+    watched = (
+        Alert.objects.unresolved()
+        .filter(kind=Alert.Kind.SENTIMENT_DROP, product_id__isnull=False)
+        .exclude(product_id__in=busy)
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+    scopes = [None, *busy, *watched]
     for product_id in scopes:
         current = selectors.rollup_totals(start=split, end=end, product_id=product_id)
         baseline = selectors.rollup_totals(start=start, end=split, product_id=product_id)

@@ -233,6 +233,24 @@ def test_significant_sentiment_drop_raises_the_builtin_alert_once():
     assert alert.evidence["baseline_mean"] == 0.5 and alert.evidence["current_mean"] == -0.3
 
 
+def test_a_products_sentiment_drop_clears_when_the_product_falls_silent():
+    app = ProductFactory(name="App", slug="app")
+    for day in range(8, 35, 3):
+        scored(5, label="positive", score=0.5, when=days_ago(day), product=app)
+    for day in range(0, 6):
+        scored(6, label="negative", score=-0.3, when=days_ago(day), product=app)
+    services.refresh_daily_stats()
+    assert alerts.evaluate_sentiment_drop(today=TODAY) == ["raised", "raised"]
+
+    # Weeks later nobody writes about the product any more: no drop left to see.
+    alerts.evaluate_sentiment_drop(today=TODAY + dt.timedelta(days=60))
+
+    assert not Alert.objects.unresolved().exists()
+    assert Alert.objects.get(fingerprint=f"sentiment_drop:product:{app.pk}").resolution_note == (
+        "Condition cleared."
+    )
+
+
 def test_emerging_rare_theme_raises_an_alert_and_clears_when_it_fades():
     monday = TODAY - dt.timedelta(days=TODAY.weekday())
     theme = Theme.objects.create(name="Login loop", slug="login-loop")
