@@ -178,6 +178,8 @@ def _send_notification(alert_id: int, recipients: list[str]) -> None:
         return
     lines = [alert.title, ""]
     for key, value in sorted(alert.evidence.items()):
+        if key == "feedback_url":  # a path for the alerts page; a mail needs the whole address
+            value = _absolute(value)
         if not isinstance(value, dict | list):
             lines.append(f"{key}: {value}")
     lines += ["", f"Open alerts: {_absolute(reverse('insights:alerts'))}"]

@@ -159,8 +159,9 @@ def test_resolved_alert_does_not_block_a_new_one():
 
 
 def test_detractor_comment_is_assigned_to_the_product_owner_and_alerts_once(
-    staff_member, django_capture_on_commit_callbacks
+    staff_member, django_capture_on_commit_callbacks, settings
 ):
+    settings.SITE_URL = "https://cx.example.com"
     app = ProductFactory(name="App", slug="app")
     alerts.set_product_owner(product=app, owner=staff_member)
     unhappy = FeedbackFactory(
@@ -183,6 +184,9 @@ def test_detractor_comment_is_assigned_to_the_product_owner_and_alerts_once(
     assert {a.feedback_id for a in follow_ups} == {unhappy.pk, one_star.pk}
     assert follow_ups.get(feedback=unhappy).evidence["assigned_to"] == "sam_staff"
     assert {m.to[0] for m in mail.outbox} == {"sam_staff@example.com"}
+    # The owner opens the feedback from the mail.
+    link = f"https://cx.example.com/inbox/{unhappy.pk}/"
+    assert [m for m in mail.outbox if f"feedback_url: {link}\n" in m.body]
 
 
 def test_detractor_already_assigned_keeps_its_assignee(staff_member, manager):
