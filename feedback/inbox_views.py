@@ -274,8 +274,15 @@ def feedback_note_add(request, pk: int):
             messages.success(request, "Note added.")
             return redirect(f"{reverse('feedback:detail', args=[feedback.pk])}#notes")
     return _render_detail(
-        request, feedback, form=_triage_form(feedback), note_form=note_form, status=400
+        request, feedback, form=_triage_form(feedback), note_form=_focused(note_form), status=400
     )
+
+
+def _focused(note_form: NoteForm) -> NoteForm:
+    """A refused note's form, its text box focused: the notes are at the foot of the
+    page, and the browser scrolls to the focused box and its message."""
+    note_form.fields["text"].widget.attrs["autofocus"] = True
+    return note_form
 
 
 def _triage_form(feedback: Feedback) -> TriageForm:
@@ -316,7 +323,7 @@ def feedback_note_edit(request, pk: int, note_pk: int):
         feedback,
         form=_triage_form(feedback),
         note_form=NoteForm(),
-        edited_note_form=edit_form,
+        edited_note_form=_focused(edit_form),
         status=400,
     )
 

@@ -92,3 +92,28 @@ def test_back_from_a_feedback_the_inbox_keeps_its_filters_and_page(page):
     expect(page.get_by_label("Channel", exact=True)).to_have_value("review")
     expect(page.locator("table.inbox tbody tr")).to_have_count(5)
     page.problems.assert_none()
+
+
+def test_a_refused_note_brings_the_page_to_the_note_and_its_message(page):
+    sam = UserFactory(username="sam", role="staff")
+    feedback = FeedbackFactory(text="Parcel arrived broken")
+    mine = inbox.add_note(feedback=feedback, author=sam, text="Called the customer")
+    log_in(page, "sam")
+    page.goto(f"/inbox/{feedback.pk}/")
+
+    new_note = page.locator("#notes > form").get_by_label("Internal note")
+    new_note.fill("   ")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add note").click()
+    expect(new_note).to_be_focused()
+    expect(page.locator("#notes > form .error")).to_have_text("This field is required.")
+    expect(page.locator("#notes > form .error")).to_be_in_viewport()
+
+    note = page.locator(f"#note-{mine.pk}")
+    note.get_by_text("Edit note").click()
+    note.get_by_label("Internal note").fill("  ")
+    with page.expect_navigation():
+        note.get_by_role("button", name="Save note").click()
+    expect(note.get_by_label("Internal note")).to_be_focused()
+    expect(note.locator(".error")).to_be_in_viewport()
+    assert page.problems.page_errors == [] and page.problems.dialogs == []
