@@ -136,7 +136,10 @@ def detect_csv_dialect(sample: str) -> dict:
             {
                 "delimiter": sniffed.delimiter,
                 "quotechar": sniffed.quotechar or '"',
-                "doublequote": bool(sniffed.doublequote),
+                # The sniffer says "doubled quotes" only when its sample shows one, but an
+                # export doubles every quote inside a quoted field (RFC 4180) wherever it
+                # comes: a row past the sample must read ""wow"" as "wow" too.
+                "doublequote": True,
                 "skipinitialspace": bool(sniffed.skipinitialspace),
             }
         )

@@ -119,6 +119,22 @@ def test_csv_dialect_is_detected(content, delimiter):
     assert facts.columns == ["id", "rating", "review"]
 
 
+def test_quotes_inside_quoted_text_are_read_after_rows_without_any():
+    plain_rows = "".join(f'r{n},5,"Good service, thanks"\n' for n in range(3000))
+    content = (
+        f"id,rating,review\n{plain_rows}"
+        'r-late,4,"She said ""wow"", really fast"\n'
+        'r-last,3,"The ""new"" app"\n'
+    )
+    assert len(content) > reading.SNIFF_BYTES
+
+    imp = _import(content)
+
+    assert (imp.rows_imported, imp.rows_skipped) == (3002, 0)
+    assert Feedback.objects.get(external_id="r-late").text == 'She said "wow", really fast'
+    assert Feedback.objects.get(external_id="r-last").text == 'The "new" app'
+
+
 def test_single_column_csv_is_read():
     facts = reading.inspect(b"review\nGreat service\nToo slow\n", "x.csv")
     assert (facts.columns, facts.rows_total) == (["review"], 2)
