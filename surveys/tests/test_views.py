@@ -1,3 +1,4 @@
+import re
 import uuid
 
 import pytest
@@ -80,6 +81,22 @@ def test_errors_are_shown_per_question_and_answers_kept(client):
     assert "This question requires an answer." in body
     assert 'value="3" checked' in body
     assert not Response.objects.exists()
+
+
+def test_a_text_answer_to_fix_is_marked_invalid_and_described_by_its_error(client):
+    survey = make_survey()
+    page = client.post(respond_url(survey), form_data(nps="3"))
+
+    body = page.content.decode()
+    textarea = re.search(r"<textarea [^>]*>", body).group(0)
+    assert 'aria-invalid="true"' in textarea
+    assert 'aria-describedby="sq-why-error"' in textarea
+    assert '<p class="error" id="sq-why-error">This question requires an answer.</p>' in body
+    scale = re.search(r'<div class="scale [^>]*>', body).group(0)
+    assert 'aria-invalid="true"' not in scale  # the score given is fine
+
+    unanswered = client.post(respond_url(survey), form_data()).content.decode()
+    assert 'aria-invalid="true"' in re.search(r'<div class="scale [^>]*>', unanswered).group(0)
 
 
 def test_repeated_post_of_the_same_form_stores_one_response(client):
