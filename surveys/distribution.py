@@ -461,14 +461,20 @@ def send_invitation(*, invitation_id: int, now: dt.datetime | None = None) -> st
 
 def reminders_due(survey: Survey, now: dt.datetime | None = None) -> QuerySet[Invitation]:
     """Invitations sent or opened, not answered, reminded fewer than the limit, and not
-    emailed during the last ``reminder_gap_days()``."""
+    emailed during the last ``reminder_gap_days()``, to customers who still agree to be
+    invited and still have an address (consent withdrawn or data erased since: none)."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=reminder_gap_days())
-    return Invitation.objects.filter(
-        survey=survey,
-        status__in=[Invitation.Status.SENT, Invitation.Status.OPENED],
-        reminders_sent__lt=reminder_limit(),
-    ).filter(Q(reminded_at__isnull=True, sent_at__lte=cutoff) | Q(reminded_at__lte=cutoff))
+    return (
+        Invitation.objects.filter(
+            survey=survey,
+            status__in=[Invitation.Status.SENT, Invitation.Status.OPENED],
+            reminders_sent__lt=reminder_limit(),
+            **{f"customer__{CONSENT_FIELD}": True},
+        )
+        .exclude(email="")
+        .filter(Q(reminded_at__isnull=True, sent_at__lte=cutoff) | Q(reminded_at__lte=cutoff))
+    )
 
 
 def send_reminders(*, survey: Survey, now: dt.datetime | None = None) -> int:
@@ -503,8 +509,9 @@ def send_reminder(
     """Email the reminder number ``reminders_sent + 1`` of one invitation.
 
     Skipped when the invitation was answered meanwhile, already got that reminder (a
-    repeated task), or the survey stopped accepting responses. A transport error is
-    recorded in ``last_error``; the status stays as it was.
+    repeated task), the customer withdrew their consent or was erased, or the survey
+    stopped accepting responses. A transport error is recorded in ``last_error``; the
+    status stays as it was.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -518,6 +525,8 @@ def send_reminder(
             invitation is None
             or not invitation.awaits_answer
             or invitation.reminders_sent != reminders_sent
+            or not getattr(invitation.customer, CONSENT_FIELD)
+            or not invitation.email
             or not invitation.survey.accepts_responses_at(now)
         ):
             return SKIPPED

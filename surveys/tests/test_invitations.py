@@ -334,6 +334,32 @@ def test_reminders_go_only_to_customers_who_have_not_answered(
     assert distribution.reminders_due(survey).count() == 0
 
 
+def test_no_reminder_goes_to_customers_who_withdrew_consent_or_were_erased(
+    survey, django_capture_on_commit_callbacks
+):
+    from feedback import privacy
+
+    still_willing = _sent(survey, 5)
+    withdrew = _sent(survey, 5)
+    withdrew.customer.consent_research = False
+    withdrew.customer.save(update_fields=["consent_research"])
+    erased = _sent(survey, 5)
+    privacy.erase_personal_data(email=erased.email, via="staff")
+    queued_before_withdrawal = _sent(survey, 5)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        assert distribution.send_reminders(survey=survey) == 2
+    queued_before_withdrawal.customer.consent_research = False
+    queued_before_withdrawal.customer.save(update_fields=["consent_research"])
+    distribution.send_reminder(invitation_id=still_willing.pk, reminders_sent=0)
+    skipped = distribution.send_reminder(
+        invitation_id=queued_before_withdrawal.pk, reminders_sent=0
+    )
+
+    assert skipped == "skipped"
+    assert [m.to for m in mail.outbox] == [[still_willing.email]]
+
+
 def test_a_repeated_reminder_task_sends_once_and_both_links_work(
     client, survey, django_capture_on_commit_callbacks
 ):
