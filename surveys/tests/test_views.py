@@ -99,6 +99,26 @@ def test_a_text_answer_to_fix_is_marked_invalid_and_described_by_its_error(clien
     assert 'aria-invalid="true"' in re.search(r'<div class="scale [^>]*>', unanswered).group(0)
 
 
+def test_required_scales_and_text_answers_are_announced_as_required(client):
+    survey = make_survey(
+        questions=[
+            {"key": "nps", "kind": "nps", "text": "Recommend us?", "required": True},
+            {"key": "csat", "kind": "csat", "text": "Satisfied?"},
+            {"key": "why", "kind": "long_text", "text": "Why?", "required": True},
+            {"key": "more", "kind": "short_text", "text": "More?"},
+        ]
+    )
+    body = client.get(respond_url(survey)).content.decode()
+
+    def tag(pattern):
+        return re.search(pattern, body).group(0)
+
+    assert 'aria-required="true"' in tag(r'<div class="scale scale-nps[^>]*>')
+    assert 'aria-required="true"' not in tag(r'<div class="scale scale-csat[^>]*>')
+    assert 'aria-required="true"' in tag(r'<textarea name="q_why"[^>]*>')
+    assert 'aria-required="true"' not in tag(r'<input type="text" name="q_more"[^>]*>')
+
+
 def test_repeated_post_of_the_same_form_stores_one_response(client):
     survey = make_survey()
     data = form_data(nps="9")
