@@ -93,6 +93,27 @@ def test_public_form_is_answered_with_the_keyboard_without_an_invisible_stop(pag
     page.problems.assert_none()
 
 
+def test_consent_error_reads_under_the_checkbox_on_a_phone(page):
+    page.set_viewport_size({"width": 375, "height": 667})
+    page.goto("/feedback/")
+    page.get_by_label("Your feedback").fill("The courier was late again.")
+    page.get_by_role("textbox", name="Email").fill("ana@example.com")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send feedback").click()
+
+    error = page.locator("#id_consent_error")
+    expect(error).to_have_text(
+        "Tick the box so we may keep your name and email, or leave them out."
+    )
+    field = page.locator(".field.checkbox").bounding_box()
+    label = page.get_by_text("I agree that").bounding_box()
+    box = error.bounding_box()
+    # Under the label, as wide as the field: not a narrow column beside the label.
+    assert box["y"] >= label["y"] + label["height"]
+    assert box["width"] >= 0.9 * field["width"]
+    assert Feedback.objects.count() == 0
+
+
 def _seed_trend() -> tuple[int, int]:
     """Feedback over twelve weeks with mixed sentiment; return (last 30 days, 30 before)."""
     now = timezone.now()
