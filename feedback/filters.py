@@ -11,6 +11,7 @@ from django_filters.fields import IsoDateTimeField
 
 from .models import MAX_ID, Customer, Feedback, Product
 from .search import search_feedback
+from .services import clean_tag_names
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -88,7 +89,7 @@ class FeedbackFilter(django_filters.FilterSet):
     theme = IdFilter(field_name="themes__theme", label="Theme id")
     # A customer is in a segment once: no duplicates to remove.
     segment = IdFilter(field_name="customer__segments", label="Segment id")
-    tag = django_filters.CharFilter(field_name="tags__name", label="Tag", distinct=True)
+    tag = django_filters.CharFilter(method="filter_tag", label="Tag")
     assignee = django_filters.CharFilter(field_name="assignee__username", label="Assignee")
     analysed = django_filters.BooleanFilter(
         field_name="analysed_at", lookup_expr="isnull", exclude=True, label="Analysed"
@@ -100,6 +101,11 @@ class FeedbackFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return search_feedback(queryset, value)
+
+    def filter_tag(self, queryset, name, value):
+        # Tags are stored as slugs ("Billing issue" → billing-issue): look one up as added.
+        names = clean_tag_names([value])
+        return queryset.filter(tags__name__in=names).distinct() if names else queryset.none()
 
     def filter_customer_kind(self, queryset, name, value):
         if value == Customer.Kind.EXTERNAL:

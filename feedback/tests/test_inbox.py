@@ -100,6 +100,21 @@ def test_inbox_channel_filter_covers_every_channel(client, staff_member):
         assert [f.text for f in response.context["page"].object_list] == [f"via {channel}"]
 
 
+def test_inbox_tag_filter_finds_a_tag_written_as_it_was_added(client, staff_member):
+    billing = FeedbackFactory(text="Charged twice")
+    FeedbackFactory(text="Fine")
+    inbox.bulk_update_triage(
+        user=staff_member, feedback_ids=[billing.pk], add_tags=["Billing issue"]
+    )
+    client.force_login(staff_member)
+
+    for typed in ("Billing issue", "billing-issue"):
+        response = client.get(reverse("feedback:inbox"), {"tag": typed})
+        assert texts(response.context["page"].object_list) == ["Charged twice"]
+    response = client.get(reverse("feedback:inbox"), {"tag": "!!"})
+    assert texts(response.context["page"].object_list) == []
+
+
 def test_inbox_dates_are_utc_days_as_on_the_dashboard_whatever_the_time_zone(
     client, staff_member, settings
 ):
