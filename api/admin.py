@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from .models import WebhookDelivery, WebhookEndpoint
 
@@ -10,6 +11,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     # The secret is shown once, on the webhooks page that creates the endpoint.
     exclude = ["secret"]
     readonly_fields = ["consecutive_failures", "disabled_reason", "created_by"]
+    # A URL typed without a scheme is taken as https, as on the webhooks page.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request):
         return False

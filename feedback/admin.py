@@ -1,6 +1,7 @@
 import json
 
 from django.contrib import admin, messages
+from django.db import models
 from django.http import HttpResponse
 
 from . import focus_groups, interviews, privacy
@@ -205,6 +206,9 @@ class ReviewImportAdmin(admin.ModelAdmin):
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
     """Made and changed on their own pages, through their services; looked at here."""
+
+    # The read-only view still builds the form; URLs typed without a scheme are https.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request):
         return False
