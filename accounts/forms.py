@@ -36,3 +36,12 @@ def add_service_errors(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+def focus_first_error(form) -> None:
+    """Focus the first field of ``form`` with an error when its page comes back refused:
+    the browser scrolls to it, so the message is seen even below the fold."""
+    for name, field in form.fields.items():
+        if name in form.errors:
+            field.widget.attrs["autofocus"] = True
+            return

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import permission_required
-from accounts.forms import add_service_errors
+from accounts.forms import add_service_errors, focus_first_error
 
 from . import alerts, selectors
 from .models import Alert, AlertRule, AnalysisRun, Forecast
@@ -118,6 +118,7 @@ def rule_edit(request, pk: int | None = None):
             messages.success(request, f"Rule “{saved.name}” saved.")
             return redirect("insights:alert_rules")
     status = 400 if request.method == "POST" else 200
+    focus_first_error(form)
     return render(request, "insights/rule_form.html", {"form": form, "rule": rule}, status=status)
 
 
@@ -135,6 +136,7 @@ def product_owner_set(request):
             who = owner.get_username() if owner else "nobody"
             messages.success(request, f"Detractor comments on {product} now go to {who}.")
         return redirect("insights:alert_rules")
+    focus_first_error(form)
     return _rule_page(request, form, status=400)
 
 

@@ -140,3 +140,23 @@ def test_acting_on_an_alert_on_the_second_page_comes_back_to_that_page(page):
     expect(page.get_by_text("Page 2 of 2")).to_be_visible()
     expect(page.locator("article", has_text="Detractor comment number 51")).to_be_visible()
     page.problems.assert_none()
+
+
+def test_a_refused_alert_rule_comes_back_at_the_field_to_correct(page):
+    UserFactory(username="maria", role="manager")
+    log_in(page, "maria")
+    page.goto("/insights/alerts/rules/new/")
+    page.get_by_label("Name").fill("Too negative")
+    page.get_by_label("Metric").select_option("negative_share")
+    page.get_by_label("Condition").select_option("above")
+    page.get_by_label("Threshold").fill("0.3")
+    page.get_by_label("Also email").fill("cx@example.com, not-an-address")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save rule").click()
+
+    emails = page.get_by_label("Also email")
+    expect(emails).to_be_focused()
+    expect(page.get_by_text("Not an email address: not-an-address")).to_be_in_viewport()
+    expect(emails).to_have_value("cx@example.com, not-an-address")
+    expect(page.get_by_label("Name")).to_have_value("Too negative")
+    assert page.problems.page_errors == [] and page.problems.dialogs == []
