@@ -648,8 +648,29 @@ def _tally(report: EvaluationReport, outcome: str) -> None:
 # --- Rules and owners, as managers edit them ------------------------------------------------
 
 
+# What a rule watches. A change to any of them is a new condition, whose figures the old
+# alert does not describe; a new name or new recipients leave the ongoing alert open.
+RULE_CONDITION_FIELDS = (
+    "metric",
+    "product_id",
+    "channel",
+    "customer_kind",
+    "theme_id",
+    "segment_id",
+    "condition",
+    "threshold",
+    "window_days",
+    "min_count",
+    "active",
+)
+
+
 def save_alert_rule(*, rule: AlertRule | None = None, by, data: dict, notify_users=()) -> AlertRule:
-    """Create or update a rule from cleaned form data. Raises ``ValidationError``."""
+    """Create or update a rule from cleaned form data; a changed condition resolves the
+    rule's alert. Raises ``ValidationError``."""
+    stored = None
+    if rule is not None and rule.pk:  # the form has set the new values on ``rule`` already
+        stored = AlertRule.objects.filter(pk=rule.pk).values(*RULE_CONDITION_FIELDS).first()
     rule = rule or AlertRule(created_by=by)
     for name, value in data.items():
         setattr(rule, name, value)
@@ -665,7 +686,8 @@ def save_alert_rule(*, rule: AlertRule | None = None, by, data: dict, notify_use
     with transaction.atomic():
         rule.save()
         rule.notify_users.set(notify_users)
-        rule_changed(rule)
+        if stored != {name: getattr(rule, name) for name in RULE_CONDITION_FIELDS}:
+            rule_changed(rule)
     return rule
 
 

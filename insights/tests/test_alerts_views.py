@@ -156,6 +156,29 @@ def test_significant_change_rule_needs_no_threshold_and_editing_clears_its_alert
     assert Alert.objects.get().status == "resolved"
 
 
+def test_renaming_a_rule_or_adding_a_recipient_keeps_its_ongoing_alert(client, manager):
+    client.force_login(manager)
+    data = {
+        "name": "Too negative", "metric": "negative_share", "condition": "above",
+        "threshold": "0.3", "window_days": "7", "min_count": "20", "active": "on",
+    }  # fmt: skip
+    assert client.post(reverse("insights:alert_rule_new"), data).status_code == 302
+    rule = AlertRule.objects.get()
+    alert, _ = alerts.raise_alert(
+        fingerprint=rule.fingerprint, kind="rule", title="x", evidence={}, rule=rule
+    )
+
+    data.update(name="Too negative (app)", notify_emails="cx@example.com")
+    assert client.post(reverse("insights:alert_rule_edit", args=[rule.pk]), data).status_code == 302
+
+    alert.refresh_from_db()
+    assert alert.status == "open"
+    # The condition itself goes on: the same alert is updated, not raised again.
+    assert alerts.raise_alert(
+        fingerprint=rule.fingerprint, kind="rule", title="x", evidence={}, rule=rule
+    ) == (alert, False)
+
+
 def test_manager_sets_and_removes_a_follow_up_owner(client, manager, staff_member, outsider):
     app = ProductFactory(name="App", slug="app")
     client.force_login(manager)
