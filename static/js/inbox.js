@@ -25,10 +25,16 @@
   form.addEventListener("change", function (event) {
     if (event.target.name === "ids") update();
   });
+  // Refused here rather than by the server, whose answer would lose the ticked rows.
+  const actions = ["status", "assignee", "add_tag"].map((name) => form.elements[name]);
   form.addEventListener("submit", function (event) {
     if (!boxes().some((box) => box.checked)) {
       event.preventDefault();
       count.textContent = "Select at least one row first.";
+    } else if (actions.every((field) => !field.value.trim())) {
+      event.preventDefault();
+      count.textContent = "Choose a status, an assignee or a tag to add.";
+      actions[0].focus();
     }
   });
 })();

@@ -117,3 +117,27 @@ def test_a_refused_note_brings_the_page_to_the_note_and_its_message(page):
     expect(note.get_by_label("Internal note")).to_be_focused()
     expect(note.locator(".error")).to_be_in_viewport()
     assert page.problems.page_errors == [] and page.problems.dialogs == []
+
+
+def test_applying_nothing_to_ticked_rows_keeps_them_ticked(page):
+    UserFactory(username="sam", role="staff")
+    for text in ("Parcel arrived broken", "Parcel was late", "Parcel was fine"):
+        FeedbackFactory(text=text)
+    log_in(page, "sam")
+    page.goto("/inbox/")
+    rows = page.locator("table.inbox tbody tr")
+    rows.nth(0).get_by_role("checkbox").check()
+    rows.nth(1).get_by_role("checkbox").check()
+
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.locator("[data-bulk-count]")).to_have_text(
+        "Choose a status, an assignee or a tag to add."
+    )
+    expect(page.get_by_label("Set status")).to_be_focused()
+    expect(page.locator("input[name=ids]:checked")).to_have_count(2)
+
+    page.get_by_label("Set status").select_option("closed")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_role("status")).to_contain_text("2 feedback updated.")
+    page.problems.assert_none()
