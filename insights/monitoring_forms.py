@@ -68,7 +68,11 @@ class AlertRuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = Product.objects.filter(active=True).order_by("name")
+        # Active products, and the rule's own one even when it no longer is (as for themes).
+        kept_product = Product.objects.filter(pk=self.instance.product_id)
+        self.fields["product"].queryset = (
+            Product.objects.filter(active=True) | kept_product
+        ).order_by("name")
         self.fields["product"].empty_label = "All products"
         # In use, and the rule's own one even when it no longer is.
         kept_theme = Theme.objects.filter(pk=self.instance.theme_id)

@@ -160,3 +160,29 @@ def test_a_refused_alert_rule_comes_back_at_the_field_to_correct(page):
     expect(emails).to_have_value("cx@example.com, not-an-address")
     expect(page.get_by_label("Name")).to_have_value("Too negative")
     assert page.problems.page_errors == [] and page.problems.dialogs == []
+
+
+def test_saving_a_rule_of_a_product_no_longer_sold_keeps_its_product(page):
+    from feedback.tests.factories import ProductFactory
+    from insights.models import AlertRule
+
+    UserFactory(username="maria", role="manager")
+    old_app = ProductFactory(name="Old app", slug="old-app")
+    rule = AlertRule.objects.create(
+        name="Old app complaints", metric="volume", condition="above", threshold=50,
+        product=old_app,
+    )  # fmt: skip
+    old_app.active = False
+    old_app.save()
+    log_in(page, "maria")
+
+    page.goto(f"/insights/alerts/rules/{rule.pk}/")
+    expect(page.get_by_label("Product")).to_have_value(str(old_app.pk))
+    page.get_by_label("Name").fill("Old app: complaints")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save rule").click()
+
+    expect(page.get_by_role("status")).to_contain_text("saved")
+    rule.refresh_from_db()
+    assert (rule.name, rule.product) == ("Old app: complaints", old_app)
+    page.problems.assert_none()
