@@ -27,7 +27,7 @@ class _ImportStatusField(serializers.CharField):
 class ReviewImportSerializer(serializers.ModelSerializer):
     status = _ImportStatusField(read_only=True)
     uploaded_by = serializers.SerializerMethodField()
-    product = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    product = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     percent_done = serializers.IntegerField(read_only=True)
     is_finished = serializers.BooleanField(read_only=True)

@@ -88,3 +88,8 @@ def test_skipped_rows_endpoint_is_in_the_schema():
     operation = schema["paths"]["/api/v1/review-imports/{id}/errors/"]["get"]
     page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert page.endswith("PaginatedReviewImportErrorList")
+
+
+def test_an_import_without_a_product_answers_as_its_schema_says():
+    schema = APIClient().get("/api/v1/schema/?format=json").json()
+    assert schema["components"]["schemas"]["ReviewImport"]["properties"]["product"]["nullable"]
