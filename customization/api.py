@@ -83,9 +83,11 @@ class MemberSerializer(serializers.ModelSerializer):
 
 
 class RequestSerializer(serializers.ModelSerializer):
-    product = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    product = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     evidence_count = serializers.IntegerField(read_only=True)
     status = _status_field(CustomizationRequest.Status.choices, read_only=True)
     allowed_transitions = serializers.SerializerMethodField()
@@ -146,7 +148,9 @@ class RequestDetailSerializer(RequestSerializer):
 
 
 class PreferenceSerializer(serializers.ModelSerializer):
-    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    recorded_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = CustomerPreference

@@ -223,3 +223,15 @@ def test_list_endpoints_have_bounded_query_counts(segment, django_assert_max_num
         assert (
             len(client.get(f"/api/v1/customers/{customer.pk}/preferences/").json()["results"]) == 40
         )
+
+
+def test_relations_that_may_be_empty_are_nullable_in_the_schema():
+    schemas = APIClient().get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+    for component, field in [
+        ("Request", "product"),
+        ("Request", "owner"),
+        ("Request", "requested_by"),
+        ("RequestDetail", "owner"),
+        ("Preference", "recorded_by"),
+    ]:
+        assert schemas[component]["properties"][field].get("nullable"), (component, field)
