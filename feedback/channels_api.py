@@ -8,11 +8,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
+from api.parsers import JSONParser
 
 from . import focus_groups, interviews
 from .api import TagNameField

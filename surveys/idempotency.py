@@ -43,7 +43,7 @@ def fingerprint(method: str, path: str, body: bytes, content_type: str = "") -> 
     try:
         canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"))
         payload = canonical.encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         payload = body
         media_type, parameters = parse_header_parameters(content_type)
         if media_type == "multipart/form-data" and parameters.get("boundary"):

@@ -156,3 +156,13 @@ def test_search_is_documented_only_where_it_searches(client):
     assert "search" in parameters("/api/v1/surveys/")
     for path in ("/api/v1/feedback/", "/api/v1/focus-groups/", "/api/v1/review-imports/"):
         assert "search" not in parameters(path), path
+
+
+@pytest.mark.parametrize("key", [None, "deep-1"])
+def test_json_nested_too_deeply_is_a_parse_error(key):
+    client = key_client()
+    body = '{"text": "x", "tags": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    extra = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    response = client.post(FEEDBACK_URL, body, content_type="application/json", **extra)
+    assert_error_shape(response, 400, "parse_error")
+    assert not Feedback.objects.exists()
