@@ -51,6 +51,14 @@ class PublicFeedbackForm(forms.Form):
             )
         return data
 
+    def full_clean(self):
+        super().full_clean()
+        # The page comes back at its top, and on a phone the field to fix may lie below
+        # the fold: focus it (and so scroll to it), without any script.
+        first = next((name for name in self.fields if name in self.errors), None)
+        if first is not None:
+            self.fields[first].widget.attrs["autofocus"] = True
+
     @property
     def is_bot(self) -> bool:
         return bool(self.data.get("website"))

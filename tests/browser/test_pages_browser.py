@@ -114,6 +114,24 @@ def test_consent_error_reads_under_the_checkbox_on_a_phone(page):
     assert Feedback.objects.count() == 0
 
 
+def test_after_a_refused_feedback_focus_is_on_the_field_to_fix(page):
+    page.set_viewport_size({"width": 375, "height": 667})
+    page.goto("/feedback/")
+    page.get_by_label("Your feedback").fill("The courier was late again.")
+    page.get_by_role("textbox", name="Email").fill("ana@example.com")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send feedback").click()
+
+    consent = page.get_by_role("checkbox", name="I agree that")
+    expect(consent).to_be_focused()
+    expect(page.locator("#id_consent_error")).to_be_in_viewport()
+    consent.press("Space")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send feedback").click()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    assert Feedback.objects.get().submitter_email == "ana@example.com"
+
+
 def _seed_trend() -> tuple[int, int]:
     """Feedback over twelve weeks with mixed sentiment; return (last 30 days, 30 before)."""
     now = timezone.now()
