@@ -52,6 +52,9 @@ TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 SEND_BATCH_SIZE = 100
 # The customer field that says they may be invited to surveys.
 CONSENT_FIELD = "consent_research"
+# Invitations that may still be emailed: consent can be withdrawn, and an erasure blanks
+# the address, after the invitation was made.
+STILL_INVITABLE = Q(**{f"customer__{CONSENT_FIELD}": True}) & ~Q(email="")
 # Errors of the mail transport worth a retry; anything else is a bug and is raised.
 TRANSPORT_ERRORS = (smtplib.SMTPException, OSError)
 PASTED_EMAILS_MAX = 5000
@@ -329,7 +332,9 @@ def resend_failed(*, survey: Survey) -> int:
     check_can_invite(survey)
     ids = list(
         Invitation.objects.filter(
-            survey=survey, status__in=[Invitation.Status.PENDING, Invitation.Status.FAILED]
+            STILL_INVITABLE,
+            survey=survey,
+            status__in=[Invitation.Status.PENDING, Invitation.Status.FAILED],
         )
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -346,6 +351,7 @@ def requeue_stale_pending(*, older_than: dt.timedelta = dt.timedelta(minutes=10)
     cutoff = timezone.now() - older_than
     ids = list(
         Invitation.objects.filter(
+            STILL_INVITABLE,
             status=Invitation.Status.PENDING,
             created_at__lte=cutoff,
             survey__in=Survey.objects.accepting(),
@@ -409,8 +415,9 @@ def send_invitation(*, invitation_id: int, now: dt.datetime | None = None) -> st
     """Email one invitation that is pending or failed; ``SENT``, ``FAILED`` or ``SKIPPED``.
 
     Holds the invitation's row lock while sending, so two deliveries of the same task
-    cannot both send; a row already sent (or opened, answered) is skipped. A transport
-    error marks the row failed with ``last_error`` (the task retries it).
+    cannot both send; a row already sent (or opened, answered) is skipped, and so is one
+    whose customer withdrew their consent or was erased since (said in ``last_error``).
+    A transport error marks the row failed with ``last_error`` (the task retries it).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -427,6 +434,13 @@ def send_invitation(*, invitation_id: int, now: dt.datetime | None = None) -> st
             return SKIPPED
         if not invitation.survey.accepts_responses_at(now):
             invitation.last_error = "The survey stopped accepting responses before sending."
+            invitation.save(update_fields=["last_error"])
+            return SKIPPED
+        if not getattr(invitation.customer, CONSENT_FIELD) or not invitation.email:
+            invitation.last_error = (
+                "Not sent: the customer withdrew their consent to be invited, "
+                "or their data was erased."
+            )
             invitation.save(update_fields=["last_error"])
             return SKIPPED
         token, digest = new_token()
@@ -465,16 +479,12 @@ def reminders_due(survey: Survey, now: dt.datetime | None = None) -> QuerySet[In
     invited and still have an address (consent withdrawn or data erased since: none)."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=reminder_gap_days())
-    return (
-        Invitation.objects.filter(
-            survey=survey,
-            status__in=[Invitation.Status.SENT, Invitation.Status.OPENED],
-            reminders_sent__lt=reminder_limit(),
-            **{f"customer__{CONSENT_FIELD}": True},
-        )
-        .exclude(email="")
-        .filter(Q(reminded_at__isnull=True, sent_at__lte=cutoff) | Q(reminded_at__lte=cutoff))
-    )
+    return Invitation.objects.filter(
+        STILL_INVITABLE,
+        survey=survey,
+        status__in=[Invitation.Status.SENT, Invitation.Status.OPENED],
+        reminders_sent__lt=reminder_limit(),
+    ).filter(Q(reminded_at__isnull=True, sent_at__lte=cutoff) | Q(reminded_at__lte=cutoff))
 
 
 def send_reminders(*, survey: Survey, now: dt.datetime | None = None) -> int:

@@ -272,6 +272,29 @@ def test_task_retries_only_the_invitations_whose_transport_failed(
     assert set(Invitation.objects.values_list("status", "send_attempts")) == {("failed", 6)}
 
 
+def test_an_invitation_is_not_sent_again_once_consent_was_withdrawn(
+    settings, survey, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        report = distribution.invite_customers(survey=survey, customers=[customer(), customer()])
+    settings.EMAIL_BACKEND = f"{__name__}.FailingSMTPBackend"
+    for pk in report.invitation_ids:
+        distribution.send_invitation(invitation_id=pk)
+    withdrew, still_willing = Invitation.objects.order_by("pk")
+    withdrew.customer.consent_research = False
+    withdrew.customer.save(update_fields=["consent_research"])
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=False):
+        assert distribution.resend_failed(survey=survey) == 1
+    for pk in report.invitation_ids:  # as a message queued before the withdrawal would
+        distribution.send_invitation(invitation_id=pk)
+
+    assert [m.to for m in mail.outbox] == [[still_willing.email]]
+    withdrew.refresh_from_db()
+    assert withdrew.status == "failed" and "withdrew their consent" in withdrew.last_error
+
+
 def test_the_sweep_queues_again_invitations_whose_message_was_lost(
     survey, django_capture_on_commit_callbacks
 ):
