@@ -370,6 +370,54 @@ def shown_p_value(p_value: float) -> str:
     return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
 
 
+# How the alerts page names an evidence key; others read as their words ("baseline_mean":
+# "Baseline mean"). The alerts API keeps the keys.
+EVIDENCE_LABELS = {
+    "n": "Sample size",
+    "n_current": "Sample size now",
+    "n_baseline": "Sample size before",
+    "ci_low": "Interval from",
+    "ci_high": "Interval to",
+    "difference_ci": "Interval of the difference",
+    "p_value": "p-value",
+    "adjusted_p_value": "p-value adjusted for the themes tested (Holm)",
+    "alpha": "Significance level",
+    "baseline_counts": "Weekly counts before",
+    "current_week": "This week",
+    "baseline_per_week": "Weekly mean before",
+    "feedback_url": "Feedback",
+}
+
+
+def evidence_rows(evidence: dict) -> list[tuple[str, str, str]]:
+    """``(key, label, shown value)`` for each piece of an alert's evidence, for people:
+    labels in words, an interval as "low – high", other lists comma-separated, a metric
+    or channel by its name, nothing as a dash."""
+    from feedback.models import Feedback
+
+    names = {"metric": dict(AlertRule.Metric.choices), "channel": dict(Feedback.Channel.choices)}
+
+    def shown(key: str, value) -> str:
+        if value is None or value == "" or value == []:
+            return "—"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, list | tuple):
+            parts = [shown("", part) for part in value]
+            return " – ".join(parts) if key.endswith("_ci") else ", ".join(parts)
+        if isinstance(value, float):
+            return f"{value:,.4f}".rstrip("0").rstrip(".")
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(names.get(key, {}).get(value, value))
+
+    rows = []
+    for key, value in evidence.items():
+        label = EVIDENCE_LABELS.get(key) or key.replace("_", " ")
+        rows.append((key, label[:1].upper() + label[1:], shown(key, value)))
+    return rows
+
+
 def _describe(rule: AlertRule, evidence: dict) -> str:
     value = shown_value(rule.metric, evidence["value"])
     if rule.condition == AlertRule.Condition.SIGNIFICANT_CHANGE:

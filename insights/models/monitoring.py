@@ -335,6 +335,13 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def evidence_rows(self) -> list[tuple[str, str, str]]:
+        """The evidence as the alerts page shows it (:func:`insights.alerts.evidence_rows`)."""
+        from insights.alerts import evidence_rows
+
+        return evidence_rows(self.evidence)
+
 
 class ProductOwner(models.Model):
     """Who follows up on a product's detractors: their comments are assigned to this person."""

@@ -64,6 +64,33 @@ def test_staff_sees_alerts_escaped_and_can_acknowledge_and_resolve(
     assert card in resolved and "Rolled back" in resolved
 
 
+def test_alert_evidence_reads_in_words(client, staff_member):
+    alerts.raise_alert(
+        fingerprint="drop:overall", kind="sentiment_drop", title="Sentiment dropped",
+        evidence={
+            "metric": "negative_share", "ci_low": 0.1234, "difference_ci": [-0.21, -0.05],
+            "baseline_counts": [3, 4, 5], "assigned_to": "", "p_value": 0.0004,
+            "n_current": 1200,
+        },
+    )  # fmt: skip
+    client.force_login(staff_member)
+
+    body = client.get(reverse("insights:alerts")).content.decode()
+
+    facts = body[body.index('<dl class="facts">') : body.index("</dl>")]
+    for shown in (
+        "<dt>Metric</dt><dd>Negative share (0–1)</dd>",
+        "<dt>Interval from</dt><dd>0.1234</dd>",
+        "<dt>Interval of the difference</dt><dd>-0.21 – -0.05</dd>",
+        "<dt>Weekly counts before</dt><dd>3, 4, 5</dd>",
+        "<dt>Assigned to</dt><dd>—</dd>",
+        "<dt>P-value</dt><dd>0.0004</dd>",
+        "<dt>Sample size now</dt><dd>1,200</dd>",
+    ):
+        assert shown in facts
+    assert "Ci_low" not in facts and "[" not in facts
+
+
 def test_resolving_twice_is_a_message_not_an_error(client, staff_member, open_alert):
     client.force_login(staff_member)
     url = reverse("insights:alert_resolve", args=[open_alert.pk])
