@@ -7,6 +7,7 @@ An API key needs the ``webhooks:manage`` scope; a person the permission of the p
 
 from __future__ import annotations
 
+import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -158,12 +159,20 @@ class WebhookEndpointDetailView(_AdminOnly, generics.RetrieveAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class WebhookDeliveryFilter(django_filters.FilterSet):
+    event = django_filters.ChoiceFilter(choices=WebhookEvent.choices)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["status", "event", "response_code"]
+
+
 class WebhookDeliveryListView(_AdminOnly, generics.ListAPIView):
     """The delivery log of an endpoint, newest first: each event's tries, the receiver's
     last status code and error."""
 
     serializer_class = WebhookDeliverySerializer
-    filterset_fields = ["status", "event", "response_code"]
+    filterset_class = WebhookDeliveryFilter
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at", "-id"]
     pagination_class = CursorPagination

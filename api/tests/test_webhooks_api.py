@@ -156,6 +156,10 @@ def test_the_delivery_log_lists_status_codes_and_filters(
     assert len(set(seen)) == 12
     failed = manager_key.get(path, {"status": "failed"}).json()["results"]
     assert len(failed) == 8 and {d["response_code"] for d in failed} == {500}
+    created = manager_key.get(path, {"event": "feedback.created", "page_size": 20}).json()
+    assert len(created["results"]) == 12
+    unknown = manager_key.get(path, {"event": "feedback.create"})
+    assert unknown.status_code == 400 and list(unknown.json()["errors"]) == ["event"]
     assert manager_key.get(f"{URL}999999/deliveries/").status_code == 404
 
 
