@@ -170,6 +170,22 @@ def test_after_a_refused_submission_focus_is_on_the_first_question_to_fix(page):
     assert Response.objects.count() == 0
 
 
+def test_star_ratings_are_named_in_words_and_drawn_as_stars(page):
+    survey = make_survey(questions=[{"key": "stars", "kind": "stars", "text": "Rate the delivery"}])
+    page.goto(f"/s/{survey.slug}/")
+
+    stars = page.locator("#sq-stars")
+    expect(stars.get_by_role("radio", name="1 star", exact=True)).to_be_visible()
+    expect(stars.get_by_role("radio", name="4 stars", exact=True)).to_be_visible()
+    expect(stars.locator(".point-value").nth(3)).to_contain_text("4 ★")
+    stars.get_by_role("radio", name="4 stars", exact=True).check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    assert Response.objects.get().answers.get().number == 4
+    page.problems.assert_none()
+
+
 @pytest.mark.parametrize(("width", "height"), [(375, 667), (1280, 900)])
 def test_scales_keep_every_point_on_one_row_on_a_phone_and_a_desktop(page, width, height):
     survey = make_survey(
