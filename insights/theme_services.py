@@ -140,7 +140,7 @@ def discover_themes(
     with transaction.atomic():
         model = ThemeModel.objects.create(
             version=version,
-            pipeline=analysis.PIPELINE_NAME,
+            pipeline=analysis.pipeline_name(found.space),
             artifact=artifact,
             training_size=len(texts),
             n_themes=found.k,

@@ -10,6 +10,14 @@ The pipeline (chosen by measurement, see docs/themes.md):
   weighted, then joined;
 * latent semantic analysis (TruncatedSVD) to a few dozen dimensions, rows normalised
   again, so cosine similarity is a dot product;
+* when the optional MiniLM package is installed, a semantic block joins the LSA vector with
+  equal weight: a sample of the texts (at most :data:`SEMANTIC_SAMPLE`) is embedded by the
+  contextual all-MiniLM-L6-v2 (:class:`embeddings.MiniLMEncoder`), and a ridge map from
+  [LSA vector, static MiniLM embedding] to that contextual embedding is fitted on it. Every
+  text — in discovery and in later assignment — gets the block from the map, so assignment
+  never runs the transformer (the static embedding runs at tens of thousands of texts per
+  second). Texts that say the same in different words come closer than TF-IDF alone puts
+  them. Without the package the pipeline is the LSA one alone;
 * k-means on the unit vectors (spherical k-means in effect), several seeded starts;
   without an explicit ``k`` the number of themes is chosen over a bounded range by the
   silhouette (cosine) with a penalty against tiny clusters.
@@ -26,6 +34,7 @@ vectors, so new feedback is assigned without discovering again.
 from __future__ import annotations
 
 import html
+import logging
 import os
 import pickle
 import re
@@ -44,9 +53,24 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
+from insights.analysis import embeddings
+
+logger = logging.getLogger(__name__)
+
 PIPELINE_NAME = "tfidf-lsa-kmeans"
+SEMANTIC_PIPELINE_NAME = "tfidf-lsa-minilm-kmeans"
 ARTIFACT_FORMAT = "focusloop-theme-space"
+# 1: LSA only. 2: with a semantic block (needs the same embedding model to be loaded).
 FORMAT_VERSION = 1
+SEMANTIC_FORMAT_VERSION = 2
+
+# Texts embedded by the contextual model to fit the semantic map: bounds what the
+# transformer adds to a discovery (it runs at tens to a few hundred texts per second).
+SEMANTIC_SAMPLE = 600
+# Fewer informative texts than this in the sample: no semantic block.
+SEMANTIC_MIN_SAMPLE = 20
+SEMANTIC_WEIGHT = 1.0  # relative to the unit-length LSA block
+SEMANTIC_RIDGE_ALPHA = 1.0
 
 # Fewer texts than this are not enough to tell themes apart: discovery refuses them.
 MIN_TEXTS = 50
@@ -84,6 +108,15 @@ class IncompatibleThemeSpaceError(Exception):
     """The artifact is not a theme space this code can load."""
 
 
+def semantic_text(text: str) -> str:
+    """What the sentence model reads: the text without links, addresses and @handles."""
+    text = html.unescape(text or "")
+    text = _URL.sub(" ", text)
+    text = _EMAIL.sub(" ", text)
+    text = _HANDLE.sub(" ", text)
+    return " ".join(text.split())
+
+
 def clean(text: str) -> str:
     """The topical part of a feedback text, lowercased."""
     text = html.unescape(text or "")
@@ -97,14 +130,44 @@ def clean(text: str) -> str:
 
 
 @dataclass
+class SemanticBlock:
+    """A linear map [LSA vector, static MiniLM embedding] → contextual MiniLM embedding,
+    fitted on a sample of the discovery texts; gives any text a semantic block cheaply."""
+
+    key: str  # embeddings.model_key() of the static table the map was fitted with
+    coef: np.ndarray  # (384, lsa dimensions + static dimensions), float32
+    intercept: np.ndarray  # (384,), float32
+    weight: float = SEMANTIC_WEIGHT
+    n_sample: int = 0
+
+    @property
+    def dimensions(self) -> int:
+        return int(self.coef.shape[0])
+
+    def vectors(self, lsa: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """The semantic block (rows of length ``weight``) of texts with LSA vectors ``lsa``;
+        zero where the LSA vector is zero (a text about nothing the themes know)."""
+        static = embeddings.static_embedder(key=self.key).encode([clean(t) for t in texts])
+        with threadpool_limits(1):
+            block = np.hstack([lsa, static]).astype(np.float32) @ self.coef.T + self.intercept
+        block = normalize(block) * np.float32(self.weight)
+        block[np.linalg.norm(lsa, axis=1) == 0] = 0.0
+        return block.astype(np.float32)
+
+
+@dataclass
 class ThemeSpace:
-    """Fitted vectorizers and LSA: texts → unit vectors where themes live."""
+    """Fitted vectorizers and LSA (and the optional semantic block): texts → unit vectors
+    where themes live."""
 
     words: TfidfVectorizer
     chars: TfidfVectorizer | None
     svd: TruncatedSVD | None
     char_weight: float
     n_fitted: int
+    # None: LSA only (also every space written before the block existed — the class
+    # default is what unpickling an older space finds).
+    semantic: SemanticBlock | None = None
 
     def sparse(self, texts: Sequence[str]) -> sp.csr_matrix:
         cleaned = [clean(text) for text in texts]
@@ -125,7 +188,8 @@ class ThemeSpace:
             blocks.append(chars)
         return sp.hstack(blocks, format="csr")
 
-    def transform(self, texts: Sequence[str]) -> np.ndarray:
+    def lsa(self, texts: Sequence[str]) -> np.ndarray:
+        """The unit LSA vectors of ``texts`` (zero rows for texts without known terms)."""
         matrix = self.sparse(texts)
         if self.svd is not None:
             with threadpool_limits(1):
@@ -134,11 +198,23 @@ class ThemeSpace:
             dense = matrix.toarray()
         return normalize(dense).astype(np.float32)
 
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        lsa = self.lsa(texts)
+        if self.semantic is None or len(texts) == 0:
+            return lsa
+        joined = np.hstack([lsa, self.semantic.vectors(lsa, texts)])
+        return normalize(joined).astype(np.float32)
+
     @property
-    def dimensions(self) -> int:
+    def lsa_dimensions(self) -> int:
         if self.svd is not None:
             return int(self.svd.n_components)
         return len(self.words.vocabulary_) + (len(self.chars.vocabulary_) if self.chars else 0)
+
+    @property
+    def dimensions(self) -> int:
+        extra = self.semantic.dimensions if self.semantic is not None else 0
+        return self.lsa_dimensions + extra
 
 
 @dataclass
@@ -168,6 +244,11 @@ class Discovery:
     seconds: float = 0.0
 
 
+def pipeline_name(space: ThemeSpace) -> str:
+    """The pipeline that fitted ``space``, as recorded with a theme model."""
+    return PIPELINE_NAME if getattr(space, "semantic", None) is None else SEMANTIC_PIPELINE_NAME
+
+
 def theme_name(top_terms: Sequence[str], *, words: int = 3) -> str:
     return " · ".join(top_terms[:words]) if top_terms else "(unnamed)"
 
@@ -176,9 +257,15 @@ def theme_name(top_terms: Sequence[str], *, words: int = 3) -> str:
 
 
 def fit_space(
-    texts: Sequence[str], *, random_state: int = 0, components: int | None = None
+    texts: Sequence[str],
+    *,
+    random_state: int = 0,
+    components: int | None = None,
+    semantic_sample: int | None = None,
 ) -> ThemeSpace:
-    """Fit the vectorizers and LSA on ``texts``."""
+    """Fit the vectorizers and LSA on ``texts``, and the semantic block when the embedding
+    model is installed (``semantic_sample``: texts embedded by the contextual model, default
+    :data:`SEMANTIC_SAMPLE`; 0 leaves the block out)."""
     n = len(texts)
     cleaned = [clean(text) for text in texts]
     # A term must recur to describe a theme: in at least 2 texts on small corpora, about
@@ -231,7 +318,47 @@ def fit_space(
         svd = TruncatedSVD(n_components=n_components, random_state=random_state, n_iter=7)
         with threadpool_limits(1):
             svd.fit(matrix)
-    return ThemeSpace(words=words, chars=chars, svd=svd, char_weight=char_weight, n_fitted=n)
+    space = ThemeSpace(words=words, chars=chars, svd=svd, char_weight=char_weight, n_fitted=n)
+    sample = SEMANTIC_SAMPLE if semantic_sample is None else semantic_sample
+    if sample > 0 and embeddings.available():
+        try:
+            space.semantic = _fit_semantic(space, texts, sample=sample, random_state=random_state)
+        except (embeddings.EmbeddingModelUnavailable, OSError, ValueError, KeyError):
+            # Unreadable or partial model files: discovery goes on with LSA alone.
+            logger.warning("embedding model unusable; themes use LSA alone", exc_info=True)
+    return space
+
+
+def _fit_semantic(
+    space: ThemeSpace, texts: Sequence[str], *, sample: int, random_state: int
+) -> SemanticBlock | None:
+    """Ridge map [LSA, static embedding] → contextual embedding, on a seeded sample of the
+    informative texts (the contextual model runs on the sample only)."""
+    from sklearn.linear_model import Ridge
+
+    lsa = space.lsa(texts)
+    informative = np.flatnonzero(np.linalg.norm(lsa, axis=1) > 0)
+    if len(informative) < SEMANTIC_MIN_SAMPLE:
+        return None
+    rng = np.random.default_rng(random_state)
+    if len(informative) > sample:
+        informative = np.sort(rng.choice(informative, sample, replace=False))
+    chosen = [texts[i] for i in informative]
+    static_embedder = embeddings.static_embedder()
+    encoder = embeddings.MiniLMEncoder()
+    # One BLAS thread, as the rest of discovery: it shares the machine with the workers.
+    with threadpool_limits(1):
+        target = encoder.encode([semantic_text(t) for t in chosen])
+        features = np.hstack([lsa[informative], static_embedder.encode([clean(t) for t in chosen])])
+        # Centred: sentence embeddings of one domain's feedback share a large common
+        # direction, which would make every text look close to every theme.
+        ridge = Ridge(alpha=SEMANTIC_RIDGE_ALPHA).fit(features, target - target.mean(axis=0))
+    return SemanticBlock(
+        key=static_embedder.key,
+        coef=np.asarray(ridge.coef_, dtype=np.float32),
+        intercept=np.asarray(ridge.intercept_, dtype=np.float32),
+        n_sample=len(chosen),
+    )
 
 
 _STOP_SET = frozenset(STOP_WORDS)
@@ -294,8 +421,10 @@ def discover(
     random_state: int = 0,
     threshold: float = DEFAULT_THRESHOLD,
     budget_seconds: float = 60.0,
+    semantic_sample: int | None = None,
 ) -> Discovery:
-    """Find themes in ``texts``. Deterministic for a ``random_state``.
+    """Find themes in ``texts``. Deterministic for a ``random_state`` (and the installed
+    embedding model, when there is one: see :func:`fit_space` for ``semantic_sample``).
 
     Raises :class:`TooFewTextsError` for fewer than :data:`MIN_TEXTS` non-empty texts,
     ``ValueError`` for a ``k`` outside 2..:data:`MAX_THEMES` or above a tenth of the texts.
@@ -311,7 +440,7 @@ def discover(
             f"k must be between 2 and {min(MAX_THEMES, max(2, len(texts) // 10))} for "
             f"{len(texts)} texts."
         )
-    space = fit_space(texts, random_state=random_state)
+    space = fit_space(texts, random_state=random_state, semantic_sample=semantic_sample)
     vectors = space.transform(texts)
     informative = np.linalg.norm(vectors, axis=1) > 0
     if k is None:
@@ -501,10 +630,12 @@ def split_vectors(vectors: np.ndarray, *, random_state: int = 0) -> np.ndarray:
 def dump(space: ThemeSpace, path: str | os.PathLike) -> Path:
     """Write ``space`` (joblib, compressed) atomically, after a small header."""
     path = Path(path)
+    semantic = getattr(space, "semantic", None)
     header = {
         "format": ARTIFACT_FORMAT,
-        "format_version": FORMAT_VERSION,
-        "pipeline": PIPELINE_NAME,
+        "format_version": FORMAT_VERSION if semantic is None else SEMANTIC_FORMAT_VERSION,
+        "pipeline": pipeline_name(space),
+        "embedding_key": None if semantic is None else semantic.key,
     }
     temporary = path.with_name(path.name + ".tmp")
     with open(temporary, "wb") as handle:
@@ -523,9 +654,23 @@ def load(path: str | os.PathLike) -> ThemeSpace:
             raise IncompatibleThemeSpaceError(f"{path} is not a theme space") from exc
         if not isinstance(header, dict) or header.get("format") != ARTIFACT_FORMAT:
             raise IncompatibleThemeSpaceError(f"{path} is not a theme space")
-        if header.get("format_version") != FORMAT_VERSION:
+        if header.get("format_version") not in (FORMAT_VERSION, SEMANTIC_FORMAT_VERSION):
             raise IncompatibleThemeSpaceError(f"{path}: format {header.get('format_version')}")
         space = joblib.load(handle)
     if not isinstance(space, ThemeSpace):
         raise IncompatibleThemeSpaceError(f"{path} does not hold a ThemeSpace")
+    semantic = getattr(space, "semantic", None)
+    if semantic is not None:
+        # Its centroids include the semantic block: without the same embedding model the
+        # space cannot place new texts where its themes are.
+        try:
+            installed = embeddings.model_key()
+        except embeddings.EmbeddingModelUnavailable as exc:
+            raise IncompatibleThemeSpaceError(
+                f"{path} needs the embedding model {semantic.key}, which is not installed"
+            ) from exc
+        if installed != semantic.key:
+            raise IncompatibleThemeSpaceError(
+                f"{path} needs the embedding model {semantic.key}; installed: {installed}"
+            )
     return space

@@ -12,8 +12,8 @@ class Command(BaseCommand):
     help = (
         "Run the product's theme discovery on a labelled CSV (columns text,label) without "
         "showing it the labels, and compare its themes with the labels. Prints one JSON "
-        "line: n_themes, nmi, ari, seconds (then n_texts, n_labels, chosen_by). Touches no "
-        "database."
+        "line: n_themes, nmi, ari, seconds (then n_texts, n_labels, chosen_by, "
+        "semantic_block). Touches no database."
     )
     requires_system_checks = []
 
@@ -42,6 +42,7 @@ class Command(BaseCommand):
                     "n_texts": len(texts),
                     "n_labels": len(set(labels)),
                     "chosen_by": found.chosen_by,
+                    "semantic_block": found.space.semantic is not None,
                 }
             )
         )
