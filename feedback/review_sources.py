@@ -15,7 +15,6 @@ from django.utils.text import slugify
 
 from . import review_feeds
 from .models import Feedback, ReviewSource
-from .review_import.services import FUTURE_DATE_GRACE
 from .services import DuplicateFeedback, record_feedback
 
 logger = logging.getLogger(__name__)
@@ -184,13 +183,9 @@ def _store(
     the first ``SKIP_REASONS_KEPT`` skipped items with their reason."""
     imported = duplicates = skipped = 0
     reasons: list[dict] = []
-    # Nothing said in the future, as in a file import: the item is taken once its date comes.
-    latest_date = timezone.now() + FUTURE_DATE_GRACE
     for item in items:
         has_rating = item.rating is not None
         try:
-            if item.published is not None and item.published > latest_date:
-                raise ValidationError(f"The date {item.published:%Y-%m-%d} lies in the future.")
             record_feedback(
                 channel=Feedback.Channel.REVIEW,
                 source=source.slug,

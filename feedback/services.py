@@ -67,6 +67,10 @@ def _as_decimal(value, field: str) -> Decimal | None:
 
 # Django rebuilds an enum's .values list on every access; build_feedback runs per row.
 _CHANNELS = frozenset(Feedback.Channel.values)
+# Nothing is said in the future (a day's grace for a local time ahead of UTC that a source
+# without a zone gives as UTC), nor before there was anything to say it with.
+FUTURE_DATE_GRACE = dt.timedelta(days=1)
+EARLIEST_RECEIVED_AT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def build_feedback(
@@ -114,6 +118,12 @@ def build_feedback(
         received_at = timezone.now()
     elif timezone.is_naive(received_at):
         raise ValidationError({"received_at": ["Give a time zone with the date and time."]})
+    elif received_at > timezone.now() + FUTURE_DATE_GRACE:
+        raise ValidationError(
+            {"received_at": [f"The date {received_at:%Y-%m-%d} lies in the future."]}
+        )
+    elif received_at < EARLIEST_RECEIVED_AT:
+        raise ValidationError({"received_at": ["Dates before 1970 are not accepted."]})
 
     return new_row(
         Feedback,

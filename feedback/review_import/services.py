@@ -30,7 +30,7 @@ from django.utils.text import slugify
 
 from .. import services as feedback_services
 from ..models import Feedback, Product, ReviewImport, ReviewImportError
-from ..services import record_feedback_batch
+from ..services import FUTURE_DATE_GRACE, record_feedback_batch
 from . import reading
 from .values import (
     MAPPABLE_FIELDS,
@@ -57,7 +57,6 @@ TASK_TIME_BUDGET_SECONDS = 180
 EXTERNAL_ID_MAX_LENGTH = Feedback._meta.get_field("external_id").max_length
 SUBMITTER_NAME_MAX_LENGTH = Feedback._meta.get_field("submitter_name").max_length
 SOURCE_MAX_LENGTH = ReviewImport._meta.get_field("source").max_length
-FUTURE_DATE_GRACE = dt.timedelta(days=1)
 # Uploads left at the column mapping longer than this are deleted with their file.
 DEFAULT_ABANDONED_DAYS = 7
 # Abandoned imports deleted per transaction.

@@ -126,6 +126,8 @@ def test_repeated_external_id_answers_409(integrator):
         ({"text": "ok", "product": "no-such-product"}, "product"),
         ({"text": "ok", "customer": "abc"}, "customer"),
         ({"text": "ok", "received_at": "yesterday"}, "received_at"),
+        ({"text": "ok", "received_at": "2999-01-01T00:00:00Z"}, "received_at"),
+        ({"text": "ok", "received_at": "0001-01-01T00:00:00Z"}, "received_at"),
         ({"text": "ok", "tags": "not-a-list"}, "tags"),
         ({"text": "x" * 5001}, "text"),
         ({"text": "nul \x00"}, "text"),
@@ -209,6 +211,20 @@ def test_bulk_item_with_a_customer_id_out_of_range_is_refused_alone(integrator):
     data = response.json()
     assert (data["created"], data["failed"]) == (1, 1)
     assert data["results"][1]["status"] == 400 and "customer" in data["results"][1]["errors"]
+
+
+def test_bulk_item_dated_in_the_future_is_refused_alone(integrator):
+    response = integrator.post(
+        "/api/v1/feedback/bulk/",
+        {"items": [{"text": "kept"}, {"text": "later", "received_at": "2999-01-01T00:00:00Z"}]},
+        format="json",
+    )
+    data = response.json()
+    assert (data["created"], data["failed"]) == (1, 1)
+    assert data["results"][1]["errors"] == {
+        "received_at": ["The date 2999-01-01 lies in the future."]
+    }
+    assert list(Feedback.objects.values_list("text", flat=True)) == ["kept"]
 
 
 def test_list_query_count_is_bounded(integrator, django_assert_max_num_queries):
