@@ -164,12 +164,19 @@ def framable(view):
 
 
 def _closed_page(request, survey, exc, embed):
-    status = 200 if "not open yet" in " ".join(exc.messages) else 410
+    not_yet = "not open yet" in " ".join(exc.messages)
+    opens_at = survey.opens_at if not_yet and survey.opens_at else None
     response = render(
         request,
         "surveys/respond_closed.html",
-        {"survey": survey, "message": exc.messages[0], "layout": _layout(embed), "embed": embed},
-        status=status,
+        {
+            "survey": survey,
+            "message": exc.messages[0],
+            "opens_at": opens_at,
+            "layout": _layout(embed),
+            "embed": embed,
+        },
+        status=200 if not_yet else 410,
     )
     if embed:
         allow_framing(response)

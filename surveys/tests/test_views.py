@@ -509,10 +509,14 @@ def test_survey_not_open_yet_says_so(client):
 
     from django.utils import timezone
 
-    survey = make_survey(opens_at=timezone.now() + dt.timedelta(days=2))
+    opens_at = timezone.now() + dt.timedelta(days=2)
+    survey = make_survey(opens_at=opens_at)
     page = client.get(respond_url(survey))
     assert page.status_code == 200
     assert "not open yet" in page.content.decode()
+    local = timezone.localtime(opens_at)
+    assert f'It opens on <time datetime="{local.isoformat()}">' in page.content.decode()
+    assert f"{local.day} {local:%B %Y}, {local:%H:%M}" in page.content.decode()
     assert 'id="survey-form"' not in page.content.decode()
 
 
