@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -107,6 +108,38 @@ def embed_url(survey: Survey, request=None) -> str:
 
 def invitation_url(survey: Survey, token: str) -> str:
     return absolute_url(reverse("surveys:invitation_answer", args=[survey.slug, token]))
+
+
+# Opt-out links carry the customer's id signed with the secret key: they work for as long as
+# the customer exists, whatever happened to the invitation (answered, expired, resent).
+OPT_OUT_SALT = "focusloop.surveys.opt-out"
+
+
+def opt_out_token(customer: Customer) -> str:
+    return signing.dumps(customer.pk, salt=OPT_OUT_SALT)
+
+
+def opt_out_url(customer: Customer) -> str:
+    return absolute_url(reverse("surveys:opt_out", args=[opt_out_token(customer)]))
+
+
+def customer_from_opt_out_token(token: str) -> Customer | None:
+    """The customer an opt-out link was made for, or None for a forged or mangled one."""
+    try:
+        pk = signing.loads(token, salt=OPT_OUT_SALT)
+    except signing.BadSignature:
+        return None
+    return Customer.objects.filter(pk=pk).first() if isinstance(pk, int) else None
+
+
+def opt_out(*, customer: Customer) -> bool:
+    """The customer withdraws their consent to be invited (``consent_research``): no
+    invitation or reminder is sent to them from now on. True when it changed."""
+    if not getattr(customer, CONSENT_FIELD):
+        return False
+    setattr(customer, CONSENT_FIELD, False)
+    customer.save(update_fields=[CONSENT_FIELD])
+    return True
 
 
 def hash_token(token: str) -> str:
@@ -383,10 +416,12 @@ def _enqueue_sends(ids: list[int]) -> None:
 
 def build_email(invitation: Invitation, token: str, *, reminder: bool) -> EmailMultiAlternatives:
     survey = invitation.survey
+    opt_out_link = opt_out_url(invitation.customer)
     context = {
         "survey": survey,
         "customer": invitation.customer,
         "link": invitation_url(survey, token),
+        "opt_out_link": opt_out_link,
         "reminder": reminder,
         "expires_at": invitation.token_expires_at,
         "closes_at": survey.closes_at,
@@ -399,7 +434,12 @@ def build_email(invitation: Invitation, token: str, *, reminder: bool) -> EmailM
         body=render_to_string("surveys/email/invitation.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[invitation.email],
-        headers={"Auto-Submitted": "auto-generated"},
+        headers={
+            "Auto-Submitted": "auto-generated",
+            # One-click unsubscribe (RFC 8058): mail clients offer it beside the sender.
+            "List-Unsubscribe": f"<{opt_out_link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
     )
     message.attach_alternative(
         render_to_string("surveys/email/invitation.html", context), "text/html"

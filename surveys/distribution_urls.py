@@ -9,6 +9,7 @@ urlpatterns: list = [
         distribution_views.invitation_answer,
         name="invitation_answer",
     ),
+    path("s/opt-out/<str:token>/", distribution_views.opt_out, name="opt_out"),
     path("surveys/<int:pk>/invitations/", distribution_views.invitations, name="invitations"),
     path("surveys/<int:pk>/share/", distribution_views.share, name="share"),
     path("surveys/<int:pk>/qr.png", distribution_views.qr_png, name="qr_png"),

@@ -18,6 +18,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.html import escape
 from django.utils.http import quote_etag
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import permission_required
@@ -240,6 +241,37 @@ def _closed(request, survey, exc: ValidationError) -> HttpResponse:
         "surveys/respond_closed.html",
         {"survey": survey, "message": exc.messages[0], "layout": "base.html", "embed": False},
         status=410,
+    )
+    return _private(response)
+
+
+# The POST is signed by the link itself (and comes without a CSRF token from mail clients'
+# one-click unsubscribe, RFC 8058); it can only withdraw a consent, never give one.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@limit_posts_per_ip("FEEDBACK_FORM_RATE")
+def opt_out(request, token: str):
+    """The opt-out link of invitation emails: GET asks, POST withdraws the customer's
+    consent to be invited (no invitation or reminder is sent to them afterwards)."""
+    customer = distribution.customer_from_opt_out_token(token)
+    if customer is None:
+        response = render(
+            request,
+            "surveys/invitation_invalid.html",
+            {
+                "title": "This opt-out link is not valid",
+                "message": "Check that you opened the whole link from your email.",
+            },
+            status=404,
+        )
+        return _private(response)
+    done = request.method == "POST"
+    if done:
+        distribution.opt_out(customer=customer)
+    response = render(
+        request,
+        "surveys/opt_out.html",
+        {"done": done or not customer.consent_research, "token": token},
     )
     return _private(response)
 

@@ -90,6 +90,7 @@ class World:
     survey: Survey
     invitation_token: str
     privacy_token: str
+    opt_out_token: str
     api_keys: dict[str, str]  # scope (or "" for none, "*" for all) -> raw key
 
 
@@ -166,6 +167,7 @@ def build_world(*, owner) -> World:
         survey=survey,
         invitation_token=token,
         privacy_token=privacy.make_token(CUSTOMER_EMAIL),
+        opt_out_token=distribution.opt_out_token(customer),
         api_keys=api_keys,
     )
 

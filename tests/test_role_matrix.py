@@ -316,6 +316,7 @@ EXPECTED: dict = {
     "surveys:embed": page(PUBLIC),  # s/<slug:slug>/embed/
     "surveys:thanks": page(PUBLIC),  # s/<slug:slug>/thanks/
     "surveys:invitation_answer": page(PUBLIC, token=True),  # s/<slug:slug>/i/<str:token>/
+    "surveys:opt_out": page(PUBLIC, token=True),  # s/opt-out/<str:token>/
     "surveys:invitations": page(
         STAFF, post=MANAGER
     ),  # managers send invitations  # surveys/<int:pk>/invitations/
@@ -518,7 +519,12 @@ FORGED_TOKEN = "forged-token-0000"
 
 
 def build_path(route: str, world, *, forged: bool = False) -> str:
-    token_for = world.invitation_token if "/i/<" in route else world.privacy_token
+    if "/i/<" in route:
+        token_for = world.invitation_token
+    elif "opt-out/<" in route:
+        token_for = world.opt_out_token
+    else:
+        token_for = world.privacy_token
     values = {
         "slug": SLUG,
         "token": FORGED_TOKEN if forged else token_for,

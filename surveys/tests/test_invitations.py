@@ -663,3 +663,48 @@ def test_pasted_addresses_that_match_no_customer_are_counted_in_good_english(
 
     sent = client.post(page_url(survey), {"action": "send", "emails": emails}, follow=True)
     assert sent_says + "." in sent.content.decode()
+
+
+def test_a_customer_opts_out_from_the_email_and_is_not_invited_again(
+    client, survey, eager_tasks, django_capture_on_commit_callbacks
+):
+    person = customer(email="ana@example.com")
+    invite(survey, [person], django_capture_on_commit_callbacks)
+    message = mail.outbox[0]
+    link = re.search(re.escape(BASE) + r"(/s/opt-out/[^/\s]+/)", message.body).group(1)
+    assert message.extra_headers["List-Unsubscribe"] == f"<{BASE}{link}>"
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert f'href="{BASE}{link}"' in message.alternatives[0][0]
+
+    asked = client.get(link)
+    person.refresh_from_db()
+    assert asked.status_code == 200 and "Stop survey invitations?" in asked.content.decode()
+    assert person.consent_research  # a GET (a mail scanner following links) changes nothing
+
+    done = client.post(link)
+    person.refresh_from_db()
+    assert done.status_code == 200 and "You will not be invited again" in done.content.decode()
+    assert not person.consent_research
+    report = distribution.preview_invitations(survey=make_survey(), customers=[person])
+    assert (report.invited, report.no_consent) == (0, 1)
+
+
+def test_one_click_opt_out_needs_no_csrf_token_and_a_forged_link_changes_nothing(
+    survey, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    person = customer()
+    other = customer()
+    mail_client = Client(enforce_csrf_checks=True)
+    link = reverse("surveys:opt_out", args=[distribution.opt_out_token(person)])
+
+    response = mail_client.post(link, {"List-Unsubscribe": "One-Click"})
+
+    assert response.status_code == 200
+    person.refresh_from_db()
+    assert not person.consent_research
+    forged = link.replace(f"/{distribution.opt_out_token(person).split(':')[0]}:", "/MTA:")
+    assert mail_client.post(forged).status_code == 404
+    other.refresh_from_db()
+    assert other.consent_research
