@@ -128,7 +128,11 @@ class ApiPlatformMiddleware:
             return error_response(
                 409,
                 "idempotency_conflict",
-                {HEADER: ["This key was already used with a different request body."]},
+                {
+                    HEADER: [
+                        "This key was already used for another request (method, address or body differ)."
+                    ]
+                },
             )
         if outcome.replayed:
             return _replay(outcome.status, outcome.body)

@@ -34,7 +34,11 @@ def test_same_key_with_another_body_is_409_in_the_error_shape(integrator):
     reply = post(integrator, FEEDBACK_URL, {"text": "two"}, "fb-2")
     assert reply.status_code == 409
     assert reply.json() == {
-        "errors": {"Idempotency-Key": ["This key was already used with a different request body."]},
+        "errors": {
+            "Idempotency-Key": [
+                "This key was already used for another request (method, address or body differ)."
+            ]
+        },
         "code": "idempotency_conflict",
     }
     assert list(Feedback.objects.values_list("text", flat=True)) == ["one"]
