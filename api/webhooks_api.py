@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
+from api.filters import FilterSet
 
 from . import webhooks
 from .errors import NON_FIELD
@@ -159,7 +160,7 @@ class WebhookEndpointDetailView(_AdminOnly, generics.RetrieveAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class WebhookDeliveryFilter(django_filters.FilterSet):
+class WebhookDeliveryFilter(FilterSet):
     event = django_filters.ChoiceFilter(choices=WebhookEvent.choices)
 
     class Meta:

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import ApiKeyUser
 from accounts.permissions import HasScopeOrPermission
+from api.filters import BooleanFilter, FilterSet
 from api.serializers import InputSerializer
 from feedback.models import Customer, Product
 from insights.models import Theme
@@ -287,7 +288,7 @@ class PreferenceUpdateSerializer(InputSerializer):
 # --- segments -------------------------------------------------------------------------------
 
 
-class SegmentFilter(django_filters.FilterSet):
+class SegmentFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=Segment.Status.choices)
     kind = django_filters.ChoiceFilter(choices=Segment.Kind.choices)
 
@@ -400,14 +401,14 @@ class SegmentRefreshView(_SegmentAction):
 # --- customization requests ----------------------------------------------------------------
 
 
-class RequestFilter(django_filters.FilterSet):
+class RequestFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=CustomizationRequest.Status.choices)
     product = django_filters.CharFilter(field_name="product__slug", label="Product slug")
     owner = django_filters.CharFilter(field_name="owner__username", label="Owner username")
     segment = django_filters.NumberFilter(field_name="segment_id", label="Segment id")
     customer = django_filters.NumberFilter(field_name="customer_id", label="Customer id")
     theme = django_filters.NumberFilter(field_name="theme_id", label="Theme id")
-    promoted = django_filters.BooleanFilter(
+    promoted = BooleanFilter(
         field_name="promoted_to", lookup_expr="isnull", exclude=True, label="Promoted"
     )
 

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django_filters.fields import IsoDateTimeField
 
+from api.filters import BooleanFilter
+
 from .models import MAX_ID, Customer, Feedback, Product
 from .search import search_feedback
 from .services import clean_tag_names
@@ -91,7 +93,7 @@ class FeedbackFilter(django_filters.FilterSet):
     segment = IdFilter(field_name="customer__segments", label="Segment id")
     tag = django_filters.CharFilter(method="filter_tag", label="Tag")
     assignee = django_filters.CharFilter(field_name="assignee__username", label="Assignee")
-    analysed = django_filters.BooleanFilter(
+    analysed = BooleanFilter(
         field_name="analysed_at", lookup_expr="isnull", exclude=True, label="Analysed"
     )
 

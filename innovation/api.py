@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.db.models import F
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters, generics, serializers, status
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
+from api.filters import FilterBackend
 from api.serializers import InputSerializer
 from feedback.models import Customer, Product
 from insights.models import Theme
@@ -222,7 +222,7 @@ class IdeaListCreateView(generics.ListAPIView):
     serializer_class = IdeaSerializer
     filterset_class = IdeaFilter
     filter_backends = [
-        DjangoFilterBackend,
+        FilterBackend,
         NullsLastOrderingFilter,
     ]
     ordering_fields = [

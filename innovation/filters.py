@@ -4,6 +4,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 
+from api.filters import FilterSet
 from feedback.models import Product
 from insights.models import Theme
 
@@ -26,7 +27,7 @@ ORDERING_CHOICES = [
 ]
 
 
-class IdeaFilter(django_filters.FilterSet):
+class IdeaFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(choices=Idea.Status.choices)
     product = django_filters.ModelChoiceFilter(

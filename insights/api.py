@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -21,6 +20,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
+from api.filters import FilterBackend, FilterSet
 from api.pagination import CursorPagination
 from api.serializers import InputSerializer
 from feedback.models import Customer, Feedback, Product
@@ -179,7 +179,7 @@ class ForecastSerializer(serializers.ModelSerializer):
         ]
 
 
-class ForecastFilter(django_filters.FilterSet):
+class ForecastFilter(FilterSet):
     product = django_filters.ModelChoiceFilter(queryset=Product.objects.all(), to_field_name="slug")
     theme = django_filters.ModelChoiceFilter(queryset=Theme.objects.all(), to_field_name="slug")
 
@@ -195,7 +195,7 @@ class ForecastListView(_InsightsRead, generics.ListAPIView):
     serializer_class = ForecastSerializer
     filterset_class = ForecastFilter
     # No free-text field to search: only the filters above (and ordering).
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [FilterBackend, OrderingFilter]
 
     def get_queryset(self):
         return selectors.forecasts()

@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from accounts.authentication import acting_person
 from accounts.permissions import HasScopeOrPermission
 from api.errors import NON_FIELD
+from api.filters import BooleanFilter, FilterSet
 from api.pagination import CursorPagination
 from api.serializers import InputSerializer
 from feedback.filters import UtcDayFilter
@@ -397,8 +398,8 @@ class QuestionRecordSerializer(QuestionSerializer):
         fields = ["id", "survey", *QuestionSerializer.Meta.fields, "archived_at", "replaced_by"]
 
 
-class QuestionFilter(django_filters.FilterSet):
-    archived = django_filters.BooleanFilter(
+class QuestionFilter(FilterSet):
+    archived = BooleanFilter(
         field_name="archived_at",
         lookup_expr="isnull",
         exclude=True,
@@ -481,7 +482,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         ]
 
 
-class InvitationFilter(django_filters.FilterSet):
+class InvitationFilter(FilterSet):
     email = django_filters.CharFilter(lookup_expr="iexact")
     created_after = UtcDayFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDayFilter(field_name="created_at", lookup_expr="lt")
