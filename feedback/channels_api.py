@@ -148,9 +148,18 @@ class FocusGroupSerializer(serializers.Serializer):
     entry_count = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
 
+    participants_without_research_consent = serializers.SerializerMethodField(
+        help_text="Participants who have not consented to take part in research (allowed: "
+        "the consent may have been given on the day; the pages warn about them)."
+    )
+
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_participants(self, obj) -> list[int]:
         return [customer.pk for customer in obj.participants.all()]
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_participants_without_research_consent(self, obj) -> list[int]:
+        return [customer.pk for customer in obj.participants.all() if not customer.consent_research]
 
 
 class FocusGroupWriteSerializer(serializers.Serializer):
@@ -277,6 +286,12 @@ class FocusGroupEntryListCreateView(_SessionChildListCreateView):
 class InterviewSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     customer = serializers.IntegerField(source="customer_id", read_only=True)
+    customer_research_consent = serializers.BooleanField(
+        source="customer.consent_research",
+        read_only=True,
+        help_text="Whether the customer consented to take part in research (an interview "
+        "without it is allowed; the pages warn about it).",
+    )
     interviewer = serializers.CharField(
         source="interviewer.username", read_only=True, allow_null=True
     )

@@ -32,7 +32,8 @@ def _as(user):
 
 
 def test_focus_group_crud_and_entries(integrator, staff_member):
-    ann, bob = CustomerFactory(name="Ann"), CustomerFactory(name="Bob")
+    ann = CustomerFactory(name="Ann", consent_research=True)
+    bob = CustomerFactory(name="Bob", consent_research=False)
     ProductFactory(slug="web-shop")
     response = integrator.post(
         "/api/v1/focus-groups/",
@@ -53,6 +54,7 @@ def test_focus_group_crud_and_entries(integrator, staff_member):
         sorted([ann.pk, bob.pk]),
         "planned",
     )
+    assert body["participants_without_research_consent"] == [bob.pk]
     url = f"/api/v1/focus-groups/{body['id']}/"
 
     entry = integrator.post(
@@ -126,7 +128,7 @@ def test_entry_from_a_non_participant_is_400(integrator, staff_member):
 
 
 def test_interview_with_uploaded_transcript_and_highlights(integrator):
-    customer = CustomerFactory(name="Cem")
+    customer = CustomerFactory(name="Cem", consent_research=False)
     upload = SimpleUploadedFile("cem.md", "\ufeff# Call\n\nThe reports are slow to load.".encode())
     response = integrator.post(
         "/api/v1/interviews/",
@@ -145,6 +147,7 @@ def test_interview_with_uploaded_transcript_and_highlights(integrator):
         "cem.md",
         ["What is slow?"],
     )
+    assert body["customer_research_consent"] is False
     url = f"/api/v1/interviews/{body['id']}/"
     highlight = integrator.post(url + "highlights/", {"excerpt": "reports are slow"}, format="json")
     assert highlight.status_code == 201, highlight.content
