@@ -1,5 +1,7 @@
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 from .models import Feedback
 from .selectors import active_products, triage_users
@@ -64,12 +66,34 @@ class PublicFeedbackForm(forms.Form):
         return bool(self.data.get("website"))
 
 
+class _AssigneeField(forms.ModelChoiceField):
+    kept_pk = None  # the current assignee, listed though no longer assignable
+
+    def label_from_instance(self, obj):
+        name = obj.get_username()
+        return f"{name} (kept; no longer assignable)" if obj.pk == self.kept_pk else name
+
+
 class TriageForm(forms.Form):
     status = forms.ChoiceField(choices=Feedback.Status.choices)
-    assignee = forms.ModelChoiceField(queryset=triage_users(), required=False)
+    assignee = _AssigneeField(queryset=triage_users(), required=False)
     tags = forms.CharField(
         required=False, help_text="Comma-separated, e.g. billing, mobile-app", max_length=500
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.initial.get("assignee")
+        if current is not None and not triage_users().filter(pk=current.pk).exists():
+            # Someone who left or lost the role still holds the feedback: listed (and
+            # selected), so saving a status change does not unassign them unseen.
+            field = self.fields["assignee"]
+            field.kept_pk = current.pk
+            field.queryset = (
+                get_user_model()
+                .objects.filter(Q(pk__in=triage_users().values("pk")) | Q(pk=current.pk))
+                .order_by("username")
+            )
 
     def clean_tags(self):
         return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]

@@ -365,7 +365,9 @@ def update_feedback_triage(
         feedback.status = status
         update_fields.append("status")
     if assignee is not ...:
-        if assignee is not None and not assignee.has_perm("feedback.triage_feedback"):
+        # Keeping the current assignee is no new assignment (they may have left since).
+        kept = assignee is not None and assignee.pk == feedback.assignee_id
+        if assignee is not None and not kept and not assignee.has_perm("feedback.triage_feedback"):
             raise ValidationError({"assignee": ["This user cannot triage feedback."]})
         feedback.assignee = assignee
         update_fields.append("assignee")

@@ -185,6 +185,33 @@ def test_staff_triages_feedback_on_detail_page(client, staff_member):
     assert feedback.status == "actioned"
 
 
+def test_an_assignee_who_left_is_kept_when_staff_change_the_status(client, staff_member):
+    from django.contrib.auth import get_user_model
+
+    leaver = get_user_model().objects.create_user("lee_left", is_active=True)
+    leaver.groups.set(staff_member.groups.all())
+    feedback = FeedbackFactory(assignee=leaver)
+    leaver.is_active = False
+    leaver.save()
+    client.force_login(staff_member)
+    url = reverse("feedback:detail", args=[feedback.pk])
+
+    page = client.get(url).content.decode()
+    assert f'<option value="{leaver.pk}" selected>lee_left (kept; no longer assignable)' in page
+
+    response = client.post(url, {"status": "actioned", "assignee": leaver.pk, "tags": ""})
+    assert response.status_code == 302
+    feedback.refresh_from_db()
+    assert (feedback.status, feedback.assignee) == ("actioned", leaver)
+    # Nobody else can be given to them.
+    other = FeedbackFactory()
+    refused = client.post(
+        reverse("feedback:detail", args=[other.pk]),
+        {"status": "new", "assignee": leaver.pk, "tags": ""},
+    )
+    assert refused.status_code == 200 and "assignee" in refused.context["form"].errors
+
+
 def test_feedback_text_is_escaped_on_staff_pages(client, staff_member):
     feedback = FeedbackFactory(text='<script>alert("x")</script>')
     client.force_login(staff_member)
