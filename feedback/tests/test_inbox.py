@@ -223,6 +223,23 @@ def test_bulk_form_in_the_inbox_reports_the_count(client, staff_member):
     assert response.status_code == 302 and response["Location"] == reverse("feedback:inbox")
 
 
+def test_bulk_form_refuses_a_tag_without_a_letter_or_digit_and_changes_nothing(
+    client, staff_member
+):
+    row = FeedbackFactory()
+    client.force_login(staff_member)
+    response = client.post(
+        reverse("feedback:inbox_bulk"),
+        {"ids": [row.pk], "status": "closed", "add_tag": "!!!"},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        "Add tag: A tag needs a letter (a–z) or a digit."
+    ]
+    row.refresh_from_db()
+    assert (row.status, row.tags.count()) == ("new", 0)
+
+
 @pytest.mark.parametrize("value", [HUGE_ID, "0"])
 def test_bulk_form_refuses_an_id_out_of_range_with_a_message(client, staff_member, value):
     row = FeedbackFactory()

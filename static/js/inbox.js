@@ -27,6 +27,8 @@
   });
   // Refused here rather than by the server, whose answer would lose the ticked rows.
   const actions = ["status", "assignee", "add_tag"].map((name) => form.elements[name]);
+  const tag = form.elements.add_tag;
+  const plain = (text) => text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "");
   form.addEventListener("submit", function (event) {
     if (!boxes().some((box) => box.checked)) {
       event.preventDefault();
@@ -35,6 +37,11 @@
       event.preventDefault();
       count.textContent = "Choose a status, an assignee or a tag to add.";
       actions[0].focus();
+    } else if (tag.value.trim() && !/[a-z0-9]/i.test(plain(tag.value))) {
+      // Tags are stored as slugs (a-z, 0-9 and hyphens): nothing would be left of this one.
+      event.preventDefault();
+      count.textContent = "A tag needs a letter (a–z) or a digit.";
+      tag.focus();
     }
   });
 })();

@@ -136,6 +136,13 @@ def test_applying_nothing_to_ticked_rows_keeps_them_ticked(page):
     expect(page.get_by_label("Set status")).to_be_focused()
     expect(page.locator("input[name=ids]:checked")).to_have_count(2)
 
+    page.get_by_label("Add tag").fill("!!!")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.locator("[data-bulk-count]")).to_have_text("A tag needs a letter (a–z) or a digit.")
+    expect(page.get_by_label("Add tag")).to_be_focused()
+    expect(page.locator("input[name=ids]:checked")).to_have_count(2)
+
+    page.get_by_label("Add tag").fill("")
     page.get_by_label("Set status").select_option("closed")
     with page.expect_navigation():
         page.get_by_role("button", name="Apply to selected").click()
