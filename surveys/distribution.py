@@ -483,6 +483,7 @@ def send_invitation(*, invitation_id: int, now: dt.datetime | None = None) -> st
             )
             invitation.save(update_fields=["last_error"])
             return SKIPPED
+        moved = _follow_customer_email(invitation)
         token, digest = new_token()
         invitation.token_expires_at = now + dt.timedelta(days=token_days())
         invitation.send_attempts += 1
@@ -508,6 +509,7 @@ def send_invitation(*, invitation_id: int, now: dt.datetime | None = None) -> st
                 "sent_at",
                 "last_error",
                 "send_attempts",
+                *(["email"] if moved else []),
             ]
         )
     return SENT
@@ -580,6 +582,8 @@ def send_reminder(
             or not invitation.survey.accepts_responses_at(now)
         ):
             return SKIPPED
+        # To the address the customer has now (it may have changed since the invitation).
+        moved = _follow_customer_email(invitation)
         token, digest = new_token()
         invitation.token_expires_at = now + dt.timedelta(days=token_days())
         try:
@@ -602,9 +606,19 @@ def send_reminder(
                 "reminders_sent",
                 "reminded_at",
                 "last_error",
+                *(["email"] if moved else []),
             ]
         )
     return SENT
+
+
+def _follow_customer_email(invitation: Invitation) -> bool:
+    """Point ``invitation`` at its customer's current address; True when it changed."""
+    current = invitation.customer.email
+    if not current or current == invitation.email:
+        return False
+    invitation.email = current
+    return True
 
 
 # ---------------------------------------------------------------------------------------

@@ -383,6 +383,18 @@ def test_no_reminder_goes_to_customers_who_withdrew_consent_or_were_erased(
     assert [m.to for m in mail.outbox] == [[still_willing.email]]
 
 
+def test_a_reminder_goes_to_the_address_the_customer_has_now(survey):
+    invitation = _sent(survey, 5)
+    invitation.customer.email = "new.address@example.com"
+    invitation.customer.save(update_fields=["email"])
+
+    assert distribution.send_reminder(invitation_id=invitation.pk, reminders_sent=0) == "sent"
+
+    assert [m.to for m in mail.outbox] == [["new.address@example.com"]]
+    invitation.refresh_from_db()
+    assert invitation.email == "new.address@example.com"
+
+
 def test_a_repeated_reminder_task_sends_once_and_both_links_work(
     client, survey, django_capture_on_commit_callbacks
 ):
