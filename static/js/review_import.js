@@ -9,6 +9,25 @@
   var url = box.dataset.statusUrl;
   var delay = 1000;
   var number = new Intl.NumberFormat();
+  // "Not moving? Queue it again" only once nothing has moved for a while: while rows are
+  // being read it would invite a needless second start.
+  var STALLED_MS = 60000;
+  var hint = box.querySelector("[data-stalled-hint]");
+  var lastProcessed = null;
+  var lastMove = Date.now();
+  if (hint) {
+    hint.hidden = true;
+  }
+
+  function watchProgress(processed) {
+    if (processed !== lastProcessed) {
+      lastProcessed = processed;
+      lastMove = Date.now();
+    }
+    if (hint) {
+      hint.hidden = Date.now() - lastMove < STALLED_MS;
+    }
+  }
 
   function show(name, value) {
     var node = box.querySelector('[data-field="' + name + '"]');
@@ -38,6 +57,7 @@
       })
       .then(function (status) {
         update(status);
+        watchProgress(status.rows_processed);
         if (status.is_finished) {
           // The finished page lists the skipped rows and offers their download.
           window.location.reload();

@@ -54,6 +54,8 @@ def test_staff_imports_reviews_and_watches_the_progress(page):
     imp = ReviewImport.objects.get()
     assert (imp.status, imp.date_order, imp.encoding) == ("queued", "dmy", "utf-16")
     expect(page.get_by_role("progressbar")).to_have_attribute("value", "0")
+    # "Queue it again" waits until nothing has moved for a minute, not offered at once.
+    expect(page.get_by_role("button", name="Queue it again")).to_be_hidden()
 
     import_reviews_task(imp.pk)  # the worker
 
