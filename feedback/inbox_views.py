@@ -48,6 +48,15 @@ def _inbox_list_url(request) -> str:
     return f"{reverse('feedback:inbox')}?{query}" if query else reverse("feedback:inbox")
 
 
+def _view_query(query: str) -> str:
+    """The filters as a saved view keeps them (the filter form also sends its empty
+    fields), to tell which saved view the inbox shows."""
+    try:
+        return inbox_services.clean_view_query(query)
+    except ValidationError:
+        return query
+
+
 def _render_inbox(request, *, params=None, edited_view_form=None, status=200):
     """The inbox for ``params`` (the GET query); ``edited_view_form`` is a saved view's
     edit form that failed, shown open with its errors."""
@@ -74,6 +83,7 @@ def _render_inbox(request, *, params=None, edited_view_form=None, status=200):
             "filter": feedback_filter,
             "page": page,
             "query": query.urlencode(),
+            "view_query": _view_query(query.urlencode()),
             "saved_views": saved_views,
             "view_form": SavedViewForm(initial={"query": query.urlencode()}),
             "bulk_form": BulkTriageForm(),

@@ -300,6 +300,22 @@ def test_saved_views_belong_to_their_owner(client, staff_member, manager):
     assert not SavedView.objects.exists()
 
 
+def test_the_saved_view_shown_is_marked_also_after_the_filter_form_is_sent(client, staff_member):
+    client.force_login(staff_member)
+    client.post(
+        reverse("feedback:saved_view_create"), {"name": "Reviews", "query": "channel=review"}
+    )
+    current = '<a href="/inbox/?channel=review" aria-current="page">Reviews</a>'
+
+    # The filter form sends every field, the empty ones too.
+    sent = client.get("/inbox/?q=&channel=review&status=&sentiment=&page=2").content.decode()
+    assert current in sent
+    assert '<a href="/inbox/" aria-current="page">All feedback</a>' not in sent
+    everything = client.get("/inbox/?q=&channel=&status=").content.decode()
+    assert '<a href="/inbox/" aria-current="page">All feedback</a>' in everything
+    assert current not in everything
+
+
 def test_saved_view_needs_a_name():
     with pytest.raises(ValidationError):
         inbox.save_view(owner=UserFactory(), name="  ", query="channel=review")
