@@ -23,6 +23,12 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 _CODES = {
+    # Django refuses a form body past its limits (and other unreadable requests) itself.
+    400: (
+        "bad_request",
+        "The request could not be read. Form bodies are limited to 2.5 MB and 1,000 "
+        "fields: send larger requests as JSON.",
+    ),
     404: ("not_found", "Not found."),
     405: ("method_not_allowed", "Method not allowed."),
     500: ("server_error", "Something went wrong on our side; try again later."),

@@ -90,6 +90,14 @@ def test_every_kind_of_error_has_the_one_shape(integrator, outsider):
         integrator.post(FEEDBACK_URL, "{oops", content_type="application/json"), 400, "parse_error"
     )
     assert_error_shape(integrator.post(FEEDBACK_URL, {}, format="json"), 400, "invalid")
+    too_big_a_form = "text=" + "x" * 3_000_000
+    assert_error_shape(
+        integrator.post(
+            FEEDBACK_URL, too_big_a_form, content_type="application/x-www-form-urlencoded"
+        ),
+        400,
+        "bad_request",
+    )
     survey = make_survey()
     assert_error_shape(
         integrator.post(
