@@ -264,3 +264,14 @@ def test_escaped_output_no_script_runs(page):
     assert verbatim.locator("img, script").count() == 0
     assert page.problems.dialogs == []
     page.problems.assert_none()
+
+
+def test_any_form_sent_back_with_errors_focuses_the_first_field_to_fix(page):
+    UserFactory(username="maria", role="manager")
+    log_in(page, "maria")
+    page.goto("/surveys/new/")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create survey").click()
+
+    expect(page.get_by_label("Title")).to_be_focused()
+    assert page.problems.page_errors == []  # (the 400 itself is in the console)
