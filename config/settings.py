@@ -308,6 +308,10 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "FocusLoop <focusloop@localhost>")
+# The name customers know the organisation by: it signs the emails they get (invitations,
+# "we shipped it" messages, privacy links) and names who stores their feedback in the
+# public form's consent. Set it with DEFAULT_FROM_EMAIL's display name.
+ORGANISATION_NAME = env_str("ORGANISATION_NAME", "FocusLoop")
 # Public address of the site (e.g. https://feedback.example.com) for links that leave it:
 # invitation emails, QR codes, embed snippets, alert emails. Empty: the address of the
 # request where there is one, else http://127.0.0.1:8000.

@@ -6,10 +6,14 @@ from django.db.models import Q
 from .models import Feedback
 from .selectors import active_products, triage_users
 
-CONSENT_TEXT = (
-    "I agree that FocusLoop stores this feedback, and my name and email if I give them, "
-    "to improve its products and services, and may contact me about it."
-)
+
+def consent_text() -> str:
+    """What a person agrees to with the public form's consent box (stored with the feedback)."""
+    return (
+        f"I agree that {settings.ORGANISATION_NAME} stores this feedback, and my name and "
+        "email if I give them, to improve its products and services, and may contact me "
+        "about it."
+    )
 
 
 class PublicFeedbackForm(forms.Form):
@@ -30,7 +34,7 @@ class PublicFeedbackForm(forms.Form):
     )
     name = forms.CharField(max_length=200, required=False)
     email = forms.EmailField(required=False)
-    consent = forms.BooleanField(label=CONSENT_TEXT, required=False)
+    consent = forms.BooleanField(required=False)
     # Hidden from people by CSS (and kept out of the Tab order and autofill, so no person
     # reaches it); bots fill every field they see.
     website = forms.CharField(
@@ -52,6 +56,10 @@ class PublicFeedbackForm(forms.Form):
                 "consent", "Tick the box so we may keep your name and email, or leave them out."
             )
         return data
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["consent"].label = consent_text()
 
     def full_clean(self):
         super().full_clean()

@@ -6,7 +6,7 @@ from accounts.forms import add_service_errors
 from accounts.rate_limits import limit_posts_per_ip
 
 from . import services
-from .forms import CONSENT_TEXT, PublicFeedbackForm
+from .forms import PublicFeedbackForm, consent_text
 from .models import Feedback
 
 
@@ -39,7 +39,7 @@ def public_feedback(request):
                     submitter_name=data["name"] if data["consent"] else "",
                     submitter_email=data["email"] if data["consent"] else "",
                     consent=data["consent"],
-                    consent_text=CONSENT_TEXT,
+                    consent_text=consent_text(),
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)

@@ -46,6 +46,15 @@ def test_public_form_keeps_name_and_email_only_with_consent(client):
     assert Feedback.objects.count() == 1
 
 
+def test_the_consent_names_the_organisation_that_stores_the_feedback(client, settings):
+    settings.ORGANISATION_NAME = "Acme Rail"
+
+    page = client.get(reverse("feedback:public_form")).content.decode()
+    assert "I agree that Acme Rail stores" in page
+    client.post(reverse("feedback:public_form"), _form(email="ann@example.com", consent="on"))
+    assert Feedback.objects.get().consent_text.startswith("I agree that Acme Rail stores")
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [

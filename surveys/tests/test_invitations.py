@@ -701,6 +701,18 @@ def test_a_customer_opts_out_from_the_email_and_is_not_invited_again(
     assert (report.invited, report.no_consent) == (0, 1)
 
 
+def test_invitations_are_signed_by_the_organisation(
+    survey, settings, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.ORGANISATION_NAME = "Acme Rail"
+
+    invite(survey, [customer()], django_capture_on_commit_callbacks)
+
+    message = mail.outbox[0]
+    assert "The Acme Rail team" in message.body and "FocusLoop" not in message.body
+    assert "The Acme Rail team" in message.alternatives[0][0]
+
+
 def test_one_click_opt_out_needs_no_csrf_token_and_a_forged_link_changes_nothing(
     survey, django_capture_on_commit_callbacks
 ):
