@@ -93,13 +93,18 @@ def test_public_form_is_answered_with_the_keyboard_without_an_invisible_stop(pag
     page.problems.assert_none()
 
 
-def test_consent_error_reads_under_the_checkbox_on_a_phone(page):
+def _send_an_email_without_consent_on_a_phone(page):
+    """The public form sent from a phone with an email address but the consent unticked."""
     page.set_viewport_size({"width": 375, "height": 667})
     page.goto("/feedback/")
     page.get_by_label("Your feedback").fill("The courier was late again.")
     page.get_by_role("textbox", name="Email").fill("ana@example.com")
     with page.expect_navigation():
         page.get_by_role("button", name="Send feedback").click()
+
+
+def test_consent_error_reads_under_the_checkbox_on_a_phone(page):
+    _send_an_email_without_consent_on_a_phone(page)
 
     error = page.locator("#id_consent_error")
     expect(error).to_have_text(
@@ -115,12 +120,7 @@ def test_consent_error_reads_under_the_checkbox_on_a_phone(page):
 
 
 def test_after_a_refused_feedback_focus_is_on_the_field_to_fix(page):
-    page.set_viewport_size({"width": 375, "height": 667})
-    page.goto("/feedback/")
-    page.get_by_label("Your feedback").fill("The courier was late again.")
-    page.get_by_role("textbox", name="Email").fill("ana@example.com")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Send feedback").click()
+    _send_an_email_without_consent_on_a_phone(page)
 
     consent = page.get_by_role("checkbox", name="I agree that")
     expect(consent).to_be_focused()
