@@ -30,7 +30,7 @@ from django.utils.text import slugify
 
 from .. import services as feedback_services
 from ..models import Feedback, Product, ReviewImport, ReviewImportError
-from ..services import FUTURE_DATE_GRACE, record_feedback_batch
+from ..services import record_feedback_batch
 from . import reading
 from .values import (
     MAPPABLE_FIELDS,
@@ -411,8 +411,8 @@ class RowArguments:
     """Turns a record of an import into ``record_feedback`` arguments.
 
     Raises ``ValidationError`` for what only the import knows about: a row of the wrong
-    width, a date it cannot read or that lies in the future, a product it cannot find, an
-    id too long to store.
+    width, a date it cannot read, a product it cannot find, an id too long to store (a date
+    in the future is refused by ``record_feedback``, as for every channel).
     """
 
     def __init__(self, review_import: ReviewImport):
@@ -423,9 +423,6 @@ class RowArguments:
         self.rating_min = _plain(review_import.rating_min)
         self.rating_max = _plain(review_import.rating_max)
         self.products: dict[str, Product] = {}
-        # Nothing said in the future, as for focus groups and interviews; a day's grace for
-        # local times ahead of UTC, which a file without a zone gives as UTC.
-        self.latest_date = timezone.now() + FUTURE_DATE_GRACE
         if "product" in self.mapping:
             for product in Product.objects.all():
                 self.products[product.slug.lower()] = product
@@ -443,8 +440,6 @@ class RowArguments:
         except ValueError as exc:
             errors["date"] = [str(exc)]
             received_at = None
-        if received_at is not None and received_at > self.latest_date:
-            errors["date"] = [f"The date {received_at:%Y-%m-%d} lies in the future."]
         author = " ".join(self._value(record, "author").split())[:SUBMITTER_NAME_MAX_LENGTH]
         product = self.product
         product_name = self._value(record, "product")
