@@ -38,6 +38,7 @@ from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from feedback.models import Customer
 
@@ -104,6 +105,23 @@ def public_url(survey: Survey, request=None) -> str:
 
 def embed_url(survey: Survey, request=None) -> str:
     return absolute_url(reverse("surveys:embed", args=[survey.slug]), request)
+
+
+def embed_snippet(survey: Survey, request=None) -> str:
+    """The HTML another site pastes to show ``survey``: the iframe, and a small script that
+    sets the frame's height to the survey's (the embedded page posts it on every change,
+    as questions appear and disappear). Without the script the frame stays 640 px high
+    and scrolls. The script takes messages from the survey's own origin only."""
+    url = embed_url(survey, request)
+    origin = base_url(request)
+    return (
+        f'<iframe src="{url}" title="{escape(survey.title)}" width="100%" height="640" '
+        f'style="border:0;max-width:48rem" loading="lazy" data-focusloop-survey></iframe>\n'
+        '<script>addEventListener("message",function(e){'
+        f'if(e.origin!=="{origin}"||!e.data||e.data.focusloop!=="height")return;'
+        'document.querySelectorAll("iframe[data-focusloop-survey]").forEach(function(f){'
+        'if(f.contentWindow===e.source)f.style.height=e.data.height+"px"})});</script>'
+    )
 
 
 def invitation_url(survey: Survey, token: str) -> str:

@@ -15,7 +15,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.utils.html import escape
 from django.utils.http import quote_etag
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
@@ -158,10 +157,7 @@ def share(request, pk: int):
             "survey": survey,
             "public_url": public_url,
             "embed_url": embed_url,
-            "embed_snippet": (
-                f'<iframe src="{embed_url}" title="{escape(survey.title)}" width="100%" height="640" '
-                f'style="border:0;max-width:48rem" loading="lazy"></iframe>'
-            ),
+            "embed_snippet": distribution.embed_snippet(survey, request),
         },
     )
 

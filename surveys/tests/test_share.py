@@ -49,6 +49,8 @@ def test_share_page_shows_link_qr_and_an_escaped_embed_snippet(client, survey, s
     snippet = page.context["embed_snippet"]
     embed = BASE + reverse("surveys:embed", args=[survey.slug])
     assert snippet.startswith(f'<iframe src="{embed}" title="Café &quot;quick&quot; survey &lt;3"')
+    # Its height script listens to the survey's own origin only.
+    assert f'e.origin!=="{BASE}"' in snippet
     # Shown as text in the page: escaped once more, so no live iframe or markup.
     assert "<iframe" not in content
     assert "&lt;iframe" in content

@@ -25,10 +25,10 @@ def other_site(live_server):
 
     class ShopPage(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = (
-                "<!doctype html><title>Shop</title><h1>Our shop</h1>"
+            framed = frames.get("html") or (
                 f'<iframe src="{app_origin}{frames["path"]}" width="600" height="900"></iframe>'
-            ).encode()
+            )
+            body = f"<!doctype html><title>Shop</title><h1>Our shop</h1>{framed}".encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -42,9 +42,12 @@ def other_site(live_server):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
-    def frame(path: str) -> str:
-        frames["path"] = path
+    def frame(path: str = "", *, html: str = "") -> str:
+        """The shop's address; its page frames ``path``, or holds ``html`` (a snippet)."""
+        frames.update(path=path, html=html)
         return f"http://127.0.0.1:{server.server_port}/"
+
+    frame.app_origin = app_origin
 
     yield frame
     server.shutdown()
@@ -65,6 +68,53 @@ def test_embedded_survey_is_answered_from_another_site(page, other_site):
     response = Response.objects.get(survey=survey)
     assert response.channel == Response.Channel.EMBED
     assert response.answers.count() == 2
+
+
+def test_the_embed_snippet_fits_its_frame_to_the_survey_as_questions_appear(
+    page, other_site, settings
+):
+    from surveys import distribution
+
+    settings.SITE_URL = other_site.app_origin
+    survey = make_survey(
+        questions=[
+            {"key": "nps", "kind": "nps", "text": "Recommend us?", "required": True},
+            *[
+                {
+                    "key": f"why{n}",
+                    "kind": "long_text",
+                    "text": f"What went wrong ({n})?",
+                    "show_if": {"question": "nps", "op": "lte", "value": 6},
+                }
+                for n in range(4)
+            ],
+        ]
+    )
+    page.goto(other_site(html=distribution.embed_snippet(survey)))
+    frame = page.locator("iframe[data-focusloop-survey]")
+    embed = page.frame_locator("iframe[data-focusloop-survey]")
+    expect(embed.get_by_role("heading", name=survey.title)).to_be_visible()
+
+    def frame_height() -> float:
+        return frame.bounding_box()["height"]
+
+    def content_height() -> float:
+        return embed.locator("html").evaluate("e => e.getBoundingClientRect().height")
+
+    page.wait_for_function(
+        "() => document.querySelector('iframe').style.height !== ''", timeout=5000
+    )
+    short = frame_height()
+    assert short < 640 and abs(short - content_height()) <= 2
+
+    embed.locator("#sq-nps").get_by_text("3", exact=True).click()  # four questions appear
+    expect(embed.locator("#sq-why3")).to_be_visible()
+    page.wait_for_function(
+        f"() => document.querySelector('iframe').getBoundingClientRect().height > {short + 200}",
+        timeout=5000,
+    )
+    assert abs(frame_height() - content_height()) <= 2
+    assert page.problems.page_errors == []
 
 
 def test_typing_an_other_answer_ticks_other_and_shows_its_follow_up(page):
