@@ -59,15 +59,22 @@ _RATING_WORDS = {
     "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
 }
 _NO_RATING = {"star_rating_unspecified", "n/a", "na", "none", "-"}
+# "4", "4,5", "4/5", "4 out of 5", "4 out of 5 stars", "4 stars", "4★", "80%".
 _RATING = re.compile(
-    r"^([+-]?\d+(?:[.,]\d+)?)\s*(?:/\s*\d+(?:[.,]\d+)?|stars?|★)?$", re.IGNORECASE
+    r"^([+-]?\d+(?:[.,]\d+)?)\s*"
+    r"(?:(?:/|out\s+of)\s*\d+(?:[.,]\d+)?(?:\s*stars?)?|stars?|★|%)?$",
+    re.IGNORECASE,
 )
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 _NUMERIC_DATE = re.compile(
     r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})"
     r"(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$"
 )
-_YMD_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# Year first, with slashes, dots or dashes, the month and day with or without a zero:
+# "2024/3/5", "2024.03.05", "2024-3-5 14:05" (ISO needs the zeros).
+_YMD_SLASH = re.compile(
+    r"^(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
 _EPOCH = re.compile(r"^\d{9,14}(?:\.\d+)?$")
 # "2024-01-05 10:00:00 UTC" (Trustpilot's business export): a naive time said to be UTC.
 _UTC_SUFFIX = re.compile(r"\s+(?:UTC|GMT)$", re.IGNORECASE)
@@ -131,7 +138,8 @@ def guess_source(filename: str) -> str:
 
 
 def clean_rating(raw: str) -> str:
-    """A rating as a plain number: "4,5" → "4.5", "4/5" → "4", "FOUR" → "4", "★★★★☆" → "4".
+    """A rating as a plain number: "4,5" → "4.5", "4/5" and "4 out of 5" → "4", "80%" →
+    "80", "FOUR" → "4", "★★★★☆" → "4".
 
     Anything else comes back as it was, for ``record_feedback`` to refuse with its own
     message; an empty or "unspecified" rating comes back as "".
@@ -185,7 +193,7 @@ def parse_review_date(raw: str, date_order: str = "dmy") -> dt.datetime | None:
     """An aware datetime from an export's date; None when empty; naive times are UTC.
 
     Reads ISO 8601, "YYYY-MM-DD", "DD/MM/YYYY" or "MM/DD/YYYY" (by ``date_order``),
-    "YYYY/MM/DD", "Jan 5, 2024", RFC 2822 and epoch seconds or milliseconds, each of the
+    "YYYY/MM/DD" (also "YYYY-M-D"), "Jan 5, 2024", RFC 2822 and epoch seconds or milliseconds, each of the
     naive ones also with " UTC" after it. Raises ``ValueError`` with a message for people
     otherwise.
     """
@@ -232,7 +240,7 @@ def _parse_date(value: str, date_order: str) -> dt.datetime | None:
         return _datetime(year, month, day, hour, minute, sec, ampm)
     match = _YMD_SLASH.match(value)
     if match:
-        year, month, day, hour, minute, sec = match.groups()
+        year, _, month, day, hour, minute, sec = match.groups()
         return _datetime(year, month, day, hour, minute, sec, None)
     for date_format in _TEXT_DATE_FORMATS:
         try:

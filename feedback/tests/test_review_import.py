@@ -293,6 +293,8 @@ def test_text_column_without_known_header_is_the_one_with_long_values():
         (["0", "9"], "0-10"),
         (["15", "80", "100"], "0-100"),
         (["4,5", "3/5", "FIVE", "★★☆☆☆"], "1-5"),
+        (["4 out of 5", "2 out of 5 stars", "5 stars"], "1-5"),
+        (["80%", "35 %", "100%"], "0-100"),
         (["200"], None),
         (["-1", "3"], None),
     ],
@@ -334,6 +336,9 @@ def test_unknown_scale_must_be_chosen():
         ("2024-03-01T10:20:30Z", "dmy", dt.datetime(2024, 3, 1, 10, 20, 30, tzinfo=UTC)),
         ("2024-03-01T12:20:30+02:00", "dmy", dt.datetime(2024, 3, 1, 10, 20, 30, tzinfo=UTC)),
         ("2024-03-01 10:20", "dmy", dt.datetime(2024, 3, 1, 10, 20, tzinfo=UTC)),
+        ("2024-3-5", "mdy", dt.datetime(2024, 3, 5, tzinfo=UTC)),
+        ("2024-3-5 9:07", "dmy", dt.datetime(2024, 3, 5, 9, 7, tzinfo=UTC)),
+        ("2024/3/5", "dmy", dt.datetime(2024, 3, 5, tzinfo=UTC)),
         ("05/03/2024", "dmy", dt.datetime(2024, 3, 5, tzinfo=UTC)),
         ("05/03/2024", "mdy", dt.datetime(2024, 5, 3, tzinfo=UTC)),
         ("05.03.2024 14:05", "dmy", dt.datetime(2024, 3, 5, 14, 5, tzinfo=UTC)),
@@ -355,7 +360,16 @@ def test_dates_are_parsed_and_naive_ones_taken_as_utc(raw, order, expected):
 
 
 @pytest.mark.parametrize(
-    "raw", ["yesterday", "31/31/2024", "2024-13-01", "12:00", "UTC", "2024-01-05T10:00+02:00 UTC"]
+    "raw",
+    [
+        "yesterday",
+        "31/31/2024",
+        "2024-13-01",
+        "12:00",
+        "UTC",
+        "2024-01-05T10:00+02:00 UTC",
+        "2024-3/5",
+    ],
 )
 def test_unreadable_dates_raise(raw):
     with pytest.raises(ValueError, match="Unrecognised date"):
