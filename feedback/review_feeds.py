@@ -20,6 +20,8 @@ import feedparser
 from django.utils.dateparse import parse_datetime
 from django.utils.html import strip_tags
 
+from .review_import.values import clean_rating
+
 USER_AGENT = "FocusLoop review poller (+https://focusloop.example/sources)"
 ALLOWED_SCHEMES = ("http://", "https://")
 
@@ -142,8 +144,10 @@ def _is_html_path(path: str | None) -> bool:
 def _rating(value) -> Decimal | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
+    # Written out as in a review file ("4/5", "4 out of 5", "FOUR", "★★★★☆", "80%").
+    text = clean_rating(value) if isinstance(value, str) else str(value)
     try:
-        rating = Decimal(str(value).strip())
+        rating = Decimal(text.strip())
     except (InvalidOperation, ValueError):
         return None
     return rating if rating.is_finite() else None

@@ -242,6 +242,22 @@ def test_a_future_dated_item_is_skipped_until_its_date_comes(feed_server):
     assert not Feedback.objects.filter(received_at__gt=timezone.now()).exists()
 
 
+def test_ratings_written_out_are_read_as_in_a_review_file(feed_server):
+    feed_server.serve_json(
+        [
+            {"id": "a", "text": "Good", "rating": "4 out of 5"},
+            {"id": "b", "text": "Fine", "rating": "★★★☆☆"},
+            {"id": "c", "text": "Meh", "rating": 2},
+        ]
+    )
+    source = make_source(feed_server.url())
+
+    assert review_sources.poll_review_source(source_id=source.pk).imported == 3
+
+    ratings = dict(Feedback.objects.values_list("external_id", "rating"))
+    assert ratings == {"a": 4, "b": 3, "c": 2}
+
+
 def test_refused_items_are_counted_with_their_first_reasons_on_the_page_and_in_the_api(
     feed_server, client, staff_member
 ):
