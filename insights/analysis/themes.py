@@ -144,10 +144,11 @@ class SemanticBlock:
     def dimensions(self) -> int:
         return int(self.coef.shape[0])
 
-    def vectors(self, lsa: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """The semantic block (rows of length ``weight``) of texts with LSA vectors ``lsa``;
-        zero where the LSA vector is zero (a text about nothing the themes know)."""
-        static = embeddings.static_embedder(key=self.key).encode([clean(t) for t in texts])
+    def vectors(self, lsa: np.ndarray, cleaned: Sequence[str]) -> np.ndarray:
+        """The semantic block (rows of length ``weight``) of texts with LSA vectors ``lsa``
+        and :func:`clean` forms ``cleaned``; zero where the LSA vector is zero (a text about
+        nothing the themes know)."""
+        static = embeddings.static_embedder(key=self.key).encode(list(cleaned))
         with threadpool_limits(1):
             block = np.hstack([lsa, static]).astype(np.float32) @ self.coef.T + self.intercept
         block = normalize(block) * np.float32(self.weight)
@@ -169,8 +170,13 @@ class ThemeSpace:
     # default is what unpickling an older space finds).
     semantic: SemanticBlock | None = None
 
-    def sparse(self, texts: Sequence[str]) -> sp.csr_matrix:
-        cleaned = [clean(text) for text in texts]
+    def sparse(
+        self, texts: Sequence[str], *, cleaned: Sequence[str] | None = None
+    ) -> sp.csr_matrix:
+        """The weighted TF-IDF rows of ``texts`` (``cleaned``: their :func:`clean` forms,
+        when the caller has them already)."""
+        if cleaned is None:
+            cleaned = [clean(text) for text in texts]
         words = self.words.transform(cleaned)
         blocks = [normalize(words)]
         if self.chars is not None:
@@ -188,9 +194,9 @@ class ThemeSpace:
             blocks.append(chars)
         return sp.hstack(blocks, format="csr")
 
-    def lsa(self, texts: Sequence[str]) -> np.ndarray:
+    def lsa(self, texts: Sequence[str], *, cleaned: Sequence[str] | None = None) -> np.ndarray:
         """The unit LSA vectors of ``texts`` (zero rows for texts without known terms)."""
-        matrix = self.sparse(texts)
+        matrix = self.sparse(texts, cleaned=cleaned)
         if self.svd is not None:
             with threadpool_limits(1):
                 dense = self.svd.transform(matrix)
@@ -199,10 +205,12 @@ class ThemeSpace:
         return normalize(dense).astype(np.float32)
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
-        lsa = self.lsa(texts)
         if self.semantic is None or len(texts) == 0:
-            return lsa
-        joined = np.hstack([lsa, self.semantic.vectors(lsa, texts)])
+            return self.lsa(texts)
+        # Cleaned once for both blocks (a text is cleaned for every batch it is assigned in).
+        cleaned = [clean(text) for text in texts]
+        lsa = self.lsa(texts, cleaned=cleaned)
+        joined = np.hstack([lsa, self.semantic.vectors(lsa, cleaned)])
         return normalize(joined).astype(np.float32)
 
     @property
@@ -322,7 +330,9 @@ def fit_space(
     sample = SEMANTIC_SAMPLE if semantic_sample is None else semantic_sample
     if sample > 0 and embeddings.available():
         try:
-            space.semantic = _fit_semantic(space, texts, sample=sample, random_state=random_state)
+            space.semantic = _fit_semantic(
+                space, texts, cleaned, sample=sample, random_state=random_state
+            )
         except (embeddings.EmbeddingModelUnavailable, OSError, ValueError, KeyError):
             # Unreadable or partial model files: discovery goes on with LSA alone.
             logger.warning("embedding model unusable; themes use LSA alone", exc_info=True)
@@ -330,13 +340,18 @@ def fit_space(
 
 
 def _fit_semantic(
-    space: ThemeSpace, texts: Sequence[str], *, sample: int, random_state: int
+    space: ThemeSpace,
+    texts: Sequence[str],
+    cleaned: Sequence[str],
+    *,
+    sample: int,
+    random_state: int,
 ) -> SemanticBlock | None:
     """Ridge map [LSA, static embedding] → contextual embedding, on a seeded sample of the
     informative texts (the contextual model runs on the sample only)."""
     from sklearn.linear_model import Ridge
 
-    lsa = space.lsa(texts)
+    lsa = space.lsa(texts, cleaned=cleaned)
     informative = np.flatnonzero(np.linalg.norm(lsa, axis=1) > 0)
     if len(informative) < SEMANTIC_MIN_SAMPLE:
         return None
@@ -349,7 +364,9 @@ def _fit_semantic(
     # One BLAS thread, as the rest of discovery: it shares the machine with the workers.
     with threadpool_limits(1):
         target = encoder.encode([semantic_text(t) for t in chosen])
-        features = np.hstack([lsa[informative], static_embedder.encode([clean(t) for t in chosen])])
+        features = np.hstack(
+            [lsa[informative], static_embedder.encode([cleaned[i] for i in informative])]
+        )
         # Centred: sentence embeddings of one domain's feedback share a large common
         # direction, which would make every text look close to every theme.
         ridge = Ridge(alpha=SEMANTIC_RIDGE_ALPHA).fit(features, target - target.mean(axis=0))
