@@ -158,19 +158,31 @@ def metric_cell(
     return cell
 
 
+def _volume_sums(
+    scope: Scope, current: dict, previous: dict, today: dt.date | None, *, group=None
+) -> tuple[Scope, dict, dict]:
+    """Volume's scope and sums (as :func:`reads.scoped_sums` gives them, by ``group``):
+    over full days ending yesterday (:meth:`Scope.full_days`), a count over a day still in
+    progress reading low; ``current`` and ``previous`` when that is the scope itself."""
+    volume_scope = scope.full_days(today or timezone.now().astimezone(dt.UTC).date())
+    if volume_scope == scope:
+        return scope, current, previous
+    return (
+        volume_scope,
+        reads.scoped_sums(volume_scope, group=group),
+        reads.scoped_sums(volume_scope.previous(), group=group),
+    )
+
+
 def kpi_tiles(scope: Scope, *, today: dt.date | None = None) -> list[dict]:
-    """The KPI tiles; volume over full days only (:meth:`Scope.full_days`)."""
-    current = reads.scoped_sums(scope)[None]
-    previous = reads.scoped_sums(scope.previous())[None]
+    """The KPI tiles; volume over full days only (:func:`_volume_sums`)."""
+    current = reads.scoped_sums(scope)
+    previous = reads.scoped_sums(scope.previous())
+    volume_scope, volume_now, volume_before = _volume_sums(scope, current, previous, today)
+    current, previous = current[None], previous[None]
+    volume_now, volume_before = volume_now[None], volume_before[None]
     rate_now = reads.response_rate_counts(scope)
     rate_before = reads.response_rate_counts(scope.previous())
-    today = today or timezone.now().astimezone(dt.UTC).date()
-    volume_scope = scope.full_days(today)
-    if volume_scope == scope:
-        volume_now, volume_before = current, previous
-    else:
-        volume_now = reads.scoped_sums(volume_scope)[None]
-        volume_before = reads.scoped_sums(volume_scope.previous())[None]
     tiles = []
     for metric in TILE_METRICS:
         tile_scope, now, before = {
@@ -230,10 +242,12 @@ def breakdown(
     current = reads.scoped_sums(scope, group=group)
     previous = reads.scoped_sums(scope.previous(), group=group) if compare else {}
     today = today or timezone.now().astimezone(dt.UTC).date()
-    full_days = compare and scope.full_days(today) != scope
-    if full_days:
-        volume_now = reads.scoped_sums(scope.full_days(today), group=group)
-        volume_before = reads.scoped_sums(scope.full_days(today).previous(), group=group)
+    full_days = False
+    if compare:
+        volume_scope, volume_now, volume_before = _volume_sums(
+            scope, current, previous, today, group=group
+        )
+        full_days = volume_scope != scope
     if group == "product":
         objects = reads.products_by_id([k for k in current if k is not None])
     elif group == "segment":
