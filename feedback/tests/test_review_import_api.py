@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from accounts.services import create_api_key
+from api.tests.conftest import key_client
 from feedback import review_import
 from feedback.tasks import import_reviews_task
 
@@ -37,13 +37,6 @@ def finished_import():
     imp.refresh_from_db()
     assert (imp.rows_imported, imp.rows_skipped) == (3, 4)
     return imp
-
-
-def key_client(scopes):
-    _, raw = create_api_key(name="etl", scopes=scopes)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 def errors_url(imp):
