@@ -155,16 +155,18 @@ def test_participant_picker_tells_namesakes_apart_and_consent_is_warned_about(cl
         "Aiko Berg (Berg GmbH) — no research consent",
         f"Aiko Berg (#{bare.pk})",
     ]
-    response = client.post(
-        reverse("feedback:focus_group_create"),
-        {
+
+    def session(*participants):
+        return {
             "topic": "Checkout",
             "scheduled_at": "2025-03-04T10:00",
             "moderator": staff_member.pk,
-            "participants": [by_email.pk, by_company.pk],
+            "participants": [p.pk for p in participants],
             "status": "planned",
-        },
-        follow=True,
+        }
+
+    response = client.post(
+        reverse("feedback:focus_group_create"), session(by_email, by_company), follow=True
     )
     assert [(m.level_tag, str(m)) for m in response.context["messages"]][1:] == [
         (
@@ -178,13 +180,7 @@ def test_participant_picker_tells_namesakes_apart_and_consent_is_warned_about(cl
     group = FocusGroup.objects.get()
     response = client.post(
         reverse("feedback:focus_group_edit", args=[group.pk]),
-        {
-            "topic": "Checkout",
-            "scheduled_at": "2025-03-04T10:00",
-            "moderator": staff_member.pk,
-            "participants": [by_email.pk, bare.pk],
-            "status": "planned",
-        },
+        session(by_email, bare),
         follow=True,
     )
     assert [m.level_tag for m in response.context["messages"]] == ["success"]
