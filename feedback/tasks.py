@@ -55,10 +55,7 @@ def poll_due_review_sources_task() -> int:
 )
 def delete_abandoned_review_imports_task() -> int:
     """Beat, daily: delete review imports left at the column mapping, with their files."""
-    total = 0
-    while batch := review_import.delete_abandoned_review_imports():
-        total += batch
-    return total
+    return _every_batch(review_import.delete_abandoned_review_imports)
 
 
 @shared_task(
@@ -73,7 +70,13 @@ def anonymise_expired_feedback_task() -> int:
     """Anonymise every feedback past the retention period, batch by batch."""
     from . import privacy
 
+    return _every_batch(privacy.anonymise_expired_feedback)
+
+
+def _every_batch(step) -> int:
+    """Call ``step`` (one committed batch; returns its row count) until a batch is empty;
+    the rows of all batches."""
     total = 0
-    while batch := privacy.anonymise_expired_feedback():
+    while batch := step():
         total += batch
     return total
