@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -49,7 +48,7 @@ class TagNameField(serializers.CharField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if not slugify(value):
+        if not services.is_tag_name(value):
             raise serializers.ValidationError(
                 "A tag name needs at least one letter or digit (a-z, 0-9)."
             )

@@ -13,7 +13,7 @@ from .models import MAX_ID, Customer, Feedback, FocusGroup, FocusGroupEntry, Rev
 from .research import customer_choice_label
 from .review_feeds import MAPPABLE_FIELDS
 from .selectors import active_products, research_users, triage_users
-from .services import clean_tag_names
+from .services import is_tag_name
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 TAGS_HELP = "Comma-separated, e.g. pricing, onboarding"
@@ -264,7 +264,7 @@ class BulkTriageForm(forms.Form):
     def clean_add_tag(self):
         # The page checks this too (a refusal from here loses the ticked rows).
         value = self.cleaned_data["add_tag"]
-        if value.strip() and not clean_tag_names([value]):
+        if value.strip() and not is_tag_name(value):
             raise forms.ValidationError("A tag needs a letter (a–z) or a digit.")
         return value
 

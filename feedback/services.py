@@ -341,6 +341,12 @@ def clean_tag_names(tags: Iterable[str]) -> list[str]:
     return sorted({slugify(t)[:60] for t in tags if t and slugify(t)})
 
 
+def is_tag_name(name: str) -> bool:
+    """Whether anything of ``name`` is left as a tag (a letter or digit of a-z, 0-9):
+    :func:`clean_tag_names` drops the rest, so the forms and the API refuse it first."""
+    return bool(clean_tag_names([name]))
+
+
 def _get_or_create_tags(names: list[str]) -> list[Tag]:
     Tag.objects.bulk_create([Tag(name=n) for n in names], ignore_conflicts=True)
     return list(Tag.objects.filter(name__in=names))
