@@ -323,6 +323,9 @@ class ReviewImportError(models.Model):
     line = models.PositiveIntegerField()
     reason = models.TextField()
     excerpt = models.CharField(max_length=200, blank=True)
+    # The row as read, column -> value, so the skipped rows download as a file that can be
+    # corrected and uploaded again. Empty for a row that could not be split into columns.
+    values = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["review_import", "line"]

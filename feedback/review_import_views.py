@@ -15,7 +15,7 @@ from accounts.forms import add_service_errors
 
 from . import review_import as services
 from .csv_safety import neutralise_formula
-from .models import ReviewImport
+from .models import ReviewImport, ReviewImportError
 from .review_import.selectors import (
     IMPORT_PERMISSION,
     get_review_import_for_user,
@@ -147,14 +147,30 @@ def _cell(value) -> str:
     return neutralise_formula(str(value))
 
 
+def _skipped_row_cells(error: ReviewImportError, columns: list[str], text_column: str | None):
+    """The row as it was read, so the file can be corrected and uploaded again; a row that
+    could not be split into columns (or was listed before rows were kept) shows its text's
+    excerpt under the text column."""
+    values = error.values or ({text_column: error.excerpt} if text_column else {})
+    return [error.line, _cell(error.reason), *(_cell(values.get(c, "")) for c in columns)]
+
+
 @permission_required(IMPORT_PERMISSION)
 def review_import_errors_csv(request, pk: int):
+    """The skipped rows with their line and reason first, then the file's own columns: fix
+    the cells, upload the file again, and only the rows that were skipped are imported (the
+    rest are duplicates)."""
     review_import = get_review_import_for_user(request.user, pk)
+    columns = list(review_import.columns)
+    own_names = ["line", "reason"]
+    if set(own_names) & set(columns):
+        own_names = ["skipped line", "skip reason"]
+    text_column = review_import.mapping.get("text")
     writer = csv.writer(_Echo())
     rows = chain(
-        [["line", "reason", "text"]],
+        [[*own_names, *columns]],
         (
-            [error.line, _cell(error.reason), _cell(error.excerpt)]
+            _skipped_row_cells(error, columns, text_column)
             for error in review_import_errors(review_import).iterator(chunk_size=2000)
         ),
     )

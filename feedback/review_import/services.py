@@ -392,6 +392,7 @@ def _import_next_batch(
                     line=record.line,
                     reason=build.reason(exc),
                     excerpt=build.excerpt(record),
+                    values=record.values or {},
                 )
                 for record, exc in refused[:room]
             ],

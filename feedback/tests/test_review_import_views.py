@@ -235,9 +235,54 @@ def test_skipped_rows_download_as_csv_with_formulas_defused(client, staff_member
     content = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(content)))
     assert rows == [
-        ["line", "reason", "text"],
-        ["2", "id (rating): Rating must lie between 2 and 3.", "'=1+2"],
+        ["line", "reason", "id", "review"],
+        ["2", "id (rating): Rating must lie between 2 and 3.", "1", "'=1+2"],
     ]
+
+
+def test_skipped_rows_download_as_a_file_that_imports_once_corrected(client, staff_member):
+    """Download the skipped rows, correct the cells, upload the download: the corrected
+    row is imported, once."""
+    imp = _finished_import()
+    assert (imp.rows_imported, imp.rows_skipped) == (2, 1)
+    client.force_login(staff_member)
+    response = client.get(reverse("feedback:review_import_errors_csv", args=[imp.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows == [
+        ["line", "reason", "review_id", "stars", "date", "review"],
+        ["4", "stars (rating): Rating must lie between 1 and 5.", "t-3", "9", "2024-02-03",
+         "Out of scale"],
+    ]
+    rows[1][3] = "4"  # the correction
+    corrected = io.StringIO()
+    csv.writer(corrected).writerows(rows)
+    again = review_import.create_review_import(upload=_file(corrected.getvalue(), "fixed.csv"))
+    again = review_import.start_review_import(
+        review_import=again,
+        source="trustpilot",
+        mapping={"text": "review", "rating": "stars", "external_id": "review_id", "date": "date"},
+        rating_scale="1-5",
+    )
+    import_reviews_task(again.pk)
+    again.refresh_from_db()
+    assert (again.rows_imported, again.rows_skipped) == (1, 0)
+    assert Feedback.objects.get(external_id="t-3").rating == 4
+    assert Feedback.objects.filter(source="trustpilot").count() == 3
+
+
+def test_skipped_rows_file_renames_its_own_columns_when_the_export_has_them(
+    client, staff_member
+):
+    imp = review_import.create_review_import(upload=_file("line,reason\n1,\n2,Fine\n"))
+    imp = review_import.start_review_import(
+        review_import=imp, source="s", mapping={"text": "reason"}, rating_scale="1-5"
+    )
+    import_reviews_task(imp.pk)
+    client.force_login(staff_member)
+    response = client.get(reverse("feedback:review_import_errors_csv", args=[imp.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0] == ["skipped line", "skip reason", "line", "reason"]
+    assert rows[1][2:] == ["1", ""] and len(rows) == 2
 
 
 def test_import_list_shows_every_import_with_few_queries(
