@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from urllib.parse import urlparse
 
 import pytest
@@ -236,7 +237,7 @@ def test_star_ratings_are_named_in_words_and_drawn_as_stars(page):
     page.problems.assert_none()
 
 
-@pytest.mark.parametrize(("width", "height"), [(375, 667), (1280, 900)])
+@pytest.mark.parametrize(("width", "height"), [(320, 568), (375, 667), (1280, 900)])
 def test_scales_keep_every_point_on_one_row_on_a_phone_and_a_desktop(page, width, height):
     survey = make_survey(
         questions=[
@@ -255,6 +256,12 @@ def test_scales_keep_every_point_on_one_row_on_a_phone_and_a_desktop(page, width
         )
         assert rows == 1, f"{key} at {width}px is spread over {rows} rows"
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # Even on a 320 px phone the eleven points stay at least 24 px apart (WCAG 2.2's
+    # minimum target spacing), so a thumb hits the number it means.
+    lefts = page.locator("#sq-nps .point").evaluate_all(
+        "points => points.map(p => p.getBoundingClientRect().left)"
+    )
+    assert min(b - a for a, b in pairwise(lefts)) >= 24
     # Every point keeps its label as its name, wherever the label is drawn.
     nps = page.locator("#sq-nps")
     expect(nps.get_by_role("radio", name="0 Not at all likely")).to_be_visible()
