@@ -8,13 +8,17 @@ class RenameThemeForm(forms.Form):
 
 
 class MergeThemeForm(forms.Form):
-    target = forms.ModelChoiceField(
-        queryset=Theme.objects.exclude(status=Theme.Status.MERGED), label="Merge into"
-    )
+    target = forms.ModelChoiceField(queryset=Theme.objects.none(), label="Merge into")
 
     def __init__(self, *args, theme: Theme, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["target"].queryset = self.fields["target"].queryset.exclude(pk=theme.pk)
+        field = self.fields["target"]
+        # Offered: the themes that take feedback. Accepted: any other theme, so a choice
+        # merged or archived since the page was loaded gets the service's reason.
+        field.queryset = Theme.objects.exclude(pk=theme.pk)
+        field.choices = [("", field.empty_label)] + [
+            (other.pk, other.name) for other in Theme.objects.assignable().exclude(pk=theme.pk)
+        ]
 
 
 class SplitThemeForm(forms.Form):

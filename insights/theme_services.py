@@ -643,12 +643,34 @@ def set_status(*, theme: Theme, status: str) -> Theme:
 def merge_themes(*, source: Theme, target: Theme) -> Theme:
     """Move every link of ``source`` to ``target`` (keeping the higher score per feedback),
     move its keyword rules, mark ``source`` merged, and re-point themes merged into
-    ``source`` before to ``target``. Returns ``target``."""
+    ``source`` before to ``target``. Returns ``target``.
+
+    Both rows are locked and their status read again first, so two managers merging A
+    into B and B into A at once cannot make a cycle. Raises ``ValidationError`` when
+    either theme is merged already or ``target`` is archived (its rules would not apply).
+    """
     if source.pk == target.pk:
         raise ValidationError({"target": ["Choose another theme to merge into."]})
-    if Theme.Status.MERGED in (source.status, target.status):
-        raise ValidationError({"target": ["A merged theme cannot be merged again."]})
     with transaction.atomic():
+        current_status = dict(
+            Theme.objects.select_for_update()
+            .filter(pk__in=[source.pk, target.pk])
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        if len(current_status) < 2:
+            raise ValidationError({"target": ["That theme no longer exists."]})
+        source.status, target.status = current_status[source.pk], current_status[target.pk]
+        if source.status == Theme.Status.MERGED:
+            raise ValidationError({"target": [f"“{source.name}” is merged already."]})
+        if target.status == Theme.Status.MERGED:
+            raise ValidationError(
+                {"target": [f"“{target.name}” has been merged into another theme meanwhile."]}
+            )
+        if target.status == Theme.Status.ARCHIVED:
+            raise ValidationError(
+                {"target": [f"“{target.name}” is archived: restore it before merging into it."]}
+            )
         links = list(FeedbackTheme.objects.filter(theme=source))
         current = {
             link.feedback_id: link

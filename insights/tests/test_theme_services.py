@@ -374,3 +374,32 @@ def test_merge_chains_point_at_the_last_target_and_merged_themes_keep_their_name
     assert response.status_code == 400
     a.refresh_from_db()
     assert a.name == "A"
+
+
+def test_a_merge_from_a_stale_page_cannot_make_a_cycle():
+    a = Theme.objects.create(name="A", slug="a")
+    b = Theme.objects.create(name="B", slug="b")
+    FeedbackTheme.objects.create(feedback=FeedbackFactory(), theme=a, score=1, source="manual")
+    # A second manager loaded both themes before the first merged A into B.
+    stale_a, stale_b = Theme.objects.get(pk=a.pk), Theme.objects.get(pk=b.pk)
+    theme_services.merge_themes(source=a, target=b)
+
+    with pytest.raises(ValidationError, match="“A” has been merged into another theme"):
+        theme_services.merge_themes(source=stale_b, target=stale_a)
+
+    b.refresh_from_db()
+    assert b.status == Theme.Status.ACTIVE and b.merged_into is None
+    assert set(FeedbackTheme.objects.values_list("theme_id", flat=True)) == {b.pk}
+
+
+def test_merging_into_an_archived_theme_is_refused():
+    a = Theme.objects.create(name="A", slug="a")
+    b = Theme.objects.create(name="B", slug="b")
+    KeywordRule.objects.create(theme=a, keywords="late")
+    theme_services.set_status(theme=b, status=Theme.Status.ARCHIVED)
+
+    with pytest.raises(ValidationError, match="“B” is archived: restore it"):
+        theme_services.merge_themes(source=a, target=b)
+
+    a.refresh_from_db()
+    assert a.status == Theme.Status.ACTIVE and KeywordRule.objects.get().theme == a

@@ -116,9 +116,7 @@ def test_get_on_an_action_is_refused(client, manager, delivery):
     assert client.get(reverse("insights:theme_rename", args=[delivery.pk])).status_code == 405
 
 
-def test_inbox_and_api_filter_by_theme_with_the_count_the_codebook_shows(
-    client, manager, delivery
-):
+def test_inbox_and_api_filter_by_theme_with_the_count_the_codebook_shows(client, manager, delivery):
     FeedbackFactory(text="Unrelated praise")
     other = FeedbackFactory(text="Also about delivery")
     FeedbackTheme.objects.create(feedback=other, theme=delivery, score=0.5, source="rule")
@@ -189,3 +187,26 @@ def test_theme_page_calls_the_link_score_a_match(client, manager, delivery):
     client.force_login(manager)
     page = client.get(reverse("insights:theme_detail", args=[delivery.pk])).content.decode()
     assert '">Match</th>' in page and '<th scope="col">Score</th>' not in page
+
+
+def test_merge_offers_themes_that_take_feedback_and_explains_a_stale_choice(
+    client, manager, delivery
+):
+    from insights.theme_services import merge_themes
+
+    couriers = Theme.objects.create(name="Couriers", slug="couriers")
+    shipping = Theme.objects.create(name="Shipping", slug="shipping")
+    archived = Theme.objects.create(name="Old", slug="old", status="archived")
+    client.force_login(manager)
+    page = client.get(reverse("insights:theme_detail", args=[delivery.pk]))
+    offered = {choice for choice, _ in page.context["merge_form"].fields["target"].choices}
+    assert {couriers.pk, shipping.pk} <= offered and archived.pk not in offered
+    merge_themes(source=couriers, target=shipping)  # another manager, meanwhile
+
+    response = client.post(
+        reverse("insights:theme_merge", args=[delivery.pk]), {"target": couriers.pk}
+    )
+
+    assert response.status_code == 400
+    assert "“Couriers” has been merged into another theme meanwhile." in response.content.decode()
+    assert Theme.objects.get(pk=delivery.pk).status == "active"
