@@ -622,6 +622,10 @@ def rename_theme(*, theme: Theme, name: str) -> Theme:
 
 
 def set_pinned(*, theme: Theme, pinned: bool) -> Theme:
+    """Pin or unpin ``theme``; it becomes curated. Raises ``ValidationError`` for a merged
+    theme."""
+    if theme.status == Theme.Status.MERGED:
+        raise ValidationError({"pinned": ["A merged theme cannot be pinned."]})
     theme.pinned = pinned
     theme.curated = True
     theme.save(update_fields=["pinned", "curated", "updated_at"])
@@ -708,8 +712,11 @@ def split_theme(*, theme: Theme, keywords: Sequence[str] = (), name: str = "") -
     """Split ``theme``: members mentioning ``keywords`` move to a new theme named ``name``
     (with a keyword rule), or, without keywords, its members are re-clustered into two.
 
-    Returns the new theme(s). Raises ``ValidationError`` when nothing would move.
+    Returns the new theme(s). Raises ``ValidationError`` when nothing would move or
+    ``theme`` is merged (its feedback lives in another theme).
     """
+    if theme.status == Theme.Status.MERGED:
+        raise ValidationError({"keywords": ["A merged theme cannot be split."]})
     keywords = [k.strip() for k in keywords if k.strip()]
     members = list(
         FeedbackTheme.objects.filter(theme=theme).values_list(

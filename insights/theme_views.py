@@ -150,6 +150,19 @@ def theme_detail(request, pk: int):
     return _detail(request, get_object_or_404(Theme, pk=pk))
 
 
+def _merged_meanwhile(request, theme: Theme):
+    """A theme merged since the page was loaded (by another manager, or by this form sent
+    twice) is not curated any more: say so and show the theme that holds its feedback.
+    None when ``theme`` is not merged."""
+    if theme.status != Theme.Status.MERGED:
+        return None
+    final = theme.final_theme()
+    messages.error(
+        request, f"“{theme.name}” has been merged into “{final.name}”; nothing was changed."
+    )
+    return redirect("insights:theme_detail", pk=final.pk)
+
+
 def _apply(request, theme: Theme, form, form_name: str, action, success: str):
     """Validate ``form``, run ``action(cleaned_data)``; errors re-render the page (400)."""
     if form.is_valid():
@@ -167,6 +180,8 @@ def _apply(request, theme: Theme, form, form_name: str, action, success: str):
 @require_POST
 def theme_rename(request, pk: int):
     theme = get_object_or_404(Theme, pk=pk)
+    if stale := _merged_meanwhile(request, theme):
+        return stale
     form = theme_forms.RenameThemeForm(request.POST)
     return _apply(
         request,
@@ -182,6 +197,8 @@ def theme_rename(request, pk: int):
 @require_POST
 def theme_merge(request, pk: int):
     theme = get_object_or_404(Theme, pk=pk)
+    if stale := _merged_meanwhile(request, theme):
+        return stale
     form = theme_forms.MergeThemeForm(request.POST, theme=theme)
     if form.is_valid():
         try:
@@ -198,6 +215,8 @@ def theme_merge(request, pk: int):
 @require_POST
 def theme_split(request, pk: int):
     theme = get_object_or_404(Theme, pk=pk)
+    if stale := _merged_meanwhile(request, theme):
+        return stale
     form = theme_forms.SplitThemeForm(request.POST)
     return _apply(
         request,
@@ -215,6 +234,8 @@ def theme_split(request, pk: int):
 @require_POST
 def theme_status(request, pk: int):
     theme = get_object_or_404(Theme, pk=pk)
+    if stale := _merged_meanwhile(request, theme):
+        return stale
     form = theme_forms.StatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose active or archived.")
@@ -232,6 +253,8 @@ def theme_status(request, pk: int):
 @require_POST
 def theme_pin(request, pk: int):
     theme = get_object_or_404(Theme, pk=pk)
+    if stale := _merged_meanwhile(request, theme):
+        return stale
     form = theme_forms.PinForm(request.POST)
     form.is_valid()
     theme_services.set_pinned(theme=theme, pinned=form.cleaned_data.get("pinned", False))
@@ -243,6 +266,8 @@ def theme_pin(request, pk: int):
 @require_POST
 def theme_rule_add(request, pk: int):
     theme = get_object_or_404(Theme, pk=pk)
+    if stale := _merged_meanwhile(request, theme):
+        return stale
     form = theme_forms.KeywordRuleForm(request.POST)
     if form.is_valid():
         try:
@@ -264,9 +289,15 @@ def theme_rule_add(request, pk: int):
 @permission_required(CURATE)
 @require_POST
 def theme_rule_delete(request, pk: int, rule_pk: int):
-    rule = get_object_or_404(KeywordRule, pk=rule_pk, theme_id=pk)
-    theme_services.delete_keyword_rule(rule=rule)
-    messages.success(request, "Keyword rule removed.")
+    theme = get_object_or_404(Theme, pk=pk)
+    if stale := _merged_meanwhile(request, theme):
+        return stale
+    rule = KeywordRule.objects.filter(pk=rule_pk, theme=theme).first()
+    if rule is None:  # removed by another manager, or this form sent twice
+        messages.info(request, "That keyword rule had already been removed.")
+    else:
+        theme_services.delete_keyword_rule(rule=rule)
+        messages.success(request, "Keyword rule removed.")
     return redirect("insights:theme_detail", pk=pk)
 
 

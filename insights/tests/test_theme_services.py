@@ -371,7 +371,7 @@ def test_merge_chains_point_at_the_last_target_and_merged_themes_keep_their_name
     page = client.get(f"/insights/themes/{a.pk}/").content.decode()
     assert f'Merged into <a href="/insights/themes/{c.pk}/">C</a>' in page
     response = client.post(f"/insights/themes/{a.pk}/rename/", {"name": "Revived"})
-    assert response.status_code == 400
+    assert response.status_code == 302 and response["Location"] == f"/insights/themes/{c.pk}/"
     a.refresh_from_db()
     assert a.name == "A"
 
@@ -403,3 +403,19 @@ def test_merging_into_an_archived_theme_is_refused():
 
     a.refresh_from_db()
     assert a.status == Theme.Status.ACTIVE and KeywordRule.objects.get().theme == a
+
+
+def test_a_merged_theme_cannot_be_pinned_or_split():
+    a = Theme.objects.create(name="A", slug="a")
+    b = Theme.objects.create(name="B", slug="b")
+    FeedbackTheme.objects.create(
+        feedback=FeedbackFactory(text="Refund please"), theme=a, score=1, source="model"
+    )
+    theme_services.merge_themes(source=a, target=b)
+
+    with pytest.raises(ValidationError, match="cannot be pinned"):
+        theme_services.set_pinned(theme=a, pinned=True)
+    with pytest.raises(ValidationError, match="cannot be split"):
+        theme_services.split_theme(theme=a, keywords=["refund"], name="Refunds")
+    a.refresh_from_db()
+    assert not a.pinned and Theme.objects.count() == 2

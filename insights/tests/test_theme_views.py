@@ -210,3 +210,52 @@ def test_merge_offers_themes_that_take_feedback_and_explains_a_stale_choice(
     assert response.status_code == 400
     assert "“Couriers” has been merged into another theme meanwhile." in response.content.decode()
     assert Theme.objects.get(pk=delivery.pk).status == "active"
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("theme_rename", {"name": "Revived"}),
+        ("theme_merge", {"target": "target"}),  # the merge form sent twice
+        ("theme_split", {"keywords": "courier", "name": "Couriers"}),
+        ("theme_pin", {"pinned": "on"}),
+        ("theme_status", {"status": "archived"}),
+        ("theme_rule_add", {"keywords": "parcel"}),
+    ],
+)
+def test_curating_a_theme_merged_meanwhile_changes_nothing_and_says_where_it_went(
+    client, manager, delivery, action, data, django_capture_on_commit_callbacks
+):
+    from insights.theme_services import merge_themes
+
+    shipping = Theme.objects.create(name="Shipping", slug="shipping")
+    merge_themes(source=delivery, target=shipping)  # another manager, meanwhile
+    client.force_login(manager)
+    data = {key: shipping.pk if value == "target" else value for key, value in data.items()}
+
+    with django_capture_on_commit_callbacks():
+        response = client.post(reverse(f"insights:{action}", args=[delivery.pk]), data, follow=True)
+
+    assert response.redirect_chain == [(reverse("insights:theme_detail", args=[shipping.pk]), 302)]
+    assert (
+        "“Delivery &lt;late&gt;” has been merged into “Shipping”; nothing was changed."
+        in response.content.decode()
+    )
+    delivery.refresh_from_db()
+    assert (delivery.name, delivery.pinned, delivery.status) == ("Delivery <late>", False, "merged")
+    assert Theme.objects.count() == 2 and not KeywordRule.objects.exists()
+
+
+def test_removing_a_rule_already_removed_says_so(
+    client, manager, delivery, django_capture_on_commit_callbacks
+):
+    rule = KeywordRule.objects.create(theme=delivery, keywords="parcel")
+    client.force_login(manager)
+    url = reverse("insights:theme_rule_delete", args=[delivery.pk, rule.pk])
+    with django_capture_on_commit_callbacks():
+        client.post(url)
+
+    response = client.post(url, follow=True)
+
+    assert response.redirect_chain == [(reverse("insights:theme_detail", args=[delivery.pk]), 302)]
+    assert "That keyword rule had already been removed." in response.content.decode()
