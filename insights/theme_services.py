@@ -717,7 +717,11 @@ def split_theme(*, theme: Theme, keywords: Sequence[str] = (), name: str = "") -
     """
     if theme.status == Theme.Status.MERGED:
         raise ValidationError({"keywords": ["A merged theme cannot be split."]})
-    keywords = [k.strip() for k in keywords if k.strip()]
+    if any(keyword.strip() for keyword in keywords):
+        # The keywords become the new theme's rule: the same checks as any rule's.
+        keywords = _validated_keywords(keywords)
+    else:
+        keywords = []
     members = list(
         FeedbackTheme.objects.filter(theme=theme).values_list(
             "feedback_id", "feedback__text", "score"
@@ -813,19 +817,26 @@ def _refresh_quotes(theme: Theme) -> None:
     theme.save(update_fields=["quotes", "updated_at"])
 
 
-def add_keyword_rule(*, theme: Theme, keywords: str, by=None) -> KeywordRule:
-    """Add a rule and re-apply the theme's rules to existing feedback in the background.
-    A keyword ending in ``*`` matches any word it begins (``crash*``)."""
-    words = [word.strip() for word in (keywords or "").split(",") if word.strip()]
+def _validated_keywords(keywords: Iterable[str]) -> list[str]:
+    """The words or phrases of a keyword rule, stripped. Raises ``ValidationError`` for
+    none, one under two characters (``a*`` would match nearly every text), a ``*`` that
+    is not one trailing star, or more than 500 characters in all."""
+    words = [word.strip() for word in keywords if word.strip()]
     if not words:
         raise ValidationError({"keywords": ["Give at least one keyword or phrase."]})
     if any(len(word.rstrip("*")) < 2 for word in words):
         raise ValidationError({"keywords": ["Keywords need at least two characters."]})
     if any("*" in word.rstrip("*") or word.endswith("**") for word in words):
         raise ValidationError({"keywords": ["Use * only once, at the end of a keyword."]})
-    joined = ", ".join(words)
-    if len(joined) > 500:
+    if len(", ".join(words)) > 500:
         raise ValidationError({"keywords": ["At most 500 characters."]})
+    return words
+
+
+def add_keyword_rule(*, theme: Theme, keywords: str, by=None) -> KeywordRule:
+    """Add a rule and re-apply the theme's rules to existing feedback in the background.
+    A keyword ending in ``*`` matches any word it begins (``crash*``)."""
+    joined = ", ".join(_validated_keywords((keywords or "").split(",")))
     if theme.status == Theme.Status.MERGED:
         raise ValidationError({"keywords": ["Add rules to the theme this one was merged into."]})
     with transaction.atomic():

@@ -419,3 +419,22 @@ def test_a_merged_theme_cannot_be_pinned_or_split():
         theme_services.split_theme(theme=a, keywords=["refund"], name="Refunds")
     a.refresh_from_db()
     assert not a.pinned and Theme.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("keywords", "error"),
+    [(["*"], "at least two characters"), (["a*"], "at least two"), (["re*und"], "only once")],
+)
+def test_split_keywords_are_checked_like_any_keyword_rule(keywords, error):
+    parent = Theme.objects.create(name="Payments", slug="payments")
+    for text in ("Still waiting for my refund", "The invoice total is wrong"):
+        FeedbackTheme.objects.create(
+            feedback=FeedbackFactory(text=text), theme=parent, score=0.5, source="model"
+        )
+
+    with pytest.raises(ValidationError, match=error):
+        theme_services.split_theme(theme=parent, keywords=keywords, name="Refunds")
+
+    # No rule that matches every text, no member moved.
+    assert Theme.objects.count() == 1 and not KeywordRule.objects.exists()
+    assert set(FeedbackTheme.objects.values_list("theme_id", flat=True)) == {parent.pk}
