@@ -748,7 +748,11 @@ def split_theme(*, theme: Theme, keywords: Sequence[str] = (), name: str = "") -
             )
             KeywordRule.objects.create(theme=child, keywords=", ".join(keywords))
             FeedbackTheme.objects.filter(theme=theme, feedback_id__in=moving).update(theme=child)
-            FeedbackTheme.objects.filter(theme=child).update(source=FeedbackTheme.Source.RULE)
+            # The moved links are the new rule's now (score 1, as rules give); a link a
+            # manager made by hand stays manual, so removing the rule keeps it.
+            FeedbackTheme.objects.filter(theme=child).exclude(
+                source=FeedbackTheme.Source.MANUAL
+            ).update(source=FeedbackTheme.Source.RULE, score=RULE_SCORE)
             theme.curated = True
             theme.save(update_fields=["curated", "updated_at"])
             _refresh_quotes(child)

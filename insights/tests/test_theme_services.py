@@ -438,3 +438,23 @@ def test_split_keywords_are_checked_like_any_keyword_rule(keywords, error):
     # No rule that matches every text, no member moved.
     assert Theme.objects.count() == 1 and not KeywordRule.objects.exists()
     assert set(FeedbackTheme.objects.values_list("theme_id", flat=True)) == {parent.pk}
+
+
+def test_split_by_keywords_keeps_a_manual_link_manual(django_capture_on_commit_callbacks):
+    parent = Theme.objects.create(name="Payments", slug="payments")
+    by_hand = FeedbackFactory(text="Refund me now")
+    by_model = FeedbackFactory(text="Where is my refund?")
+    theme_services.set_manual_theme(feedback=by_hand, theme=parent)
+    FeedbackTheme.objects.create(feedback=by_model, theme=parent, score=0.42, source="model")
+
+    [child] = theme_services.split_theme(theme=parent, keywords=["refund"], name="Refunds")
+
+    links = {link.feedback_id: link for link in FeedbackTheme.objects.filter(theme=child)}
+    assert (links[by_hand.pk].source, links[by_hand.pk].score) == ("manual", 1.0)
+    assert (links[by_model.pk].source, links[by_model.pk].score) == ("rule", 1.0)
+    with django_capture_on_commit_callbacks():
+        theme_services.delete_keyword_rule(rule=child.keyword_rules.get())
+    # Without the rule its links go; the one made by hand stays.
+    assert list(
+        FeedbackTheme.objects.filter(theme=child).values_list("feedback_id", flat=True)
+    ) == [by_hand.pk]
