@@ -405,9 +405,13 @@ def apply_keyword_rules_everywhere(*, theme_id: int | None = None) -> int:
     return scanned
 
 
-def _days_with_theme(theme_id: int) -> list[dt.date]:
+def _days_with_theme(theme_id: int, *, source: str | None = None) -> list[dt.date]:
+    """The UTC days of the feedback linked to the theme (by ``source`` only, if given)."""
+    links = {"themes__theme_id": theme_id}
+    if source is not None:
+        links["themes__source"] = source
     return list(
-        Feedback.objects.filter(themes__theme_id=theme_id)
+        Feedback.objects.filter(**links)
         .annotate(day=TruncDate("received_at", tzinfo=dt.UTC))
         .values_list("day", flat=True)
         .distinct()
@@ -857,8 +861,12 @@ def delete_keyword_rule(*, rule: KeywordRule) -> None:
     theme = rule.theme
     with transaction.atomic():
         rule.delete()
+        # Their days are recounted now: the re-application recounts only the days the
+        # theme still has links on, and a day left without any would keep its old count.
+        days = _days_with_theme(theme.pk, source=FeedbackTheme.Source.RULE)
         FeedbackTheme.objects.filter(theme=theme, source=FeedbackTheme.Source.RULE).delete()
         transaction.on_commit(lambda: _enqueue_rules(theme.pk))
+    refresh_daily_theme_stats(days=days)
 
 
 def _enqueue_rules(theme_id: int) -> None:

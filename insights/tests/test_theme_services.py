@@ -458,3 +458,24 @@ def test_split_by_keywords_keeps_a_manual_link_manual(django_capture_on_commit_c
     assert list(
         FeedbackTheme.objects.filter(theme=child).values_list("feedback_id", flat=True)
     ) == [by_hand.pk]
+
+
+def test_removing_a_rule_recounts_the_theme_rollup_of_the_days_it_emptied(
+    django_capture_on_commit_callbacks,
+):
+    from insights.theme_selectors import codebook
+
+    theme = Theme.objects.create(name="Vouchers", slug="vouchers")
+    FeedbackFactory(
+        text="My voucher is missing", received_at=timezone.now() - dt.timedelta(days=30)
+    )
+    with django_capture_on_commit_callbacks():
+        rule = theme_services.add_keyword_rule(theme=theme, keywords="voucher")
+    apply_keyword_rules_task(theme.pk)  # what the worker runs
+    assert [row["volume"] for row in codebook() if row["theme"] == theme] == [1]
+
+    with django_capture_on_commit_callbacks():
+        theme_services.delete_keyword_rule(rule=rule)
+
+    assert not DailyThemeStat.objects.filter(theme=theme).exists()
+    assert [row["volume"] for row in codebook() if row["theme"] == theme] == [0]
