@@ -125,7 +125,6 @@ def discover_themes(
         )
     )
     existing_centroids = _re_express(found.space, [*existing, *merged])
-    by_pk = {theme.pk: theme for theme in existing}
     comparable = [
         theme for theme in [*existing, *merged] if existing_centroids.get(theme.pk) is not None
     ]
@@ -156,8 +155,10 @@ def discover_themes(
         ThemeModel.objects.active().exclude(pk=model.pk).update(is_active=False)
         model.is_active = True
         model.save(update_fields=["is_active"])
-        by_cluster: dict[int, Theme] = {}
-        for theme in existing:
+        # Fitting took a while: a manager may have renamed, curated or merged a theme
+        # meanwhile. The themes are read again, locked, so nothing a manager set is lost.
+        by_pk = Theme.objects.select_for_update().in_bulk([theme.pk for theme in existing])
+        for theme in by_pk.values():
             # Every surviving theme now lives in the new space.
             theme.centroid = existing_centroids.get(theme.pk) or []
             theme.space_model = model
@@ -165,6 +166,7 @@ def discover_themes(
             quotes = [ids[i] for i in discovered.quotes]
             if cluster in matched:
                 theme = comparable[matched[cluster]]
+                theme = by_pk.get(theme.pk, theme)
                 if theme.status == Theme.Status.MERGED:
                     final = theme.final_theme()
                     theme = by_pk.get(final.pk, final)
@@ -185,8 +187,7 @@ def discover_themes(
                     quotes=quotes,
                 )
                 theme.save()
-            by_cluster[cluster] = theme
-        for theme in existing:
+        for theme in by_pk.values():
             theme.save(
                 update_fields=[
                     "centroid",

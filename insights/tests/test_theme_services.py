@@ -479,3 +479,28 @@ def test_removing_a_rule_recounts_the_theme_rollup_of_the_days_it_emptied(
 
     assert not DailyThemeStat.objects.filter(theme=theme).exists()
     assert [row["volume"] for row in codebook() if row["theme"] == theme] == [0]
+
+
+def test_rediscovery_keeps_a_rename_made_while_it_ran():
+    from django.db import connection
+
+    _seed()
+    theme_services.discover_themes(k=5)
+    theme = Theme.objects.filter(curated=False).first()
+    renamed = []
+
+    def manager_renames_meanwhile(execute, sql, params, many, context):
+        # Once the fitting is done and the new model is being saved, a manager renames.
+        if not renamed and 'INSERT INTO "insights_thememodel"' in sql:
+            renamed.append(theme.pk)
+            theme_services.rename_theme(
+                theme=Theme.objects.get(pk=theme.pk), name="Renamed while discovery ran"
+            )
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(manager_renames_meanwhile):
+        theme_services.discover_themes(k=5)
+
+    theme.refresh_from_db()
+    assert renamed == [theme.pk]
+    assert (theme.name, theme.curated) == ("Renamed while discovery ran", True)
