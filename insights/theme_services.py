@@ -162,7 +162,10 @@ def discover_themes(
             # Every surviving theme now lives in the new space.
             theme.centroid = existing_centroids.get(theme.pk) or []
             theme.space_model = model
-        for cluster, discovered in enumerate(found.themes):
+        names = _codebook_names()
+        # Matched themes first: one renamed by this run frees its old name.
+        for cluster in sorted(range(found.k), key=lambda cluster: cluster not in matched):
+            discovered = found.themes[cluster]
             quotes = [ids[i] for i in discovered.quotes]
             if cluster in matched:
                 theme = comparable[matched[cluster]]
@@ -172,13 +175,14 @@ def discover_themes(
                     theme = by_pk.get(final.pk, final)
                 if not theme.curated:
                     theme.top_terms = discovered.top_terms
-                    theme.name = discovered.name
+                    theme.name = names[theme.pk] = _free_name(discovered.name, names, pk=theme.pk)
                     theme.quotes = quotes
                     theme.centroid = discovered.centroid
             else:
+                name = _free_name(discovered.name, names)
                 theme = Theme(
-                    name=discovered.name,
-                    slug=_unique_slug(discovered.name),
+                    name=name,
+                    slug=_unique_slug(name),
                     top_terms=discovered.top_terms,
                     status=Theme.Status.ACTIVE if first_run else Theme.Status.PROPOSED,
                     created_by_model=model,
@@ -187,6 +191,7 @@ def discover_themes(
                     quotes=quotes,
                 )
                 theme.save()
+                names[theme.pk] = name
         for theme in by_pk.values():
             theme.save(
                 update_fields=[
@@ -223,6 +228,23 @@ def _re_express(
             texts = [keyword for rule in theme.keyword_rules.all() for keyword in rule.keyword_list]
         result[theme.pk] = analysis.centroid_of(space, [masked_for_processing(t) for t in texts])
     return result
+
+
+def _codebook_names() -> dict[int, str]:
+    """The names a new or renamed theme must not take: of the themes not merged, by pk."""
+    return dict(Theme.objects.exclude(status=Theme.Status.MERGED).values_list("pk", "name"))
+
+
+def _free_name(name: str, names: dict[int, str], *, pk: int | None = None) -> str:
+    """``name``, or ``name (2)``, ``name (3)``… when another theme in ``names`` (see
+    :func:`_codebook_names`) is called that, case-insensitively: names a manager can tell
+    apart, as a rename requires."""
+    taken = {other.lower() for key, other in names.items() if key != pk}
+    candidate, n = name[:120], 2
+    while candidate.lower() in taken:
+        suffix = f" ({n})"
+        candidate, n = name[: 120 - len(suffix)] + suffix, n + 1
+    return candidate
 
 
 def _unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
@@ -774,14 +796,16 @@ def split_theme(*, theme: Theme, keywords: Sequence[str] = (), name: str = "") -
     labels = analysis.split_vectors(vectors)
     children = []
     with transaction.atomic():
+        names = _codebook_names()
         for part in (0, 1):
             indices = np.flatnonzero(labels == part)
             part_texts = [texts[i] for i in indices]
             terms = _terms_of(space, part_texts)
-            child_name = (
-                _validated_name(f"{theme.name} — {analysis.theme_name(terms, words=2)}"[:120])
+            child_name = _free_name(
+                f"{theme.name} — {analysis.theme_name(terms, words=2)}"
                 if terms
-                else _validated_name(f"{theme.name} ({part + 1})")
+                else f"{theme.name} ({part + 1})",
+                names,
             )
             centroid = analysis.centroid_of(space, part_texts) or []
             child = Theme.objects.create(
@@ -794,6 +818,7 @@ def split_theme(*, theme: Theme, keywords: Sequence[str] = (), name: str = "") -
                 space_model=model,
                 centroid=centroid,
             )
+            names[child.pk] = child_name
             FeedbackTheme.objects.filter(
                 theme=theme, feedback_id__in=[members[i][0] for i in indices]
             ).update(theme=child)

@@ -504,3 +504,35 @@ def test_rediscovery_keeps_a_rename_made_while_it_ran():
     theme.refresh_from_db()
     assert renamed == [theme.pk]
     assert (theme.name, theme.curated) == ("Renamed while discovery ran", True)
+
+
+def test_discovery_never_gives_a_new_theme_a_name_the_codebook_has():
+    _seed()
+    theme_services.discover_themes(k=5)
+    name = Theme.objects.order_by("pk").first().name
+    Theme.objects.all().delete()
+    ThemeModel.objects.all().delete()
+    # A manager's theme, without feedback or terms yet, already has that name.
+    Theme.objects.create(name=name.upper(), slug="kept", curated=True)
+
+    theme_services.discover_themes(k=5)
+
+    names = [n.lower() for n in Theme.objects.values_list("name", flat=True)]
+    assert len(names) == len(set(names)) == 6
+    assert Theme.objects.filter(name=f"{name} (2)", status=Theme.Status.PROPOSED).exists()
+
+
+def test_a_second_split_by_clustering_names_its_themes_apart():
+    _seed()
+    theme_services.discover_themes(k=2)
+    theme = Theme.objects.annotate(n=Count("feedback_links")).order_by("-n").first()
+    first = theme_services.split_theme(theme=theme)
+    # The manager restores the theme, archives the two parts and moves their feedback back.
+    theme_services.set_status(theme=theme, status=Theme.Status.ACTIVE)
+    for child in first:
+        theme_services.set_status(theme=child, status=Theme.Status.ARCHIVED)
+    FeedbackTheme.objects.filter(theme__in=first).update(theme=theme)
+
+    second = theme_services.split_theme(theme=theme)
+
+    assert sorted(child.name for child in second) == sorted(f"{c.name} (2)" for c in first)
