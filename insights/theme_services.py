@@ -21,6 +21,7 @@ from feedback.privacy import masked_for_processing
 
 from .analysis import themes as analysis
 from .models import (
+    AnalysisRun,
     DailyThemeSegmentStat,
     DailyThemeStat,
     FeedbackTheme,
@@ -96,16 +97,12 @@ def discover_themes(
     :data:`analysis.MIN_TEXTS` texts, ``ValueError`` for an impossible ``k``.
     """
     rows = list(
-        Feedback.objects.filter(analysed_at__isnull=False)
-        .exclude(text="")
+        _discovery_rows()
         .order_by("-received_at", "-id")
         .values_list("id", "text", "received_at")[:sample_size]
     )
     if len(rows) < analysis.MIN_TEXTS:
-        raise ThemeDiscoveryError(
-            f"Theme discovery needs at least {analysis.MIN_TEXTS} analysed feedback texts; "
-            f"there are {len(rows)}."
-        )
+        raise ThemeDiscoveryError(_too_few_texts(len(rows)))
     ids = [row[0] for row in rows]
     texts = [masked_for_processing(row[1]) for row in rows]
     try:
@@ -209,6 +206,18 @@ def discover_themes(
             assign_themes(ids[start : start + REAPPLY_BATCH])
     refresh_daily_theme_stats(days={row[2].astimezone(dt.UTC).date() for row in rows})
     return model
+
+
+def _discovery_rows():
+    """The feedback discovery reads: analysed, with a text."""
+    return Feedback.objects.filter(analysed_at__isnull=False).exclude(text="")
+
+
+def _too_few_texts(count: int) -> str:
+    return (
+        f"Theme discovery needs at least {analysis.MIN_TEXTS} analysed feedback texts; "
+        f"there are {count}."
+    )
 
 
 def _re_express(
@@ -918,7 +927,12 @@ def set_manual_theme(*, feedback: Feedback, theme: Theme) -> FeedbackTheme:
 
 
 def request_discovery() -> None:
-    """Queue a discovery run on the training queue (a manager's "discover now")."""
-    from .tasks import discover_themes_task
+    """Queue a discovery run on the training queue (a manager's "discover now"), after
+    commit. Raises ``ValidationError`` when discovery would only refuse (too few analysed
+    texts) or a discovery is already running."""
+    from .runs import request_run
 
-    transaction.on_commit(lambda: discover_themes_task.apply_async(retry=False))
+    analysed = _discovery_rows()[: analysis.MIN_TEXTS].count()
+    if analysed < analysis.MIN_TEXTS:
+        raise ValidationError(_too_few_texts(analysed))
+    request_run(kind=AnalysisRun.Kind.THEMES)

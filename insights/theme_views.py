@@ -304,9 +304,16 @@ def theme_rule_delete(request, pk: int, rule_pk: int):
 @permission_required(CURATE)
 @require_POST
 def themes_discover(request):
-    theme_services.request_discovery()
-    messages.success(
-        request,
-        "Theme discovery started. New themes appear as proposed; curated themes are kept.",
-    )
+    first_run = not Theme.objects.exists()
+    try:
+        theme_services.request_discovery()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            "Theme discovery queued; the themes appear here once it has run."
+            if first_run
+            else "Theme discovery queued. New themes appear as proposed; curated themes are kept.",
+        )
     return redirect("insights:themes")

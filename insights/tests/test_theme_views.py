@@ -259,3 +259,44 @@ def test_removing_a_rule_already_removed_says_so(
 
     assert response.redirect_chain == [(reverse("insights:theme_detail", args=[delivery.pk]), 302)]
     assert "That keyword rule had already been removed." in response.content.decode()
+
+
+def test_discover_now_with_too_little_feedback_says_how_much_it_needs(
+    client, manager, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    FeedbackFactory.create_batch(3, analysed_at=timezone.now())
+    client.force_login(manager)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(reverse("insights:themes_discover"), follow=True)
+
+    assert callbacks == []  # nothing queued
+    page = response.content.decode()
+    assert "needs at least 50 analysed feedback texts; there are 3." in page
+    assert "Theme discovery queued" not in page
+
+
+def test_discover_now_is_queued_once_and_refused_while_a_discovery_runs(
+    client, manager, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from insights.models import AnalysisRun
+
+    FeedbackFactory.create_batch(50, analysed_at=timezone.now())
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = client.post(reverse("insights:themes_discover"), follow=True)
+    assert len(callbacks) == 1
+    assert "Theme discovery queued; the themes appear here once it has run." in (
+        first.content.decode()
+    )
+    AnalysisRun.objects.create(kind=AnalysisRun.Kind.THEMES)  # the worker started it
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = client.post(reverse("insights:themes_discover"), follow=True)
+
+    assert callbacks == []
+    assert "Theme discovery is already running" in again.content.decode()
