@@ -879,11 +879,19 @@ def _validated_keywords(keywords: Iterable[str]) -> list[str]:
 def add_keyword_rule(*, theme: Theme, keywords: str, by=None) -> KeywordRule:
     """Add a rule and re-apply the theme's rules to existing feedback in the background.
     A keyword ending in ``*`` matches any word it begins (``crash*``)."""
-    joined = ", ".join(_validated_keywords((keywords or "").split(",")))
+    words = _validated_keywords((keywords or "").split(","))
     if theme.status == Theme.Status.MERGED:
         raise ValidationError({"keywords": ["Add rules to the theme this one was merged into."]})
     with transaction.atomic():
-        rule = KeywordRule.objects.create(theme=theme, keywords=joined, created_by=by)
+        # Locked, so the same form sent twice at once cannot add the rule twice.
+        list(Theme.objects.select_for_update().filter(pk=theme.pk).values_list("pk"))
+        wanted = {word.lower() for word in words}
+        for existing in KeywordRule.objects.filter(theme=theme):
+            if {word.lower() for word in existing.keyword_list} == wanted:
+                raise ValidationError(
+                    {"keywords": [f"This theme already has the rule “{existing.keywords}”."]}
+                )
+        rule = KeywordRule.objects.create(theme=theme, keywords=", ".join(words), created_by=by)
         theme.curated = True
         theme.save(update_fields=["curated", "updated_at"])
         transaction.on_commit(lambda: _enqueue_rules(theme.pk))

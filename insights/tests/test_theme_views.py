@@ -300,3 +300,18 @@ def test_discover_now_is_queued_once_and_refused_while_a_discovery_runs(
 
     assert callbacks == []
     assert "Theme discovery is already running" in again.content.decode()
+
+
+def test_the_same_keyword_rule_sent_twice_is_added_once(
+    client, manager, delivery, django_capture_on_commit_callbacks
+):
+    client.force_login(manager)
+    url = reverse("insights:theme_rule_add", args=[delivery.pk])
+    with django_capture_on_commit_callbacks():
+        client.post(url, {"keywords": "parcel, courier*"})
+
+        again = client.post(url, {"keywords": "Courier*,  PARCEL"})
+
+    assert again.status_code == 400
+    assert "This theme already has the rule “parcel, courier*”." in again.content.decode()
+    assert KeywordRule.objects.filter(theme=delivery).count() == 1
