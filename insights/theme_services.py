@@ -748,14 +748,20 @@ def split_theme(*, theme: Theme, keywords: Sequence[str] = (), name: str = "") -
     """Split ``theme``: members mentioning ``keywords`` move to a new theme named ``name``
     (with a keyword rule), or, without keywords, its members are re-clustered into two.
 
-    Returns the new theme(s). Raises ``ValidationError`` when nothing would move or
-    ``theme`` is merged (its feedback lives in another theme).
+    Returns the new theme(s). Raises ``ValidationError`` when nothing would move,
+    ``theme`` is merged (its feedback lives in another theme), or a ``name`` comes
+    without keywords (the clustering split names its two parts itself).
     """
     if theme.status == Theme.Status.MERGED:
         raise ValidationError({"keywords": ["A merged theme cannot be split."]})
     if any(keyword.strip() for keyword in keywords):
         # The keywords become the new theme's rule: the same checks as any rule's.
         keywords = _validated_keywords(keywords)
+    elif name.strip():
+        # Most likely the keywords were forgotten: clustering would archive this theme.
+        raise ValidationError(
+            {"keywords": [f"Give the keywords of the feedback to move to “{name.strip()}”."]}
+        )
     else:
         keywords = []
     members = list(

@@ -315,3 +315,21 @@ def test_the_same_keyword_rule_sent_twice_is_added_once(
     assert again.status_code == 400
     assert "This theme already has the rule “parcel, courier*”." in again.content.decode()
     assert KeywordRule.objects.filter(theme=delivery).count() == 1
+
+
+def test_split_with_a_name_but_no_keywords_asks_for_them_and_changes_nothing(
+    client, manager, delivery
+):
+    for text in ("Parcel lost", "Parcel late", "Courier rude", "Courier late"):
+        FeedbackTheme.objects.create(
+            feedback=FeedbackFactory(text=text), theme=delivery, score=0.5, source="model"
+        )
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("insights:theme_split", args=[delivery.pk]), {"keywords": " ", "name": "Parcels"}
+    )
+
+    assert response.status_code == 400
+    assert "Give the keywords of the feedback to move to “Parcels”." in response.content.decode()
+    assert Theme.objects.get(pk=delivery.pk).status == "active" and Theme.objects.count() == 1
