@@ -669,14 +669,20 @@ def set_pinned(*, theme: Theme, pinned: bool) -> Theme:
 
 
 def set_status(*, theme: Theme, status: str) -> Theme:
-    """Accept a proposed theme (active), archive one, or restore an archived one."""
+    """Accept a proposed theme (active), archive one, or restore an archived one. A
+    restored theme's keyword rules are applied again in the background: feedback that
+    came while it was archived did not get it."""
     if status not in (Theme.Status.ACTIVE, Theme.Status.ARCHIVED):
         raise ValidationError({"status": ["Choose active or archived."]})
     if theme.status == Theme.Status.MERGED:
         raise ValidationError({"status": ["A merged theme cannot change status."]})
-    theme.status = status
-    theme.curated = True
-    theme.save(update_fields=["status", "curated", "updated_at"])
+    restored = theme.status == Theme.Status.ARCHIVED and status == Theme.Status.ACTIVE
+    with transaction.atomic():
+        theme.status = status
+        theme.curated = True
+        theme.save(update_fields=["status", "curated", "updated_at"])
+        if restored and theme.keyword_rules.exists():
+            transaction.on_commit(lambda: _enqueue_rules(theme.pk))
     return theme
 
 

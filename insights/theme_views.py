@@ -278,9 +278,13 @@ def theme_rule_add(request, pk: int):
             add_service_errors(form, exc)
         else:
             matched = theme_selectors.keyword_rule_matches(rule)
+            when = (
+                "once the theme is restored"
+                if theme.status == Theme.Status.ARCHIVED
+                else "in the background"
+            )
             messages.success(
-                request,
-                f"Keyword rule added: it matches {matched} feedback, themed in the background.",
+                request, f"Keyword rule added: it matches {matched} feedback, themed {when}."
             )
             return redirect("insights:theme_detail", pk=theme.pk)
     return _detail(request, theme, status=400, rule_form=form)

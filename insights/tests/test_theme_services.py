@@ -536,3 +536,21 @@ def test_a_second_split_by_clustering_names_its_themes_apart():
     second = theme_services.split_theme(theme=theme)
 
     assert sorted(child.name for child in second) == sorted(f"{c.name} (2)" for c in first)
+
+
+def test_restoring_a_theme_applies_its_rules_to_feedback_that_came_while_archived(
+    django_capture_on_commit_callbacks,
+):
+    theme = Theme.objects.create(name="Vouchers", slug="vouchers")
+    KeywordRule.objects.create(theme=theme, keywords="voucher")
+    theme_services.set_status(theme=theme, status=Theme.Status.ARCHIVED)
+    meanwhile = FeedbackFactory(text="The voucher did not work")
+    services.analyse_pending_batch()
+    assert not FeedbackTheme.objects.filter(feedback=meanwhile).exists()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        theme_services.set_status(theme=theme, status=Theme.Status.ACTIVE)
+
+    assert len(callbacks) == 1  # the re-application is queued after commit
+    apply_keyword_rules_task(theme.pk)  # what the worker runs
+    assert FeedbackTheme.objects.get(feedback=meanwhile, theme=theme).source == "rule"

@@ -333,3 +333,23 @@ def test_split_with_a_name_but_no_keywords_asks_for_them_and_changes_nothing(
     assert response.status_code == 400
     assert "Give the keywords of the feedback to move to “Parcels”." in response.content.decode()
     assert Theme.objects.get(pk=delivery.pk).status == "active" and Theme.objects.count() == 1
+
+
+def test_a_rule_added_to_an_archived_theme_says_it_applies_once_restored(
+    client, manager, delivery, django_capture_on_commit_callbacks
+):
+    FeedbackFactory(text="Parcel lost")
+    delivery.status = "archived"
+    delivery.save()
+    client.force_login(manager)
+
+    with django_capture_on_commit_callbacks():
+        response = client.post(
+            reverse("insights:theme_rule_add", args=[delivery.pk]),
+            {"keywords": "parcel"},
+            follow=True,
+        )
+
+    assert "it matches 1 feedback, themed once the theme is restored." in (
+        response.content.decode()
+    )
