@@ -10,6 +10,7 @@ from django.utils import timezone
 from feedback.models import Feedback
 
 from . import dashboard_cache
+from .analysis.themes import QUOTES_PER_THEME
 from .models import DailyThemeStat, FeedbackTheme, KeywordRule, Theme, ThemeModel
 
 CODEBOOK_DAYS = 90
@@ -152,14 +153,33 @@ def theme_weekly_totals(theme: Theme, *, weeks: int, today: dt.date) -> list[dic
     return weeks_out
 
 
-def theme_detail(theme: Theme) -> dict:
-    quotes_by_id = {
+QUOTE_FIELDS = ("id", "text", "received_at", "sentiment_label", "channel")
+
+
+def theme_quotes(theme: Theme) -> list[Feedback]:
+    """The theme's representative quotes that still carry it (a split, a merge or a new
+    assignment moves feedback away, and a curated theme keeps the quotes discovery chose),
+    topped up with its strongest members."""
+    wanted = QUOTES_PER_THEME
+    by_id = {
         item.pk: item
-        for item in Feedback.objects.filter(pk__in=theme.quotes or []).only(
-            "id", "text", "received_at", "sentiment_label", "channel"
+        for item in Feedback.objects.filter(pk__in=theme.quotes or [], themes__theme=theme).only(
+            *QUOTE_FIELDS
         )
     }
-    quotes = [quotes_by_id[pk] for pk in theme.quotes or [] if pk in quotes_by_id]
+    quotes = [by_id[pk] for pk in theme.quotes or [] if pk in by_id][:wanted]
+    if len(quotes) < wanted:
+        quotes += (
+            Feedback.objects.filter(themes__theme=theme)
+            .exclude(pk__in=list(by_id))
+            .order_by("-themes__score", "-id")
+            .only(*QUOTE_FIELDS)[: wanted - len(quotes)]
+        )
+    return quotes
+
+
+def theme_detail(theme: Theme) -> dict:
+    quotes = theme_quotes(theme)
     counts = FeedbackTheme.objects.filter(theme=theme).aggregate(
         total=Count("id"),
         by_model=Count("id", filter=Q(source=FeedbackTheme.Source.MODEL)),

@@ -353,3 +353,24 @@ def test_a_rule_added_to_an_archived_theme_says_it_applies_once_restored(
     assert "it matches 1 feedback, themed once the theme is restored." in (
         response.content.decode()
     )
+
+
+def test_theme_page_quotes_only_feedback_that_still_carries_the_theme(client, manager):
+    from insights.theme_services import split_theme
+
+    payments = Theme.objects.create(name="Payments", slug="payments")
+    refund = FeedbackFactory(text="Still waiting for my refund")
+    invoice = FeedbackFactory(text="The invoice total is wrong")
+    card = FeedbackFactory(text="My card was charged twice")
+    for row, score in ((refund, 0.9), (invoice, 0.8), (card, 0.7)):
+        FeedbackTheme.objects.create(feedback=row, theme=payments, score=score, source="model")
+    payments.quotes = [refund.pk, invoice.pk]
+    payments.save()
+
+    [refunds] = split_theme(theme=payments, keywords=["refund"], name="Refunds")
+
+    client.force_login(manager)
+    page = client.get(reverse("insights:theme_detail", args=[payments.pk]))
+    assert [quote.pk for quote in page.context["quotes"]] == [invoice.pk, card.pk]
+    page = client.get(reverse("insights:theme_detail", args=[refunds.pk]))
+    assert [quote.pk for quote in page.context["quotes"]] == [refund.pk]
