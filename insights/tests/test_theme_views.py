@@ -2,9 +2,10 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from feedback.tests.factories import FeedbackFactory
-from insights.models import FeedbackTheme, KeywordRule, Theme
+from insights.models import AnalysisRun, FeedbackTheme, KeywordRule, Theme
 
 pytestmark = pytest.mark.django_db
 
@@ -261,19 +262,22 @@ def test_removing_a_rule_already_removed_says_so(
     assert "That keyword rule had already been removed." in response.content.decode()
 
 
+def _discover_now(client, capture_on_commit) -> tuple[str, list]:
+    """Press "Discover themes now"; the page it leads to and the callbacks it queued."""
+    with capture_on_commit() as callbacks:
+        response = client.post(reverse("insights:themes_discover"), follow=True)
+    return response.content.decode(), callbacks
+
+
 def test_discover_now_with_too_little_feedback_says_how_much_it_needs(
     client, manager, django_capture_on_commit_callbacks
 ):
-    from django.utils import timezone
-
     FeedbackFactory.create_batch(3, analysed_at=timezone.now())
     client.force_login(manager)
 
-    with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post(reverse("insights:themes_discover"), follow=True)
+    page, callbacks = _discover_now(client, django_capture_on_commit_callbacks)
 
     assert callbacks == []  # nothing queued
-    page = response.content.decode()
     assert "needs at least 50 analysed feedback texts; there are 3." in page
     assert "Theme discovery queued" not in page
 
@@ -281,25 +285,17 @@ def test_discover_now_with_too_little_feedback_says_how_much_it_needs(
 def test_discover_now_is_queued_once_and_refused_while_a_discovery_runs(
     client, manager, django_capture_on_commit_callbacks
 ):
-    from django.utils import timezone
-
-    from insights.models import AnalysisRun
-
     FeedbackFactory.create_batch(50, analysed_at=timezone.now())
     client.force_login(manager)
-    with django_capture_on_commit_callbacks() as callbacks:
-        first = client.post(reverse("insights:themes_discover"), follow=True)
+    page, callbacks = _discover_now(client, django_capture_on_commit_callbacks)
     assert len(callbacks) == 1
-    assert "Theme discovery queued; the themes appear here once it has run." in (
-        first.content.decode()
-    )
+    assert "Theme discovery queued; the themes appear here once it has run." in page
     AnalysisRun.objects.create(kind=AnalysisRun.Kind.THEMES)  # the worker started it
 
-    with django_capture_on_commit_callbacks() as callbacks:
-        again = client.post(reverse("insights:themes_discover"), follow=True)
+    page, callbacks = _discover_now(client, django_capture_on_commit_callbacks)
 
     assert callbacks == []
-    assert "Theme discovery is already running" in again.content.decode()
+    assert "Theme discovery is already running" in page
 
 
 def test_the_same_keyword_rule_sent_twice_is_added_once(
