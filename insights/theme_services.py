@@ -325,19 +325,16 @@ def assign_themes(feedback_ids: Sequence[int], *, texts: Sequence[str] | None = 
     model = ThemeModel.objects.active().first()
     space = space_for(model) if model else None
     if space is not None:
-        themes = [
-            (theme_id, centroid)
-            for theme_id, centroid in Theme.objects.assignable()
-            .filter(space_model=model)
-            .values_list("id", "centroid")
-            if centroid
-        ]
+        themes = _assignment_centroids(model)
         if themes:
             centroids = np.asarray([centroid for _, centroid in themes], dtype=np.float32)
             assigned = analysis.assign(space, centroids, [text for _, text in rows])
             for (feedback_id, _), pairs in zip(rows, assigned, strict=True):
+                # Best first: where two centroids stand for one theme, the higher score stays.
                 for index, score in pairs:
-                    links[(feedback_id, themes[index][0])] = (score, FeedbackTheme.Source.MODEL)
+                    links.setdefault(
+                        (feedback_id, themes[index][0]), (score, FeedbackTheme.Source.MODEL)
+                    )
     for theme_id, pattern in _rule_patterns():
         for feedback_id, text in rows:
             if pattern.search(text or ""):
@@ -345,6 +342,25 @@ def assign_themes(feedback_ids: Sequence[int], *, texts: Sequence[str] | None = 
     _delete_unmanual_links([row[0] for row in rows])
     _insert_links([(f, t, score, source) for (f, t), (score, source) in links.items()])
     return len(links)
+
+
+def _assignment_centroids(model: ThemeModel) -> list[tuple[int, list[float]]]:
+    """(theme to link, centroid) in ``model``'s space: every assignable theme's own, and
+    every merged-away theme's standing for the theme it was merged into (the end of the
+    chain, if that one takes feedback), so that its topic keeps landing there — in new
+    feedback and when a re-score assigns old feedback again."""
+    in_space = Theme.objects.filter(space_model=model)
+    pairs = [
+        (theme_id, centroid)
+        for theme_id, centroid in in_space.assignable().values_list("id", "centroid")
+        if centroid
+    ]
+    assignable = {theme_id for theme_id, _ in pairs}
+    for theme in in_space.filter(status=Theme.Status.MERGED).select_related("merged_into"):
+        final = theme.final_theme()
+        if theme.centroid and final.pk in assignable:
+            pairs.append((final.pk, theme.centroid))
+    return pairs
 
 
 def _delete_unmanual_links(feedback_ids: list[int]) -> None:

@@ -554,3 +554,25 @@ def test_restoring_a_theme_applies_its_rules_to_feedback_that_came_while_archive
     assert len(callbacks) == 1  # the re-application is queued after commit
     apply_keyword_rules_task(theme.pk)  # what the worker runs
     assert FeedbackTheme.objects.get(feedback=meanwhile, theme=theme).source == "rule"
+
+
+def test_after_a_merge_the_merged_topic_keeps_landing_in_the_target():
+    _seed()
+    theme_services.discover_themes(k=5)
+    source, target = _theme_for("refund"), _theme_for("courier")
+    members = list(
+        FeedbackTheme.objects.filter(theme=source, source="model").values_list(
+            "feedback_id", flat=True
+        )
+    )
+    theme_services.merge_themes(source=source, target=target)
+    new = FeedbackFactory(text="I was overcharged again, the refund for my card never came")
+
+    services.analyse_pending_batch()
+    # A re-score (a new sentiment model) assigns the old feedback again.
+    theme_services.assign_themes(members)
+
+    assert FeedbackTheme.objects.filter(feedback=new, theme=target).exists()
+    assert FeedbackTheme.objects.filter(theme=target, feedback_id__in=members).count() == len(
+        members
+    )
