@@ -289,17 +289,22 @@ def _keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
     return None if regex is None else re.compile(regex, re.IGNORECASE)
 
 
-def _rule_patterns() -> list[tuple[int, re.Pattern]]:
+def _rule_patterns() -> list[tuple[int, re.Pattern, int | None]]:
+    """Per assignable theme with keyword rules: its id, one pattern of all its keywords and
+    the theme it was split off from (None if none): feedback a child's keywords match
+    belongs to the child, so the parent's model link to it is dropped."""
     patterns: dict[int, list[str]] = {}
+    parents: dict[int, int | None] = {}
     for rule in KeywordRule.objects.filter(
         theme__status__in=[Theme.Status.ACTIVE, Theme.Status.PROPOSED]
-    ):
+    ).select_related("theme"):
         patterns.setdefault(rule.theme_id, []).extend(rule.keyword_list)
+        parents[rule.theme_id] = rule.theme.parent_id
     compiled = []
     for theme_id, words in patterns.items():
         pattern = _keyword_pattern(words)
         if pattern is not None:
-            compiled.append((theme_id, pattern))
+            compiled.append((theme_id, pattern, parents[theme_id]))
     return compiled
 
 
@@ -335,10 +340,13 @@ def assign_themes(feedback_ids: Sequence[int], *, texts: Sequence[str] | None = 
                     links.setdefault(
                         (feedback_id, themes[index][0]), (score, FeedbackTheme.Source.MODEL)
                     )
-    for theme_id, pattern in _rule_patterns():
+    for theme_id, pattern, parent_id in _rule_patterns():
         for feedback_id, text in rows:
             if pattern.search(text or ""):
                 links[(feedback_id, theme_id)] = (RULE_SCORE, FeedbackTheme.Source.RULE)
+                parent_link = links.get((feedback_id, parent_id))
+                if parent_link and parent_link[1] == FeedbackTheme.Source.MODEL:
+                    del links[(feedback_id, parent_id)]
     _delete_unmanual_links([row[0] for row in rows])
     _insert_links([(f, t, score, source) for (f, t), (score, source) in links.items()])
     return len(links)
@@ -413,12 +421,16 @@ def apply_keyword_rules(
     )
     if not rows:
         return 0
-    patterns = [(t, p) for t, p in _rule_patterns() if theme_id is None or t == theme_id]
+    patterns = [rule for rule in _rule_patterns() if theme_id is None or rule[0] == theme_id]
     with transaction.atomic():
-        for rule_theme, pattern in patterns:
+        for rule_theme, pattern, parent_id in patterns:
             matching = [feedback_id for feedback_id, text in rows if pattern.search(text or "")]
             if not matching:
                 continue
+            if parent_id is not None:
+                FeedbackTheme.objects.filter(
+                    theme_id=parent_id, feedback_id__in=matching, source=FeedbackTheme.Source.MODEL
+                ).delete()
             # A rule turns the model's link into a rule link; a manual link stays manual.
             FeedbackTheme.objects.filter(
                 theme_id=rule_theme, feedback_id__in=matching, source=FeedbackTheme.Source.MODEL

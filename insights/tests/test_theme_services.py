@@ -576,3 +576,32 @@ def test_after_a_merge_the_merged_topic_keeps_landing_in_the_target():
     assert FeedbackTheme.objects.filter(theme=target, feedback_id__in=members).count() == len(
         members
     )
+
+
+def test_feedback_split_off_by_keywords_stays_out_of_the_parent_when_assigned_again(
+    django_capture_on_commit_callbacks,
+):
+    _seed()
+    theme_services.discover_themes(k=5)
+    parent = _theme_for("refund")
+    [child] = theme_services.split_theme(theme=parent, keywords=["refund*"], name="Refunds")
+    moved = list(FeedbackTheme.objects.filter(theme=child).values_list("feedback_id", flat=True))
+    new = FeedbackFactory(text="I was overcharged again, the refund for my card never came")
+    other = FeedbackFactory(text="I was overcharged again, the invoice for my card was wrong")
+
+    services.analyse_pending_batch()
+    # A re-score (a new sentiment model) assigns the old feedback again.
+    theme_services.assign_themes(moved)
+
+    assert set(FeedbackTheme.objects.filter(feedback=new).values_list("theme", flat=True)) >= {
+        child.pk
+    }
+    assert not FeedbackTheme.objects.filter(feedback=new, theme=parent).exists()
+    assert not FeedbackTheme.objects.filter(feedback_id__in=moved, theme=parent).exists()
+    assert FeedbackTheme.objects.filter(feedback=other, theme=parent).exists()
+    # A keyword added to the child later moves what it matches out of the parent too.
+    with django_capture_on_commit_callbacks():
+        theme_services.add_keyword_rule(theme=child, keywords="invoice")
+    apply_keyword_rules_task(child.pk)  # what the worker runs
+    assert FeedbackTheme.objects.get(feedback=other, theme=child).source == "rule"
+    assert not FeedbackTheme.objects.filter(feedback=other, theme=parent).exists()
