@@ -8,6 +8,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -50,6 +51,7 @@ RULE_SCORE = 1.0
 MANUAL_SCORE = 1.0
 REAPPLY_BATCH = 2_000
 _THEME_STATS_LOCK_ID = 7_304_212
+_DISCOVERY_LOCK_ID = 7_304_213
 
 
 class ThemeDiscoveryError(Exception):
@@ -94,8 +96,34 @@ def discover_themes(
     curated, and none is deleted. The sample is then assigned with the new centroids.
 
     Raises :class:`ThemeDiscoveryError` when there are fewer than
-    :data:`analysis.MIN_TEXTS` texts, ``ValueError`` for an impossible ``k``.
+    :data:`analysis.MIN_TEXTS` texts or another discovery is running,
+    ``ValueError`` for an impossible ``k``.
     """
+    with _one_discovery_at_a_time():
+        return _discover_themes(k=k, sample_size=sample_size, random_state=random_state)
+
+
+@contextmanager
+def _one_discovery_at_a_time():
+    """A session advisory lock on PostgreSQL: two discoveries at once (the nightly one and a
+    manager's, or two training workers) would take the same version, and the one that
+    failed to save it would still have written its space over the artifact of the other."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_DISCOVERY_LOCK_ID])
+        (locked,) = cursor.fetchone()
+    if not locked:
+        raise ThemeDiscoveryError("Another theme discovery is running; this one was skipped.")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_DISCOVERY_LOCK_ID])
+
+
+def _discover_themes(*, k: int | None, sample_size: int, random_state: int) -> ThemeModel:
     rows = list(
         _discovery_rows()
         .order_by("-received_at", "-id")

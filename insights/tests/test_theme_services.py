@@ -605,3 +605,23 @@ def test_feedback_split_off_by_keywords_stays_out_of_the_parent_when_assigned_ag
     apply_keyword_rules_task(child.pk)  # what the worker runs
     assert FeedbackTheme.objects.get(feedback=other, theme=child).source == "rule"
     assert not FeedbackTheme.objects.filter(feedback=other, theme=parent).exists()
+
+
+def test_a_discovery_is_skipped_while_another_one_runs(postgres_required):
+    from django.db import connections
+
+    _seed()
+    # The other discovery: a second database session holding the discovery lock.
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [theme_services._DISCOVERY_LOCK_ID])
+
+        with pytest.raises(theme_services.ThemeDiscoveryError, match="Another theme discovery"):
+            theme_services.discover_themes(k=5)
+    finally:
+        other.close()
+
+    assert not ThemeModel.objects.exists()
+    theme_services.discover_themes(k=5)  # the lock went with the other session
+    assert ThemeModel.objects.get().version == 1
