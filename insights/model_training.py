@@ -16,7 +16,7 @@ from feedback.models import Feedback
 
 from .analysis import model_selection, rating_labels, sentiment_model
 from .models import SentimentCorrection, SentimentModel
-from .scoring import active_scorer, model_dir, scorer_for
+from .scoring import active_scorer, artifact_problem, model_dir, scorer_for
 
 logger = logging.getLogger(__name__)
 
@@ -134,9 +134,16 @@ def train_sentiment_model(*, min_rows: int | None = None) -> SentimentModel | No
 def activate_sentiment_model(*, model: SentimentModel, by=None) -> SentimentModel:
     """Make ``model`` the one that scores feedback (a manager's roll back or forward).
 
-    Raises ``ValidationError`` when a trained model's artifact is missing."""
-    if model.kind == SentimentModel.Kind.TRAINED and not (model_dir() / model.artifact).exists():
-        raise ValidationError("This model's file is missing; it cannot be activated.")
+    Raises ``ValidationError`` when a trained model's artifact is missing or cannot be
+    loaded here (another format or library versions): made active, it would score nothing,
+    the lexicon would stand in for it unseen, and the re-score pass would re-score every
+    row with the lexicon."""
+    if model.kind == SentimentModel.Kind.TRAINED:
+        problem = artifact_problem(model)
+        if problem:
+            raise ValidationError(
+                f"Model v{model.version} cannot be activated: {problem}.", code="unloadable"
+            )
     with transaction.atomic():
         _activate(model, by=by)
     return model

@@ -56,7 +56,9 @@ def scorer_for(record: SentimentModel | None) -> Scorer:
             except Exception:
                 # A missing or unreadable artifact must not stop analysis: score with the
                 # lexicon now; the re-score pass upgrades these rows once the file is back.
-                logger.exception("cannot load sentiment model v%s; using the lexicon", record.version)
+                logger.exception(
+                    "cannot load sentiment model v%s; using the lexicon", record.version
+                )
                 return LEXICON
             _loaded.clear()  # keep one trained model in memory
             _loaded[record.version] = Scorer(
@@ -66,6 +68,28 @@ def scorer_for(record: SentimentModel | None) -> Scorer:
                 score_mixed=trained.score_sentences_many,
             )
         return _loaded[record.version]
+
+
+def artifact_problem(record: SentimentModel) -> str:
+    """Why a trained model's artifact cannot score feedback in this installation, in words
+    for the models page ("" when it can): the file is gone, is no model, or was saved with
+    another format or library versions than the ones installed."""
+    from .analysis import sentiment_model
+
+    path = model_dir() / record.artifact
+    if not record.artifact or not path.is_file():
+        return "its file is missing"
+    try:
+        problems = sentiment_model.incompatibilities(sentiment_model.read_header(path))
+    except (sentiment_model.IncompatibleModelError, OSError):
+        return "its file is not a sentiment model"
+    if problems:
+        return f"it was saved with {'; '.join(problems)}. Train a new model instead"
+    try:
+        sentiment_model.load(path)
+    except Exception:  # a damaged file can fail to unpickle in any way
+        return "its file is damaged and cannot be loaded"
+    return ""
 
 
 def active_scorer() -> Scorer:

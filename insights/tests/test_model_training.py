@@ -1,3 +1,4 @@
+import pickle
 import random
 
 import pytest
@@ -158,6 +159,48 @@ def test_missing_artifact_cannot_be_activated_and_analysis_falls_back_to_lexicon
     SentimentModel.objects.filter(pk=trained.pk).update(is_active=True)
     record_feedback(channel="form", text="Lovely service")
     assert services.analyse_all_pending() == 1
+
+
+def _rewrite_artifact(path, *, versions=None, keep_bytes=None):
+    with open(path, "rb") as handle:
+        header = pickle.load(handle)
+        rest = handle.read()
+    if versions:
+        header["versions"] = {**header["versions"], **versions}
+    with open(path, "wb") as handle:
+        pickle.dump(header, handle)
+        handle.write(rest if keep_bytes is None else rest[:keep_bytes])
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ({"versions": {"scikit-learn": "0.24.2"}}, "saved with scikit-learn 0.24.2"),
+        ({"keep_bytes": 200}, "damaged"),
+    ],
+    ids=["other-scikit-learn", "truncated"],
+)
+def test_rolling_back_to_a_model_this_installation_cannot_load_is_refused_with_the_reason(
+    client, manager, model_dir, settings, damage, reason
+):
+    settings.SENTIMENT_MIN_TRAINING_ROWS = 100
+    _rated_feedback()
+    trained = model_training.train_sentiment_model()
+    lexicon = SentimentModel.objects.get(kind="lexicon")
+    model_training.activate_sentiment_model(model=lexicon)
+    _rewrite_artifact(model_dir / trained.artifact, **damage)
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("insights:activate_sentiment_model", args=[trained.version]), follow=True
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Model v{trained.version} cannot be activated: " in page and reason in page
+    lexicon.refresh_from_db()
+    trained.refresh_from_db()
+    assert lexicon.is_active and not trained.is_active
 
 
 def test_models_page_and_rollback_are_for_managers(client, staff_member, manager, model_dir):
