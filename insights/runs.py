@@ -75,8 +75,10 @@ def request_run(*, kind: str, now: dt.datetime | None = None) -> None:
     """Queue the beat task of ``kind`` now, after the surrounding transaction commits, on
     the queue its route names (training for model training and theme discovery).
 
-    Raises ``ValidationError`` when ``kind`` is not run on demand, or when a run of that
-    kind is already running (one that is not stale): a second one would only repeat it."""
+    Raises ``ValidationError`` when ``kind`` is not run on demand, when a run of that
+    kind is already running (one that is not stale): a second one would only repeat it,
+    or when the broker refused the message (called outside a transaction, the message is
+    sent at once; inside one, a refusal at the commit is only logged)."""
     from . import tasks  # tasks imports this module
 
     if kind not in ON_DEMAND_TASKS:
@@ -95,7 +97,22 @@ def request_run(*, kind: str, now: dt.datetime | None = None) -> None:
             f"{label} is already running (started {started}); it was not started again."
         )
     task = getattr(tasks, ON_DEMAND_TASKS[kind])
-    transaction.on_commit(lambda: task.apply_async(retry=False))
+    refused = []
+
+    def send() -> None:
+        try:
+            task.apply_async(retry=False)
+        except Exception:  # the broker is down: the schedule still runs it once it is back
+            logger.warning("%s run not queued: the broker refused it", kind, exc_info=True)
+            refused.append(kind)
+
+    transaction.on_commit(send)
+    if refused:
+        label = AnalysisRun.Kind(kind).label
+        raise ValidationError(
+            f"{label} could not be queued: the task queue is unreachable. It runs at its "
+            "next scheduled time, or try again in a few minutes."
+        )
 
 
 @contextmanager

@@ -9,3 +9,16 @@ def _themes_without_semantic_block(monkeypatch):
     contextual MiniLM model (seconds per discovery) and is tested on its own, by tests that
     ask for it with ``semantic_sample``."""
     monkeypatch.setattr(themes, "SEMANTIC_SAMPLE", 0)
+
+
+@pytest.fixture
+def dead_broker():
+    """Point the app at a port where nothing listens, as when Redis is down."""
+    from config.celery import app as celery_app
+
+    original = celery_app.conf.broker_url
+    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
+    celery_app.amqp._producer_pool = None
+    yield
+    celery_app.conf.broker_url = original
+    celery_app.amqp._producer_pool = None

@@ -170,3 +170,18 @@ def test_starting_analysis_needs_the_csrf_token(manager, url):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(manager)
     assert strict.post(url, {"kind": "sweep"}).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("url", [RETRAIN_URL, RUN_URL], ids=["retrain", "run"])
+def test_starting_analysis_while_the_broker_is_down_says_so_instead_of_failing(
+    client, manager, dead_broker, url
+):
+    client.force_login(manager)
+
+    response = client.post(url, {"kind": "alerts"}, follow=True)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "could not be queued: the task queue is unreachable" in page
+    assert "queued;" not in page and "Retraining queued" not in page

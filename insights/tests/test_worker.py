@@ -16,17 +16,6 @@ from insights.tasks import sweep_unanalysed_feedback_task
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def dead_broker():
-    """Point the app at a port where nothing listens, as when Redis is down."""
-    original = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
-    celery_app.amqp._producer_pool = None
-    yield
-    celery_app.conf.broker_url = original
-    celery_app.amqp._producer_pool = None
-
-
 def test_worker_analyses_a_form_submission_after_commit(client, settings, celery_worker):
     settings.ANALYSIS_TRIGGER_ENABLED = True
     response = client.post(
