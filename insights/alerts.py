@@ -149,26 +149,36 @@ def _resolve_automatically(alerts, *, note: str = "Condition cleared.", now=None
 
 
 def acknowledge_alert(*, alert: Alert, by) -> Alert:
-    """Someone is on it. Raises ``ValidationError`` for a resolved alert."""
+    """Someone is on it. Raises ``ValidationError`` for a resolved alert.
+
+    Both changes are conditional updates on the stored status, not a save of ``alert`` as
+    it was read: a page shown before someone else (or the evaluator, its condition
+    cleared) resolved the alert must not reopen it or overwrite who resolved it."""
+    Alert.objects.filter(pk=alert.pk, status=Alert.Status.OPEN).update(
+        status=Alert.Status.ACKNOWLEDGED, acknowledged_at=timezone.now(), acknowledged_by=by
+    )
+    alert.refresh_from_db()
     if alert.status == Alert.Status.RESOLVED:
         raise ValidationError("This alert is already resolved.", code="resolved")
-    if alert.status == Alert.Status.OPEN:
-        alert.status = Alert.Status.ACKNOWLEDGED
-        alert.acknowledged_at = timezone.now()
-        alert.acknowledged_by = by
-        alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
     return alert
 
 
 def resolve_alert(*, alert: Alert, by, note: str = "") -> Alert:
-    """Close the alert; the same condition later raises a new one."""
-    if alert.status == Alert.Status.RESOLVED:
+    """Close the alert; the same condition later raises a new one. Raises
+    ``ValidationError`` when it is resolved already (see :func:`acknowledge_alert`)."""
+    resolved = (
+        Alert.objects.unresolved()
+        .filter(pk=alert.pk)
+        .update(
+            status=Alert.Status.RESOLVED,
+            resolved_at=timezone.now(),
+            resolved_by=by,
+            resolution_note=note.strip()[:300],
+        )
+    )
+    alert.refresh_from_db()
+    if not resolved:
         raise ValidationError("This alert is already resolved.", code="resolved")
-    alert.status = Alert.Status.RESOLVED
-    alert.resolved_at = timezone.now()
-    alert.resolved_by = by
-    alert.resolution_note = note.strip()[:300]
-    alert.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
     return alert
 
 

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -302,6 +303,39 @@ def test_acknowledge_then_resolve(manager):
     assert alert.status == "resolved" and alert.resolution_note == "Fixed the release"
     with pytest.raises(Exception, match="already resolved"):
         alerts.resolve_alert(alert=alert, by=manager)
+
+
+def test_a_page_read_before_the_alert_was_resolved_neither_reopens_nor_re_resolves_it(
+    manager, staff_member
+):
+    alert, _ = alerts.raise_alert(fingerprint="rule:5", kind="rule", title="x", evidence={})
+    shown_to_maria = Alert.objects.get(pk=alert.pk)
+    shown_to_sam = Alert.objects.get(pk=alert.pk)
+
+    alerts.resolve_alert(alert=shown_to_maria, by=manager, note="Fixed the release")
+    with pytest.raises(ValidationError, match="already resolved"):
+        alerts.acknowledge_alert(alert=shown_to_sam, by=staff_member)
+    with pytest.raises(ValidationError, match="already resolved"):
+        alerts.resolve_alert(alert=shown_to_sam, by=staff_member, note="Me too")
+
+    stored = Alert.objects.get(pk=alert.pk)
+    assert (stored.status, stored.resolved_by, stored.resolution_note) == (
+        "resolved", manager, "Fixed the release",
+    )  # fmt: skip
+    assert stored.acknowledged_by is None
+
+
+def test_acknowledging_an_alert_whose_condition_cleared_meanwhile_keeps_it_resolved(manager):
+    alert, _ = alerts.raise_alert(fingerprint="rule:6", kind="rule", title="x", evidence={})
+    shown = Alert.objects.get(pk=alert.pk)
+    alerts.clear_condition("rule:6")
+
+    with pytest.raises(ValidationError, match="already resolved"):
+        alerts.acknowledge_alert(alert=shown, by=manager)
+
+    assert Alert.objects.get(pk=alert.pk).status == "resolved"
+    # The condition's next occurrence is a new alert, not blocked by a reopened one.
+    assert alerts.raise_alert(fingerprint="rule:6", kind="rule", title="x", evidence={})[1]
 
 
 def test_rule_without_threshold_is_refused_by_the_database():
