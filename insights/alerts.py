@@ -617,20 +617,22 @@ def create_detractor_follow_ups(*, now: dt.datetime | None = None) -> int:
         if feedback.pk in done:
             continue
         owner = owners.get(feedback.product_id)
+        if owner is not None and not owner.has_perm("feedback.triage_feedback"):
+            # Deactivated, or no longer in a role that triages: the customer's comment is
+            # neither assigned to nor emailed to someone who may not read the inbox.
+            logger.warning("Follow-up owner %s cannot triage; left unassigned", owner)
+            owner = None
         with transaction.atomic():
             assigned_to = None
             if owner is not None and feedback.assignee_id is None:
-                try:
-                    update_feedback_triage(
-                        feedback=feedback,
-                        assignee=owner,
-                        status=Feedback.Status.TRIAGED
-                        if feedback.status == Feedback.Status.NEW
-                        else None,
-                    )
-                    assigned_to = owner.get_username()
-                except ValidationError:
-                    logger.warning("Follow-up owner %s cannot triage; left unassigned", owner)
+                update_feedback_triage(
+                    feedback=feedback,
+                    assignee=owner,
+                    status=Feedback.Status.TRIAGED
+                    if feedback.status == Feedback.Status.NEW
+                    else None,
+                )
+                assigned_to = owner.get_username()
             recipients = builtin_recipients()
             if owner is not None and owner.email:
                 recipients.append(owner.email)

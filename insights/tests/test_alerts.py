@@ -190,6 +190,31 @@ def test_detractor_comment_is_assigned_to_the_product_owner_and_alerts_once(
     assert [m for m in mail.outbox if f"feedback_url: {link}\n" in m.body]
 
 
+@pytest.mark.parametrize("how", ["deactivated", "role removed"])
+def test_an_owner_who_left_is_neither_assigned_nor_emailed_the_detractors_comment(
+    staff_member, django_capture_on_commit_callbacks, settings, how
+):
+    settings.INSIGHTS_ALERT_EMAILS = ["cx-lead@example.com"]
+    app = ProductFactory(name="App", slug="app")
+    alerts.set_product_owner(product=app, owner=staff_member)
+    if how == "deactivated":
+        staff_member.is_active = False
+        staff_member.save()
+    else:
+        staff_member.groups.clear()
+    unhappy = FeedbackFactory(
+        product=app, text="Crashes every time I pay", rating=2, rating_min=0, rating_max=10
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alerts.create_detractor_follow_ups() == 1
+
+    unhappy.refresh_from_db()
+    assert unhappy.assignee is None
+    assert Alert.objects.get().evidence["assigned_to"] == ""
+    assert [m.to for m in mail.outbox] == [["cx-lead@example.com"]]
+
+
 def test_detractor_already_assigned_keeps_its_assignee(staff_member, manager):
     app = ProductFactory(name="App", slug="app")
     alerts.set_product_owner(product=app, owner=staff_member)
