@@ -46,6 +46,8 @@ SENTIMENT_DROP_BASELINE_DAYS = 28
 SENTIMENT_DROP_MIN_ANALYSED = 30
 SENTIMENT_DROP_MIN_DELTA = 0.1
 
+TITLE_LENGTH = Alert._meta.get_field("title").max_length
+
 # What each metric's threshold can sensibly be.
 METRIC_RANGES = {
     "volume": (0, None),
@@ -92,6 +94,9 @@ def raise_alert(
     ``(alert, created)``. Sends the notification (after commit) only when created."""
     now = now or timezone.now()
     evidence = _without_negative_zero(evidence)
+    # Names of a rule, its theme and its segment can together pass the column's length.
+    if len(title) > TITLE_LENGTH:
+        title = title[: TITLE_LENGTH - 1] + "…"
     with transaction.atomic():
         existing = (
             Alert.objects.select_for_update().unresolved().filter(fingerprint=fingerprint).first()
@@ -108,7 +113,7 @@ def raise_alert(
                 alert = Alert.objects.create(
                     fingerprint=fingerprint,
                     kind=kind,
-                    title=title[:300],
+                    title=title,
                     evidence=evidence,
                     rule=rule,
                     product_id=product_id,

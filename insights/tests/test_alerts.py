@@ -143,6 +143,24 @@ def test_no_significant_change_on_a_small_shift():
     assert alerts.evaluate_rule(rule) == "quiet"
 
 
+def test_an_ongoing_alert_whose_title_is_too_long_is_shortened_also_when_updated():
+    # A rule, its theme and its segment may each be named with up to 120 characters.
+    name = ("Checkout complaints from key accounts " * 4)[:120]
+    theme = ("Payments and refunds " * 6)[:120]
+    segment = ("Enterprise customers in Europe " * 4)[:120]
+    title = f"{name} (theme “{theme}”, segment “{segment}”): Negative share is 51%, above 30%"
+    assert len(title) > 300
+    alert, _ = alerts.raise_alert(fingerprint="rule:8", kind="rule", title=title, evidence={})
+
+    same, created = alerts.raise_alert(
+        fingerprint="rule:8", kind="rule", title=title + " now 51%", evidence={"n": 2}
+    )
+
+    same.refresh_from_db()
+    assert (created, same.pk, same.times_seen) == (False, alert.pk, 2)
+    assert len(same.title) == 300 and same.title.endswith("…")
+
+
 def test_database_refuses_a_second_unresolved_alert_for_the_same_condition():
     now = timezone.now()
     Alert.objects.create(kind="rule", fingerprint="rule:1", title="x", last_seen_at=now)
