@@ -8,7 +8,7 @@ the runs page.
 """
 
 from celery import shared_task
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 
 from . import services
 from .models import AnalysisRun
@@ -32,7 +32,7 @@ RETRYING = {
 PERIODIC = {**RETRYING, "bind": True, "autoretry_for": TRANSIENT_ERRORS}
 
 
-@shared_task(**RETRYING, autoretry_for=(DatabaseError,))
+@shared_task(**RETRYING, autoretry_for=TRANSIENT_ERRORS)
 def analyse_pending_feedback_task() -> int:
     """Woken after feedback is committed; scores the whole backlog batch by batch.
     The rollup is recounted by the sweep, once a minute, not on every wake-up.
@@ -127,13 +127,7 @@ def discover_themes_task(self, k: int | None = None) -> int | None:
 
 
 @shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    max_retries=5,
-    soft_time_limit=1800,
-    time_limit=1900,
+    **{**RETRYING, "soft_time_limit": 1800, "time_limit": 1900}, autoretry_for=TRANSIENT_ERRORS
 )
 def apply_keyword_rules_task(theme_id: int | None = None) -> int:
     """After a keyword rule changed: apply the rules to existing feedback, batch by batch."""

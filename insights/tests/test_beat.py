@@ -82,15 +82,22 @@ def test_the_scheduler_itself_keeps_admin_edits():
     assert entry.crontab.minute == "*/30"
 
 
-@pytest.mark.parametrize("name", INSIGHTS_BEAT_TASKS)
-def test_periodic_tasks_are_safe_to_redeliver_and_retry_only_transient_errors(name):
+# Queued by the web, not by beat: the after-commit wake-up and the keyword-rule pass.
+INSIGHTS_ON_DEMAND_TASKS = [
+    "insights.tasks.analyse_pending_feedback_task",
+    "insights.tasks.apply_keyword_rules_task",
+]
+
+
+@pytest.mark.parametrize("name", INSIGHTS_BEAT_TASKS + INSIGHTS_ON_DEMAND_TASKS)
+def test_insights_tasks_are_safe_to_redeliver_and_retry_only_transient_errors(name):
     assert hasattr(insights_tasks, name.rsplit(".", 1)[1])  # imported, hence registered
     task = celery_app.tasks[name]
     assert task.acks_late and task.reject_on_worker_lost
     assert task.soft_time_limit and task.time_limit and task.soft_time_limit < task.time_limit
-    if name in TRACKED:
-        assert set(task.autoretry_for) == {OperationalError, InterfaceError}
-        assert task.retry_backoff
+    # An integrity or data error fails the same way on every try: no retry for those.
+    assert set(task.autoretry_for) == {OperationalError, InterfaceError}
+    assert task.retry_backoff
 
 
 def test_each_schedule_entry_is_a_known_schedule_type():
