@@ -15,14 +15,15 @@ from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import AnalysisRun
 
 logger = logging.getLogger(__name__)
 
-# A run still "running" after this long lost its worker (the longest hard limit is 1900 s).
-STALE_AFTER = dt.timedelta(hours=1)
+# A run still "running" this long after its task's hard time limit lost its worker.
+STALE_MARGIN = dt.timedelta(minutes=5)
 # Finished runs are kept this long: the sweep alone records 1,440 runs a day.
 KEEP_RUNS_FOR = dt.timedelta(days=14)
 # The beat tasks a manager may start at once (the runs page's "Run now", the models page's
@@ -36,6 +37,17 @@ ON_DEMAND_TASKS = {
     AnalysisRun.Kind.ALERTS: "evaluate_alerts_task",
     AnalysisRun.Kind.RETRAIN: "train_sentiment_model_task",
 }
+# The task that records each kind of run.
+KIND_TASKS = {**ON_DEMAND_TASKS, AnalysisRun.Kind.RESCORE: "rescore_outdated_feedback_task"}
+
+
+def stale_after(kind: str) -> dt.timedelta:
+    """How long after its start a run of ``kind`` still "running" has lost its worker:
+    its task's hard time limit (the worker kills it there) and a margin. A sweep killed at
+    its 5-minute limit must not block "Run now" for as long as a training could take."""
+    from . import tasks  # tasks imports this module
+
+    return dt.timedelta(seconds=getattr(tasks, KIND_TASKS[kind]).time_limit) + STALE_MARGIN
 
 
 class RunTracker:
@@ -60,9 +72,12 @@ class RunTracker:
 def expire_stale_runs(*, now: dt.datetime | None = None) -> int:
     """Mark runs whose worker died mid-run (killed, OOM, host lost) as failed."""
     now = now or timezone.now()
+    stale = Q()
+    for kind in AnalysisRun.Kind.values:
+        stale |= Q(kind=kind, started_at__lt=now - stale_after(kind))
     return (
         AnalysisRun.objects.running()
-        .filter(started_at__lt=now - STALE_AFTER)
+        .filter(stale)
         .update(
             status=AnalysisRun.Status.FAILED,
             finished_at=now,
@@ -86,7 +101,7 @@ def request_run(*, kind: str, now: dt.datetime | None = None) -> None:
     now = now or timezone.now()
     running = (
         AnalysisRun.objects.running()
-        .filter(kind=kind, started_at__gte=now - STALE_AFTER)
+        .filter(kind=kind, started_at__gte=now - stale_after(kind))
         .order_by("-started_at")
         .first()
     )

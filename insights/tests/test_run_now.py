@@ -136,6 +136,21 @@ def test_run_now_is_refused_while_that_analysis_is_running(
     assert "Forecasts is already running" in page.content.decode() and callbacks == []
 
 
+def test_a_sweep_killed_at_its_time_limit_does_not_block_run_now_for_an_hour(
+    client, manager, django_capture_on_commit_callbacks
+):
+    killed = AnalysisRun.objects.create(kind=AnalysisRun.Kind.SWEEP)
+    AnalysisRun.objects.filter(pk=killed.pk).update(
+        started_at=timezone.now() - dt.timedelta(minutes=15)
+    )
+    client.force_login(manager)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        page = client.post(RUN_URL, {"kind": "sweep"}, follow=True).content.decode()
+
+    assert "Sweep unanalysed feedback queued" in page and len(callbacks) == 1
+
+
 def test_run_now_per_role(client, staff_member, manager):
     assert client.post(RUN_URL, {"kind": "forecast"}).status_code == 302
     assert "/login/" in client.post(RUN_URL, {"kind": "forecast"})["Location"]

@@ -43,6 +43,20 @@ def test_a_run_whose_worker_died_is_marked_failed():
     assert fresh.status == "running"
 
 
+def test_a_run_is_stale_once_its_own_tasks_time_limit_has_passed():
+    started = timezone.now() - dt.timedelta(minutes=15)
+    sweep = AnalysisRun.objects.create(kind="sweep")  # killed at 300 s
+    training = AnalysisRun.objects.create(kind="retrain")  # may take up to 1,900 s
+    AnalysisRun.objects.filter(pk__in=[sweep.pk, training.pk]).update(started_at=started)
+
+    assert expire_stale_runs() == 1
+
+    sweep.refresh_from_db()
+    training.refresh_from_db()
+    assert sweep.status == "failed" and "worker stopped" in sweep.error
+    assert training.status == "running"
+
+
 def test_old_finished_runs_of_a_kind_are_pruned_when_it_runs_again():
     old = AnalysisRun.objects.create(kind="sweep", status="succeeded")
     other_kind = AnalysisRun.objects.create(kind="alerts", status="succeeded")
