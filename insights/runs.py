@@ -13,6 +13,7 @@ import functools
 import logging
 from contextlib import contextmanager
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -48,6 +49,17 @@ def stale_after(kind: str) -> dt.timedelta:
     from . import tasks  # tasks imports this module
 
     return dt.timedelta(seconds=getattr(tasks, KIND_TASKS[kind]).time_limit) + STALE_MARGIN
+
+
+def failure_text(kind: str, exc: BaseException) -> str:
+    """Why a run failed, as the runs page shows it: the time limit in words (the exception
+    itself reads "SoftTimeLimitExceeded()"), else the exception and its message."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        from . import tasks  # tasks imports this module
+
+        limit = getattr(tasks, KIND_TASKS[kind]).soft_time_limit
+        return f"Stopped: the run took longer than its time limit of {limit:,} seconds."
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 class RunTracker:
@@ -149,7 +161,7 @@ def tracked_run(kind: str, *, task_id: str = ""):
         yield tracker
     except BaseException as exc:
         run.status = AnalysisRun.Status.FAILED
-        run.error = f"{type(exc).__name__}: {exc}"[:2000]
+        run.error = failure_text(kind, exc)
         run.finished_at = timezone.now()
         try:
             run.save(update_fields=["status", "error", "finished_at", "rows", "detail"])

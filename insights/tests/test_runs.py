@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,6 +31,15 @@ def test_a_failing_run_is_recorded_and_the_error_propagates():
     stored = AnalysisRun.objects.get()
     assert stored.status == "failed" and stored.error.startswith("ZeroDivisionError")
     assert stored.finished_at is not None
+
+
+def test_a_run_stopped_at_its_time_limit_says_so_in_words():
+    with pytest.raises(SoftTimeLimitExceeded), tracked_run("forecast"):
+        raise SoftTimeLimitExceeded()
+
+    stored = AnalysisRun.objects.get()
+    assert stored.status == "failed"
+    assert stored.error == "Stopped: the run took longer than its time limit of 900 seconds."
 
 
 def test_a_run_whose_worker_died_is_marked_failed():
