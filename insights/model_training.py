@@ -172,11 +172,17 @@ def rescore_outdated_batch(*, batch_size: int = RESCORE_BATCH_SIZE) -> int:
 
 
 def correct_sentiment(*, feedback: Feedback, label: str, by) -> SentimentCorrection:
-    """Record a staff member's label; it replaces the model's label and trains the next model."""
+    """Record a staff member's label; it replaces the model's label and trains the next model.
+
+    Feedback not analysed yet is analysed first: the correction marks it analysed, and
+    the analysis would otherwise never give it its themes and mixed-feedback excerpts."""
     if label not in Feedback.Sentiment.values:
         raise ValidationError({"label": [f'"{label}" is not a sentiment label.']})
-    from .services import recount_days
+    from .services import recount_days, score_claimed_batch
 
+    if feedback.analysed_at is None:
+        pending = Feedback.objects.unanalysed().filter(pk=feedback.pk)
+        score_claimed_batch(pending, scorer=active_scorer(), batch_size=1)
     with transaction.atomic():
         correction, _ = SentimentCorrection.objects.update_or_create(
             feedback=feedback, defaults={"label": label, "corrected_by": by}

@@ -127,6 +127,21 @@ def test_staff_correction_overrides_the_label_survives_rescoring_and_trains(
     assert ("Well, that was something.", "negative") in list(zip(texts, labels, strict=True))
 
 
+def test_correcting_feedback_before_its_analysis_still_gives_it_its_themes(staff_member):
+    from insights.models import KeywordRule, Theme
+
+    invoices = Theme.objects.create(name="Invoices", slug="invoices")
+    KeywordRule.objects.create(theme=invoices, keywords="invoice")
+    feedback = FeedbackFactory(text="The invoice is wrong again")
+    assert feedback.analysed_at is None  # the worker has not got to it yet
+
+    model_training.correct_sentiment(feedback=feedback, label="neutral", by=staff_member)
+
+    feedback.refresh_from_db()
+    assert (feedback.sentiment_label, feedback.sentiment_model) == ("neutral", "staff")
+    assert list(feedback.themes.values_list("theme__name", flat=True)) == ["Invoices"]
+
+
 def test_a_correction_is_counted_in_the_theme_rollup_of_its_day(staff_member):
     from insights.models import DailyThemeStat, Theme
     from insights.theme_services import set_manual_theme
