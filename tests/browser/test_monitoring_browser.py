@@ -186,3 +186,27 @@ def test_saving_a_rule_of_a_product_no_longer_sold_keeps_its_product(page):
     rule.refresh_from_db()
     assert (rule.name, rule.product) == ("Old app: complaints", old_app)
     page.problems.assert_none()
+
+
+def test_switching_the_sentiment_model_asks_first_and_cancel_keeps_the_active_one(page):
+    from insights.model_training import ensure_lexicon_model
+    from insights.models import SentimentModel
+
+    UserFactory(username="maria", role="manager")
+    active = ensure_lexicon_model()
+    SentimentModel.objects.create(version=2, kind="lexicon", note="Kept inactive: not better")
+    log_in(page, "maria")
+
+    page.goto("/insights/models/")
+    # The page fixture answers every dialog with "Cancel".
+    page.get_by_role("button", name="Activate").click()
+    page.wait_for_timeout(500)
+
+    assert page.problems.dialogs == [
+        "confirm: Make v2 the sentiment model that scores all feedback? Feedback scored by "
+        "another model is re-scored with it in the background."
+    ]
+    assert page.url.endswith("/insights/models/")
+    active.refresh_from_db()
+    assert active.is_active and not SentimentModel.objects.get(version=2).is_active
+    assert page.problems.page_errors == [] and page.problems.console_errors == []
