@@ -258,6 +258,32 @@ def test_after_a_roll_back_the_models_page_says_which_model_is_active(
     assert f"Active</strong> since {timezone.localtime():%Y-%m-%d}" in page
 
 
+def test_the_models_page_says_what_a_score_means_and_which_model_it_was_compared_with(
+    client, manager
+):
+    model_training.ensure_lexicon_model()
+    SentimentModel.objects.create(
+        version=2, kind="trained", training_size=540, artifact="sentiment-v2.joblib",
+        note="Kept inactive: not better",
+        metrics={
+            "candidate": {"accuracy": 0.8333, "macro_f1": 0.8123},
+            "incumbent": {"accuracy": 0.6, "macro_f1": 0.5512},
+            "incumbent_version": 1, "holdout_size": 60,
+        },
+    )  # fmt: skip
+    client.force_login(manager)
+
+    page = client.get(reverse("insights:sentiment_models")).content.decode()
+
+    row = page[page.index("<td>v2</td>") :]
+    row = row[: row.index("</tr>")]
+    assert "0.812 <span" in row and "accuracy 0.833" in row
+    assert "v1: 0.551" in row and "<td>60</td>" in row
+    # Compared with the model active at training time, which need not be the active one.
+    assert "Model it was compared with" in page and "Active model's" not in page
+    assert "higher is better" in page
+
+
 def test_staff_correct_sentiment_from_the_detail_page(client, staff_member, outsider):
     feedback = FeedbackFactory(text="Meh")
     url = reverse("insights:correct_sentiment", args=[feedback.pk])
