@@ -223,8 +223,14 @@ def builtin_recipients() -> list[str]:
 
 
 def rule_recipients(rule: AlertRule) -> list[str]:
+    """The rule's addresses, and the people it names who may still see alerts (someone
+    deactivated, or no longer in a role, is not told about the organisation's figures)."""
     emails = list(rule.notify_emails or [])
-    emails += [u.email for u in rule.notify_users.all() if u.email and u.is_active]
+    emails += [
+        user.email
+        for user in rule.notify_users.all()
+        if user.email and user.has_perm("insights.view_alerts")
+    ]
     return emails
 
 

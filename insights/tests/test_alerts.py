@@ -392,6 +392,15 @@ def test_inactive_user_is_not_notified(negative_share_rule):
     assert "gone@example.com" not in alerts.rule_recipients(negative_share_rule)
 
 
+def test_someone_who_lost_their_role_is_no_longer_notified(negative_share_rule, staff_member):
+    negative_share_rule.notify_users.add(staff_member)
+    assert "sam_staff@example.com" in alerts.rule_recipients(negative_share_rule)
+
+    staff_member.groups.clear()
+
+    assert "sam_staff@example.com" not in alerts.rule_recipients(negative_share_rule)
+
+
 def test_volume_rules_count_complete_days_only():
     rule = AlertRule.objects.create(
         name="Busy", metric="volume", condition="above", threshold=5, window_days=2
