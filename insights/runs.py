@@ -14,6 +14,7 @@ import logging
 from contextlib import contextmanager
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -38,6 +39,16 @@ ON_DEMAND_TASKS = {
     AnalysisRun.Kind.ALERTS: "evaluate_alerts_task",
     AnalysisRun.Kind.RETRAIN: "train_sentiment_model_task",
 }
+# A run queued by hand counts as queued until a run of its kind starts, or for this long:
+# a second "Run now" meanwhile does not queue it again. Long enough for a busy worker to
+# get to it; short enough that a lost message does not keep the button refusing for long.
+QUEUED_FOR = 15 * 60
+
+
+def queued_key(kind: str) -> str:
+    return f"insights:run-queued:{kind}"
+
+
 # The task that records each kind of run.
 KIND_TASKS = {**ON_DEMAND_TASKS, AnalysisRun.Kind.RESCORE: "rescore_outdated_feedback_task"}
 
@@ -103,9 +114,10 @@ def request_run(*, kind: str, now: dt.datetime | None = None) -> None:
     the queue its route names (training for model training and theme discovery).
 
     Raises ``ValidationError`` when ``kind`` is not run on demand, when a run of that
-    kind is already running (one that is not stale): a second one would only repeat it,
-    or when the broker refused the message (called outside a transaction, the message is
-    sent at once; inside one, a refusal at the commit is only logged)."""
+    kind is already running (one that is not stale) or was queued by hand and has not
+    started yet: a second one would only repeat it, or when the broker refused the
+    message (called outside a transaction, the message is sent at once; inside one, a
+    refusal at the commit is only logged)."""
     from . import tasks  # tasks imports this module
 
     if kind not in ON_DEMAND_TASKS:
@@ -117,11 +129,16 @@ def request_run(*, kind: str, now: dt.datetime | None = None) -> None:
         .order_by("-started_at")
         .first()
     )
+    label = AnalysisRun.Kind(kind).label
     if running is not None:
-        label = AnalysisRun.Kind(kind).label
         started = timezone.localtime(running.started_at).strftime("%H:%M")
         raise ValidationError(
             f"{label} is already running (started {started}); it was not started again."
+        )
+    if not _mark_queued(kind, now=now):
+        raise ValidationError(
+            f"{label} is already queued and starts as soon as a worker is free; it was not "
+            "queued again."
         )
     task = getattr(tasks, ON_DEMAND_TASKS[kind])
     refused = []
@@ -131,15 +148,35 @@ def request_run(*, kind: str, now: dt.datetime | None = None) -> None:
             task.apply_async(retry=False)
         except Exception:  # the broker is down: the schedule still runs it once it is back
             logger.warning("%s run not queued: the broker refused it", kind, exc_info=True)
+            cache.delete(queued_key(kind))
             refused.append(kind)
 
     transaction.on_commit(send)
     if refused:
-        label = AnalysisRun.Kind(kind).label
         raise ValidationError(
             f"{label} could not be queued: the task queue is unreachable. It runs at its "
             "next scheduled time, or try again in a few minutes."
         )
+
+
+def _mark_queued(kind: str, *, now: dt.datetime) -> bool:
+    """Remember that a run of ``kind`` was queued by hand ``now``; False when one queued
+    earlier has not started yet. The cache says when it was queued (Redis' SET NX: of two
+    clicks, or two managers, one wins), the runs table whether a run started since."""
+    key = queued_key(kind)
+    # ``False`` only: a cache that is down answers None, and must not block the button.
+    if cache.add(key, now.isoformat(), QUEUED_FOR) is not False:
+        return True
+    queued_at = cache.get(key)
+    if (
+        queued_at
+        and not AnalysisRun.objects.filter(
+            kind=kind, started_at__gte=dt.datetime.fromisoformat(queued_at)
+        ).exists()
+    ):
+        return False
+    cache.set(key, now.isoformat(), QUEUED_FOR)
+    return True
 
 
 @contextmanager

@@ -22,3 +22,14 @@ def dead_broker():
     yield
     celery_app.conf.broker_url = original
     celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(autouse=True)
+def _no_run_left_queued_by_an_earlier_test():
+    """A run queued by hand is remembered in the cache (Redis when configured), which
+    outlives a test."""
+    from django.core.cache import cache
+
+    from insights.runs import ON_DEMAND_TASKS, queued_key
+
+    cache.delete_many([queued_key(kind) for kind in ON_DEMAND_TASKS])

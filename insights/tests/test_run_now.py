@@ -13,6 +13,7 @@ from django.utils import timezone
 from config.celery import app as celery_app
 from conftest import require_service
 from insights.models import AnalysisRun
+from insights.runs import tracked_run
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +81,25 @@ def test_a_training_run_whose_worker_was_lost_does_not_block_retraining(
     with django_capture_on_commit_callbacks() as callbacks:
         page = client.post(RETRAIN_URL, follow=True).content.decode()
 
+    assert "Retraining queued" in page and len(callbacks) == 1
+
+
+def test_a_second_click_before_a_worker_starts_the_first_does_not_queue_it_again(
+    client, manager, django_capture_on_commit_callbacks
+):
+    client.force_login(manager)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(RETRAIN_URL)
+        page = client.post(RETRAIN_URL, follow=True).content.decode()
+
+    assert "Sentiment model training is already queued" in page and len(callbacks) == 1
+
+    # Once a worker has started it, a later click queues the next one.
+    with tracked_run(AnalysisRun.Kind.RETRAIN):
+        pass
+    with django_capture_on_commit_callbacks() as callbacks:
+        page = client.post(RETRAIN_URL, follow=True).content.decode()
     assert "Retraining queued" in page and len(callbacks) == 1
 
 
@@ -200,3 +220,6 @@ def test_starting_analysis_while_the_broker_is_down_says_so_instead_of_failing(
     page = response.content.decode()
     assert "could not be queued: the task queue is unreachable" in page
     assert "queued;" not in page and "Retraining queued" not in page
+    # Not remembered as queued: trying again tries the broker again.
+    page = client.post(url, {"kind": "alerts"}, follow=True).content.decode()
+    assert "could not be queued" in page and "already queued" not in page
