@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -130,14 +131,22 @@ def write_scores(rows: list[Feedback], scorer: Scorer) -> None:
     webhooks.emit_many("feedback.analysed", lambda: [webhooks.feedback_payload(r) for r in rows])
 
 
-def analyse_all_pending(*, max_batches: int | None = None, refresh_rollups: bool = True) -> int:
+def analyse_all_pending(
+    *,
+    max_batches: int | None = None,
+    refresh_rollups: bool = True,
+    time_budget: float | None = None,
+) -> int:
     """Work through the backlog batch by batch; return the number of rows scored.
 
     With ``refresh_rollups`` the days the batches touched are recounted at the end; the
-    wake-up task after each submission leaves that to the sweep, once a minute.
+    wake-up task after each submission leaves that to the sweep, once a minute. Once
+    ``time_budget`` seconds are spent no new batch is started, so a task ends inside its
+    time limit and the next run goes on with the rest.
     """
     total = 0
     batches = 0
+    deadline = None if time_budget is None else time.monotonic() + time_budget
     while max_batches is None or batches < max_batches:
         done = analyse_pending_batch()
         total += done
@@ -145,6 +154,8 @@ def analyse_all_pending(*, max_batches: int | None = None, refresh_rollups: bool
         # A short batch means the backlog is empty (or another worker holds the rest):
         # no need for one more claim query to find that out.
         if done < settings.ANALYSIS_BATCH_SIZE:
+            break
+        if deadline is not None and time.monotonic() >= deadline:
             break
     if refresh_rollups:
         refresh_dirty_days()

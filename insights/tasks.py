@@ -31,20 +31,26 @@ RETRYING = {
 
 PERIODIC = {**RETRYING, "bind": True, "autoretry_for": TRANSIENT_ERRORS}
 
+# Analysis takes no new batch after this many seconds, well inside the 240-second soft
+# limit: a backlog left by an outage or a large import is worked off by consecutive runs
+# that each end normally, count their rows and recount the days they touched, instead of
+# each one being cut off mid-batch with its days left stale.
+ANALYSIS_TIME_BUDGET = 150
+
 
 @shared_task(**RETRYING, autoretry_for=TRANSIENT_ERRORS)
 def analyse_pending_feedback_task() -> int:
     """Woken after feedback is committed; scores the whole backlog batch by batch.
     The rollup is recounted by the sweep, once a minute, not on every wake-up.
     Not tracked as an AnalysisRun (it runs after every submission); the sweep is."""
-    return services.analyse_all_pending(refresh_rollups=False)
+    return services.analyse_all_pending(refresh_rollups=False, time_budget=ANALYSIS_TIME_BUDGET)
 
 
 @shared_task(**PERIODIC)
 def sweep_unanalysed_feedback_task(self) -> int:
     """Beat: analyse whatever a lost or debounced trigger left behind, recount dirty days."""
     with tracked_run(AnalysisRun.Kind.SWEEP, task_id=self.request.id) as run:
-        rows = services.analyse_all_pending()
+        rows = services.analyse_all_pending(time_budget=ANALYSIS_TIME_BUDGET)
         run.add_rows(rows)
     return rows
 

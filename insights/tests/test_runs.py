@@ -88,6 +88,26 @@ def test_periodic_tasks_record_their_runs():
     ]
 
 
+def test_a_sweep_works_off_a_large_backlog_in_runs_that_each_finish_and_recount(
+    settings, monkeypatch
+):
+    from feedback.tests.factories import FeedbackFactory
+    from insights import tasks
+    from insights.models import DailyFeedbackStat
+
+    settings.ANALYSIS_BATCH_SIZE = 2
+    monkeypatch.setattr(tasks, "ANALYSIS_TIME_BUDGET", 0)  # as if each batch took long
+    for _ in range(5):
+        FeedbackFactory(text="The courier was late again")
+
+    assert sweep_unanalysed_feedback_task.apply().get() == 2
+
+    run = AnalysisRun.objects.get()
+    assert (run.status, run.rows) == ("succeeded", 2)
+    assert sum(DailyFeedbackStat.objects.values_list("analysed_count", flat=True)) == 2
+    assert [sweep_unanalysed_feedback_task.apply().get() for _ in range(3)] == [2, 1, 0]
+
+
 def test_runs_page_per_role(client, outsider, staff_member, manager):
     assert client.get(reverse("insights:runs")).status_code == 302
     assert client.get(reverse("insights:run_status")).status_code == 302
