@@ -68,7 +68,9 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        if change:
+        # As on the rules page: a new name or new recipients leave the ongoing alert open.
+        watched = {name.removesuffix("_id") for name in alerts.RULE_CONDITION_FIELDS}
+        if change and watched & set(form.changed_data):
             alerts.rule_changed(form.instance)
 
 

@@ -436,28 +436,14 @@ def test_rule_list_queries_do_not_grow_with_filtered_rules(client, manager, them
     assert page.count("theme “Billing”") == 4
 
 
-def test_a_rule_changed_in_the_admin_is_a_changed_rule(themes, client, rf):
+def _change_in_the_admin(client, rf, watched: AlertRule, **changes):
+    """Post the admin's change form of ``watched`` as shown, with ``changes``."""
     from django.contrib.admin.sites import site
 
     from feedback.tests.factories import UserFactory
 
     superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(superuser)
-
-    delivery, billing = themes
-    feedback(5, days=1, label="negative", theme=delivery)
-    recount()
-    watched = rule(
-        "Negative delivery",
-        metric="negative_share",
-        condition="above",
-        threshold=0.5,
-        theme=delivery,
-    )
-    assert alerts.evaluate_rule(watched) == "raised"
-    AlertRule.objects.filter(pk=watched.pk).update(inactive_reason="Switched off earlier.")
-    watched.refresh_from_db()
-
     request = rf.get("/")
     request.user = superuser
     form = site._registry[AlertRule].get_form(request, watched)(instance=watched)
@@ -468,11 +454,48 @@ def test_a_rule_changed_in_the_admin_is_a_changed_rule(themes, client, rf):
             data[name] = [str(v) for v in value]
         else:
             data[name] = "" if value is None else value
-    data["theme"] = billing.pk
-    response = client.post(reverse("admin:insights_alertrule_change", args=[watched.pk]), data)
+    data.update(changes)
+    return client.post(reverse("admin:insights_alertrule_change", args=[watched.pk]), data)
+
+
+def _watched_delivery_rule(delivery) -> AlertRule:
+    feedback(5, days=1, label="negative", theme=delivery)
+    recount()
+    watched = rule(
+        "Negative delivery",
+        metric="negative_share",
+        condition="above",
+        threshold=0.5,
+        theme=delivery,
+    )
+    assert alerts.evaluate_rule(watched) == "raised"
+    return watched
+
+
+def test_a_rule_changed_in_the_admin_is_a_changed_rule(themes, client, rf):
+    delivery, billing = themes
+    watched = _watched_delivery_rule(delivery)
+    AlertRule.objects.filter(pk=watched.pk).update(inactive_reason="Switched off earlier.")
+    watched.refresh_from_db()
+
+    response = _change_in_the_admin(client, rf, watched, theme=billing.pk)
 
     assert response.status_code == 302, response.content[:2000]
     watched.refresh_from_db()
     assert watched.theme == billing and watched.inactive_reason == ""
     old = Alert.objects.get()
     assert old.status == "resolved" and old.resolution_note == "The rule changed."
+
+
+def test_renaming_a_rule_in_the_admin_keeps_its_ongoing_alert(themes, client, rf):
+    delivery, _ = themes
+    watched = _watched_delivery_rule(delivery)
+
+    response = _change_in_the_admin(client, rf, watched, name="Delivery complaints")
+
+    assert response.status_code == 302, response.content[:2000]
+    alert = Alert.objects.get()
+    assert alert.status == "open"
+    # The condition goes on: the next evaluation updates that alert, mails nobody again.
+    watched.refresh_from_db()
+    assert alerts.evaluate_rule(watched) == "updated"
