@@ -87,16 +87,22 @@ def _next_version() -> int:
     return (SentimentModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
 
 
-def train_sentiment_model(*, min_rows: int | None = None) -> SentimentModel | None:
+def train_sentiment_model(*, min_rows: int | None = None, run=None) -> SentimentModel | None:
     """Train a candidate on the labelled feedback and activate it only if it beats the
     active model on the same held-out rows. The held-out rows are the same in every run and
     no model is trained on them, so neither model is graded on rows it learned. Returns the
     candidate, or None when there are fewer than ``min_rows`` labelled rows
-    (``SENTIMENT_MIN_TRAINING_ROWS``) or too few to hold out a share."""
+    (``SENTIMENT_MIN_TRAINING_ROWS``) or too few to hold out a share; the reason is then
+    noted on ``run`` (a :class:`~insights.runs.RunTracker`) for the models page."""
     min_rows = settings.SENTIMENT_MIN_TRAINING_ROWS if min_rows is None else min_rows
     texts, labels = labelled_feedback()
     if len(texts) < min_rows or len(set(labels)) < 2:
         logger.info("sentiment training skipped: %s labelled rows", len(texts))
+        if run:
+            run.note(
+                skipped=f"{len(texts):,} labelled rows with {len(set(labels))} of the three "
+                f"labels; training needs {min_rows:,} rows with at least two labels."
+            )
         return None
     ensure_lexicon_model()
     active = SentimentModel.objects.active().first()
@@ -105,6 +111,8 @@ def train_sentiment_model(*, min_rows: int | None = None) -> SentimentModel | No
         outcome = model_selection.train_and_compare(texts, labels, incumbent=incumbent.score)
     except ValueError as exc:
         logger.info("sentiment training skipped: %s", exc)
+        if run:
+            run.note(skipped=f"Too few labelled rows to hold some out for the comparison ({exc}).")
         return None
     version = _next_version()
     artifact = f"sentiment-v{version}.joblib"

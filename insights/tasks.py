@@ -70,7 +70,7 @@ def train_sentiment_model_task(self) -> int | None:
     from .model_training import train_sentiment_model
 
     with tracked_run(AnalysisRun.Kind.RETRAIN, task_id=self.request.id) as run:
-        model = train_sentiment_model()
+        model = train_sentiment_model(run=run)
         if model is not None:
             run.add_rows(model.training_size)
             run.note(version=model.version, active=model.is_active)

@@ -71,6 +71,26 @@ def test_training_waits_for_enough_labelled_rows(model_dir, settings):
     assert not SentimentModel.objects.filter(kind="trained").exists()
 
 
+def test_a_training_with_too_few_labels_tells_the_models_page_why_no_model_came(
+    client, manager, model_dir, settings
+):
+    from insights.tasks import train_sentiment_model_task
+
+    settings.SENTIMENT_MIN_TRAINING_ROWS = 200
+    _rated_feedback(n_per_class=20)
+
+    assert train_sentiment_model_task.apply().get() is None
+
+    client.force_login(manager)
+    page = client.get(reverse("insights:sentiment_models")).content.decode()
+    assert (
+        "Last training: succeeded, started" in page
+        and "no model trained: 60 labelled rows with 3 of the three labels; training needs "
+        "200 rows with at least two labels."
+        in page
+    )
+
+
 def test_a_better_model_is_activated_and_an_equal_one_is_not(model_dir, settings):
     settings.SENTIMENT_MIN_TRAINING_ROWS = 100
     _rated_feedback()
