@@ -208,7 +208,9 @@ def _absolute(path: str) -> str:
 def _email(*, subject: str, lines: list[str], recipients: list[str], what: str) -> None:
     try:
         send_mail(
-            subject=f"[FocusLoop] {subject}"[:200],
+            # A line break in a header is refused (BadHeaderError): customers' comments,
+            # quoted in a title, have them.
+            subject=" ".join(f"[FocusLoop] {subject}".split())[:200],
             message="\n".join(lines),
             from_email=None,
             recipient_list=sorted(set(recipients)),
@@ -651,7 +653,7 @@ def create_detractor_follow_ups(*, now: dt.datetime | None = None) -> int:
                 fingerprint=f"detractor:{feedback.pk}",
                 kind=Alert.Kind.DETRACTOR_COMMENT,
                 title=f"Detractor comment on {feedback.product or 'no product'}: "
-                f"“{feedback.text[:120]}”",
+                f"“{' '.join(feedback.text.split())[:120]}”",
                 evidence={
                     "rating": None if feedback.rating is None else float(feedback.rating),
                     "scale": None

@@ -233,6 +233,25 @@ def test_an_owner_who_left_is_neither_assigned_nor_emailed_the_detractors_commen
     assert [m.to for m in mail.outbox] == [["cx-lead@example.com"]]
 
 
+def test_a_detractor_comment_written_on_several_lines_is_still_emailed(
+    staff_member, django_capture_on_commit_callbacks
+):
+    app = ProductFactory(name="App", slug="app")
+    alerts.set_product_owner(product=app, owner=staff_member)
+    FeedbackFactory(
+        product=app, text="Crashes at checkout.\r\nEvery single time!", rating=1,
+        rating_min=1, rating_max=5,
+    )  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alerts.create_detractor_follow_ups() == 1
+
+    assert [m.to for m in mail.outbox] == [["sam_staff@example.com"]]
+    assert mail.outbox[0].subject == (
+        "[FocusLoop] Detractor comment on App: “Crashes at checkout. Every single time!”"
+    )
+
+
 def test_detractor_already_assigned_keeps_its_assignee(staff_member, manager):
     app = ProductFactory(name="App", slug="app")
     alerts.set_product_owner(product=app, owner=staff_member)
