@@ -138,6 +138,25 @@ def test_runs_page_shows_a_progress_bar_for_a_running_run_and_json_follows_it(
     )  # fmt: skip
 
 
+def test_a_long_error_can_be_read_in_full_on_the_runs_page(client, manager):
+    error = (
+        'OperationalError: connection to server at "db.internal" (10.0.0.5), port 5432 '
+        "failed: FATAL:  remaining connection slots are reserved for roles with the "
+        "SUPERUSER attribute\nIs the server running on that host and accepting TCP/IP "
+        "connections? The pool <main> was exhausted after 30 s."
+    )
+    AnalysisRun.objects.create(kind="forecast", status="failed", error=error)
+    client.force_login(manager)
+
+    page = client.get(reverse("insights:runs")).content.decode()
+
+    cell = page[page.index('data-field="error"') :]
+    cell = cell[: cell.index("</td>")]
+    assert "<details><summary>" in cell
+    assert "connections? The pool &lt;main&gt; was exhausted after 30 s." in cell
+    assert "attribute<br>Is the server running" in cell
+
+
 def test_runs_page_filters_by_kind(client, manager):
     AnalysisRun.objects.create(kind="sweep", status="succeeded")
     forecast = AnalysisRun.objects.create(kind="forecast", status="succeeded", rows=18)
