@@ -687,7 +687,7 @@ def evaluate_alerts(*, today: dt.date | None = None, run=None) -> EvaluationRepo
             outcome = evaluate_rule(rule, today=today)
         except Exception as exc:  # noqa: BLE001 — one broken rule must not silence the rest
             logger.exception("Alert rule %s failed", rule.pk)
-            report.errors.append(f"rule {rule.pk}: {exc}")
+            report.errors.append(f"rule “{rule.name}” (#{rule.pk}): {type(exc).__name__}: {exc}")
             continue
         _tally(report, outcome)
         report.checked += 1

@@ -91,6 +91,11 @@ class RunTracker:
     def note(self, **detail) -> None:
         self.run.detail.update(detail)
 
+    def report_problem(self, text: str) -> None:
+        """What went wrong in part of a run that still finished (a rule that failed
+        among the others): shown in the runs page's error column."""
+        self.run.error = text[:2000]
+
 
 def expire_stale_runs(*, now: dt.datetime | None = None) -> int:
     """Mark runs whose worker died mid-run (killed, OOM, host lost) as failed."""
@@ -209,7 +214,7 @@ def tracked_run(kind: str, *, task_id: str = ""):
     run.finished_at = timezone.now()
     if run.total is not None:
         run.done = run.total
-    run.save(update_fields=["status", "finished_at", "rows", "done", "detail"])
+    run.save(update_fields=["status", "finished_at", "rows", "done", "detail", "error"])
 
 
 def tracked_task(kind: str):

@@ -113,6 +113,11 @@ def evaluate_alerts_task(self) -> dict:
         report = evaluate_alerts(run=run)
         run.add_rows(report.checked + report.follow_ups)
         run.note(**report.as_dict())
+        if report.errors:
+            run.report_problem(
+                f"{len(report.errors)} alert rule(s) could not be evaluated; the others were: "
+                + "; ".join(report.errors)
+            )
     return report.as_dict()
 
 

@@ -353,6 +353,24 @@ def test_evaluate_alerts_runs_everything_and_reports(negative_share_rule, staff_
     assert report.errors == []
 
 
+def test_a_rule_that_cannot_be_evaluated_shows_on_the_runs_page(negative_share_rule):
+    from insights.models import AnalysisRun
+    from insights.tasks import evaluate_alerts_task
+
+    # Saved before its metric was retired from the product.
+    AlertRule.objects.create(
+        name="Old churn rule", metric="churn", condition="above", threshold=0.2, window_days=7
+    )
+
+    report = evaluate_alerts_task.apply().get()
+
+    assert report["checked"] == 1
+    run = AnalysisRun.objects.get(kind="alerts")
+    assert run.status == "succeeded"
+    assert run.error.startswith("1 alert rule(s) could not be evaluated; the others were: ")
+    assert "rule “Old churn rule”" in run.error and "KeyError: 'churn'" in run.error
+
+
 def test_acknowledge_then_resolve(manager):
     alert, _ = alerts.raise_alert(fingerprint="x", kind="rule", title="x", evidence={})
     alerts.acknowledge_alert(alert=alert, by=manager)
