@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -136,13 +136,15 @@ def analyse_all_pending(
     max_batches: int | None = None,
     refresh_rollups: bool = True,
     time_budget: float | None = None,
+    on_batch: Callable[[int], object] | None = None,
 ) -> int:
     """Work through the backlog batch by batch; return the number of rows scored.
 
     With ``refresh_rollups`` the days the batches touched are recounted at the end; the
     wake-up task after each submission leaves that to the sweep, once a minute. Once
     ``time_budget`` seconds are spent no new batch is started, so a task ends inside its
-    time limit and the next run goes on with the rest.
+    time limit and the next run goes on with the rest. ``on_batch`` is told the rows
+    scored so far after each batch (a run's progress bar).
     """
     total = 0
     batches = 0
@@ -151,6 +153,8 @@ def analyse_all_pending(
         done = analyse_pending_batch()
         total += done
         batches += 1
+        if on_batch is not None:
+            on_batch(total)
         # A short batch means the backlog is empty (or another worker holds the rest):
         # no need for one more claim query to find that out.
         if done < settings.ANALYSIS_BATCH_SIZE:

@@ -10,7 +10,7 @@ the runs page.
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import services
+from . import selectors, services
 from .models import AnalysisRun
 from .runs import tracked_run
 
@@ -50,7 +50,9 @@ def analyse_pending_feedback_task() -> int:
 def sweep_unanalysed_feedback_task(self) -> int:
     """Beat: analyse whatever a lost or debounced trigger left behind, recount dirty days."""
     with tracked_run(AnalysisRun.Kind.SWEEP, task_id=self.request.id) as run:
-        rows = services.analyse_all_pending(time_budget=ANALYSIS_TIME_BUDGET)
+        # Known size, so the runs page shows a bar that moves while a backlog is worked off.
+        run.progress(0, selectors.pending_analysis_count())
+        rows = services.analyse_all_pending(time_budget=ANALYSIS_TIME_BUDGET, on_batch=run.progress)
         run.add_rows(rows)
     return rows
 

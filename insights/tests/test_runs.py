@@ -108,6 +108,25 @@ def test_a_sweep_works_off_a_large_backlog_in_runs_that_each_finish_and_recount(
     assert [sweep_unanalysed_feedback_task.apply().get() for _ in range(3)] == [2, 1, 0]
 
 
+def test_a_sweep_knows_its_backlog_and_reports_each_batch_for_the_progress_bar(settings):
+    from feedback.tests.factories import FeedbackFactory
+    from insights import services
+
+    settings.ANALYSIS_BATCH_SIZE = 2
+    for _ in range(5):
+        FeedbackFactory(text="Lovely staff, quick refund")
+    batches = []
+    assert services.analyse_all_pending(on_batch=batches.append) == 5
+    assert batches == [2, 4, 5]
+
+    for _ in range(3):
+        FeedbackFactory(text="The courier was late again")
+    assert sweep_unanalysed_feedback_task.apply().get() == 3
+
+    run = AnalysisRun.objects.get(kind="sweep")
+    assert (run.status, run.done, run.total, run.rows) == ("succeeded", 3, 3, 3)
+
+
 def test_runs_page_per_role(client, outsider, staff_member, manager):
     assert client.get(reverse("insights:runs")).status_code == 302
     assert client.get(reverse("insights:run_status")).status_code == 302
