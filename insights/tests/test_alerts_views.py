@@ -138,6 +138,19 @@ def test_manager_creates_a_rule(client, manager, staff_member):
     assert "App NPS below 20" in page
 
 
+def test_the_people_to_notify_are_a_group_named_above_their_boxes(client, manager, staff_member):
+    client.force_login(manager)
+
+    page = client.get(reverse("insights:alert_rule_new")).content.decode()
+
+    group = page[page.index('<fieldset class="choices">') :]
+    group = group[: group.index("</fieldset>")]
+    assert group.index("<legend>Notify people") < group.index('name="notify_users"')
+    assert "sam_staff" in group and "maria_manager" in group
+    # Not a label for one of the boxes, after them.
+    assert 'for="id_notify_users"' not in page
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
