@@ -210,3 +210,19 @@ def test_switching_the_sentiment_model_asks_first_and_cancel_keeps_the_active_on
     active.refresh_from_db()
     assert active.is_active and not SentimentModel.objects.get(version=2).is_active
     assert page.problems.page_errors == [] and page.problems.console_errors == []
+
+
+def test_the_rule_forms_number_fields_look_like_its_other_fields(page):
+    UserFactory(username="maria", role="manager")
+    log_in(page, "maria")
+
+    page.goto("/insights/alerts/rules/new/")
+
+    name = page.get_by_label("Name").bounding_box()
+    for label in ("Threshold", "Window (days)", "Minimum observations"):
+        box = page.get_by_label(label).bounding_box()
+        assert (round(box["width"]), round(box["height"])) == (
+            round(name["width"]),
+            round(name["height"]),
+        ), label
+    page.problems.assert_none()
