@@ -738,6 +738,17 @@ RULE_CONDITION_FIELDS = (
 )
 
 
+def validate_threshold(*, metric: str, threshold: float | None) -> None:
+    """Raises ``ValidationError`` (on ``threshold``) for a threshold outside what the
+    metric can be."""
+    if threshold is None or metric not in METRIC_RANGES:
+        return
+    low, high = METRIC_RANGES[metric]
+    if threshold < low or (high is not None and threshold > high):
+        span = f"{low} to {high}" if high is not None else f"at least {low}"
+        raise ValidationError({"threshold": [f"For this metric the threshold must be {span}."]})
+
+
 def save_alert_rule(*, rule: AlertRule | None = None, by, data: dict, notify_users=()) -> AlertRule:
     """Create or update a rule from cleaned form data; a changed condition resolves the
     rule's alert. Raises ``ValidationError``."""
@@ -750,11 +761,7 @@ def save_alert_rule(*, rule: AlertRule | None = None, by, data: dict, notify_use
     rule.inactive_reason = ""
     if rule.condition == AlertRule.Condition.SIGNIFICANT_CHANGE:
         rule.threshold = None
-    if rule.threshold is not None and rule.metric in METRIC_RANGES:
-        low, high = METRIC_RANGES[rule.metric]
-        if rule.threshold < low or (high is not None and rule.threshold > high):
-            span = f"{low} to {high}" if high is not None else f"at least {low}"
-            raise ValidationError({"threshold": [f"For this metric the threshold must be {span}."]})
+    validate_threshold(metric=rule.metric, threshold=rule.threshold)
     rule.full_clean()
     with transaction.atomic():
         rule.save()

@@ -10,6 +10,7 @@ from customization.models import Segment
 from feedback.models import Customer, Feedback, Product
 from feedback.selectors import triage_users
 
+from .alerts import validate_threshold
 from .models import Alert, AlertRule, Theme
 
 
@@ -109,10 +110,17 @@ class AlertRuleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        # The threshold's range per metric is checked by alerts.save_alert_rule.
         above_or_below = (AlertRule.Condition.ABOVE, AlertRule.Condition.BELOW)
-        if data.get("condition") in above_or_below and data.get("threshold") is None:
-            self.add_error("threshold", "A threshold rule needs a threshold.")
+        if data.get("condition") in above_or_below:
+            if data.get("threshold") is None:
+                self.add_error("threshold", "A threshold rule needs a threshold.")
+            else:
+                # Checked by alerts.save_alert_rule too; here so that the page lists it
+                # with the other fields' errors, not only once those are fixed.
+                try:
+                    validate_threshold(metric=data.get("metric"), threshold=data["threshold"])
+                except ValidationError as exc:
+                    self.add_error(None, exc)
         return data
 
     def rule_data(self) -> dict:

@@ -175,6 +175,22 @@ def test_bad_rule_input_is_a_form_error_and_nothing_is_saved(
     assert not AlertRule.objects.exists()
 
 
+def test_a_threshold_out_of_range_is_reported_with_the_other_fields_errors(client, manager):
+    client.force_login(manager)
+    data = {
+        "name": "CSAT low", "metric": "csat_average", "condition": "below", "threshold": "9",
+        "window_days": "120", "min_count": "20", "notify_emails": "cx@example.com, nope",
+    }  # fmt: skip
+
+    response = client.post(reverse("insights:alert_rule_new"), data)
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert sorted(errors) == ["notify_emails", "threshold", "window_days"]
+    assert errors["threshold"] == ["For this metric the threshold must be 1 to 5."]
+    assert not AlertRule.objects.exists()
+
+
 def test_significant_change_rule_needs_no_threshold_and_editing_clears_its_alert(client, manager):
     client.force_login(manager)
     data = {
