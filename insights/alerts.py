@@ -653,12 +653,12 @@ def create_detractor_follow_ups(*, now: dt.datetime | None = None) -> int:
                 fingerprint=f"detractor:{feedback.pk}",
                 kind=Alert.Kind.DETRACTOR_COMMENT,
                 title=f"Detractor comment on {feedback.product or 'no product'}: "
-                f"“{' '.join(feedback.text.split())[:120]}”",
+                f"“{_quote(feedback.text)}”",
                 evidence={
                     "rating": None if feedback.rating is None else float(feedback.rating),
                     "scale": None
                     if feedback.rating_max is None
-                    else f"{feedback.rating_min}–{feedback.rating_max}",
+                    else f"{float(feedback.rating_min):g}–{float(feedback.rating_max):g}",
                     "channel": feedback.channel,
                     "assigned_to": assigned_to or "",
                     "feedback_url": reverse("feedback:detail", args=[feedback.pk]),
@@ -670,6 +670,14 @@ def create_detractor_follow_ups(*, now: dt.datetime | None = None) -> int:
             )
         created += was_created
     return created
+
+
+def _quote(text: str, length: int = 120) -> str:
+    """The start of a comment on one line, cut at a word with "…" when it goes on."""
+    text = " ".join(text.split())
+    if len(text) <= length:
+        return text
+    return text[:length].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"
 
 
 def evaluate_alerts(*, today: dt.date | None = None, run=None) -> EvaluationReport:

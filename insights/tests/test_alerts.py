@@ -252,6 +252,24 @@ def test_a_detractor_comment_written_on_several_lines_is_still_emailed(
     )
 
 
+def test_a_detractor_alert_quotes_a_long_comment_up_to_a_word_and_shows_its_scale_plainly():
+    app = ProductFactory(name="App", slug="app")
+    text = (
+        "As a customer for three years, the app crashes at the payment step and I lost my "
+        "whole basket since updating to version 4.2 last Tuesday."
+    )
+    FeedbackFactory(product=app, text=text, rating=3, rating_min=0, rating_max=10)
+
+    assert alerts.create_detractor_follow_ups() == 1
+
+    alert = Alert.objects.get()
+    assert alert.title == (
+        "Detractor comment on App: “As a customer for three years, the app crashes at the "
+        "payment step and I lost my whole basket since updating to version…”"
+    )
+    assert (alert.evidence["rating"], alert.evidence["scale"]) == (3.0, "0–10")
+
+
 def test_detractor_already_assigned_keeps_its_assignee(staff_member, manager):
     app = ProductFactory(name="App", slug="app")
     alerts.set_product_owner(product=app, owner=staff_member)
