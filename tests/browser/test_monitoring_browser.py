@@ -226,3 +226,20 @@ def test_the_rule_forms_number_fields_look_like_its_other_fields(page):
             round(name["height"]),
         ), label
     page.problems.assert_none()
+
+
+def test_a_refused_action_is_shown_as_an_error_not_as_a_success(page):
+    UserFactory(username="sam", role="staff")
+    alert, _ = alerts.raise_alert(
+        fingerprint="rule:1", kind="rule", title="Negative share high", evidence={}
+    )
+    log_in(page, "sam")
+    page.goto("/insights/alerts/")
+    alerts.clear_condition("rule:1")  # the evaluator resolves it while the page is open
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Acknowledge").click()
+
+    message = page.locator(".message")
+    expect(message).to_have_text("This alert is already resolved.")
+    expect(message).to_have_css("background-color", "rgb(253, 241, 241)")
