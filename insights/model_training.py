@@ -158,6 +158,11 @@ def activate_sentiment_model(*, model: SentimentModel, by=None) -> SentimentMode
 
 
 def _activate(model: SentimentModel, *, by) -> None:
+    """Switch the active model; call inside a transaction. Every version's row is locked
+    first, so two switches at once (a manager's roll back as the nightly training
+    activates its model) take turns: the second sees the first's active model and
+    replaces it, instead of both ending active against the one-active constraint."""
+    list(SentimentModel.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
     # The replaced model's note said how it came to be active, no longer true.
     SentimentModel.objects.active().exclude(pk=model.pk).update(
         is_active=False, note=f"Replaced by v{model.version}"

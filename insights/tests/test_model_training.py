@@ -386,3 +386,37 @@ def test_switching_the_live_model_needs_the_managers_change_permission(
     assert client.post(url).status_code == 302
     lexicon.refresh_from_db()
     assert lexicon.is_active
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_model_switches_at_once_take_turns_and_leave_one_model_active(model_dir):
+    import threading
+
+    from django.db import connection, transaction
+
+    lexicon = model_training.ensure_lexicon_model()
+    first = SentimentModel.objects.create(version=2, kind="lexicon")
+    second = SentimentModel.objects.create(version=3, kind="lexicon")
+    failures = []
+
+    def switch_to_second():
+        try:
+            model_training.activate_sentiment_model(model=second)
+        except Exception as exc:  # noqa: BLE001 — reported by the assertion below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        model_training.activate_sentiment_model(model=first)
+        other = threading.Thread(target=switch_to_second)
+        other.start()
+        other.join(timeout=1)  # it waits for this transaction's locks
+        assert other.is_alive()
+    other.join(timeout=10)
+
+    assert failures == []
+    assert list(SentimentModel.objects.active()) == [second]
+    lexicon.refresh_from_db()
+    first.refresh_from_db()
+    assert (lexicon.note, first.note) == ("Replaced by v2", "Replaced by v3")
