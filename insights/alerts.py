@@ -192,11 +192,11 @@ def _send_notification(alert_id: int, recipients: list[str]) -> None:
     if alert is None:
         return
     lines = [alert.title, ""]
-    for key, value in sorted(alert.evidence.items()):
-        if key == "feedback_url":  # a path for the alerts page; a mail needs the whole address
-            value = _absolute(value)
-        if not isinstance(value, dict | list):
-            lines.append(f"{key}: {value}")
+    # The evidence in the words of the alerts page, intervals and counts included.
+    for key, label, shown in evidence_rows(alert.evidence):
+        if key == "feedback_url" and shown != "—":  # a mail needs the whole address
+            shown = _absolute(alert.evidence[key])
+        lines.append(f"{label}: {shown}")
     lines += ["", f"Open alerts: {_absolute(reverse('insights:alerts'))}"]
     _email(subject=alert.title, lines=lines, recipients=recipients, what=f"alert {alert_id}")
 

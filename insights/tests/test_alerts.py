@@ -61,6 +61,11 @@ def test_threshold_rule_raises_one_alert_and_emails_once(
     assert len(mail.outbox) == 1
     assert sorted(mail.outbox[0].to) == ["cx@example.com", "maria_manager@example.com"]
     assert "Too negative" in mail.outbox[0].subject
+    # The evidence in the words of the alerts page.
+    body = mail.outbox[0].body
+    assert "\nMetric: Negative share (0–1)\n" in body and "\nSample size: 12\n" in body
+    assert "\nThreshold: 0.3\n" in body and "\nInterval from: " in body
+    assert "ci_low" not in body and "\nn: " not in body
 
 
 def test_condition_that_clears_resolves_its_alert_and_a_recurrence_is_a_new_alert(
@@ -205,7 +210,7 @@ def test_detractor_comment_is_assigned_to_the_product_owner_and_alerts_once(
     assert {m.to[0] for m in mail.outbox} == {"sam_staff@example.com"}
     # The owner opens the feedback from the mail.
     link = f"https://cx.example.com/inbox/{unhappy.pk}/"
-    assert [m for m in mail.outbox if f"feedback_url: {link}\n" in m.body]
+    assert [m for m in mail.outbox if f"\nFeedback: {link}\n" in m.body]
 
 
 @pytest.mark.parametrize("how", ["deactivated", "role removed"])
