@@ -538,18 +538,19 @@ def evaluate_emerging_themes(*, today: dt.date | None = None) -> list[str]:
 
     weeks = BASELINE_PERIODS + 1
     series = selectors.weekly_theme_periods(weeks=weeks, today=today)
-    if not series:
-        return []
-    totals = selectors.feedback_volume_by_week(weeks=weeks, today=today)
-    use_totals = all(totals)
-    items = {
-        theme_id: [
-            Period(count=p["count"], negative=p["negative"], total=t if use_totals else None)
-            for p, t in zip(periods, totals, strict=True)
-        ]
-        for theme_id, periods in series.items()
-    }
-    flagged = detect_emerging(items, alpha=settings.INSIGHTS_EMERGING_ALPHA)
+    # No theme counted in these weeks at all: nothing emerges, and open alerts clear below.
+    flagged = []
+    if series:
+        totals = selectors.feedback_volume_by_week(weeks=weeks, today=today)
+        use_totals = all(totals)
+        items = {
+            theme_id: [
+                Period(count=p["count"], negative=p["negative"], total=t if use_totals else None)
+                for p, t in zip(periods, totals, strict=True)
+            ]
+            for theme_id, periods in series.items()
+        }
+        flagged = detect_emerging(items, alpha=settings.INSIGHTS_EMERGING_ALPHA)
     from .models import Theme
 
     names = dict(Theme.objects.filter(pk__in=series).values_list("pk", "name"))

@@ -367,6 +367,19 @@ def test_emerging_rare_theme_raises_an_alert_and_clears_when_it_fades():
     assert alert.status == "resolved"
 
 
+def test_an_emerging_theme_alert_clears_when_no_theme_is_counted_any_more():
+    theme = Theme.objects.create(name="Login loop", slug="login-loop")
+    alerts.raise_alert(
+        fingerprint=f"emerging:{theme.pk}:volume", kind="emerging_theme",
+        title="Emerging theme “Login loop”", evidence={}, theme_id=theme.pk,
+    )  # fmt: skip
+
+    # Say every theme was archived and the theme rollup holds nothing for these weeks.
+    assert alerts.evaluate_emerging_themes(today=TODAY) == ["cleared"]
+
+    assert Alert.objects.get().status == "resolved"
+
+
 def test_evaluate_alerts_runs_everything_and_reports(negative_share_rule, staff_member):
     scored(12, label="negative", score=-0.6, when=days_ago(1))
     FeedbackFactory(text="Terrible", rating=1, rating_min=1, rating_max=5)
