@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -55,6 +55,10 @@ class TagNameField(serializers.CharField):
         return value
 
 
+# Themes that count (insights' Theme.Status active and proposed; archived and merged do not).
+_LIVE_THEME_STATUSES = ("active", "proposed")
+
+
 class FeedbackSerializer(serializers.Serializer):
     """One feedback: what was said, where, its triage state and its analysis.
 
@@ -87,6 +91,7 @@ class FeedbackSerializer(serializers.Serializer):
     assignee = serializers.CharField(source="assignee.username", read_only=True, allow_null=True)
     tags = serializers.SerializerMethodField()
     sentiment = serializers.SerializerMethodField()
+    themes = serializers.SerializerMethodField()
 
     def to_representation(self, obj: Feedback) -> dict:
         return {
@@ -108,11 +113,49 @@ class FeedbackSerializer(serializers.Serializer):
             "assignee": obj.assignee.username if obj.assignee_id else None,
             "tags": self.get_tags(obj),
             "sentiment": self.get_sentiment(obj),
+            "themes": self.get_themes(obj),
         }
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_tags(self, obj: Feedback) -> list[str]:
         return [tag.name for tag in obj.tags.all()]
+
+    @extend_schema_field(
+        inline_serializer(
+            "FeedbackThemeLink",
+            fields={
+                "id": serializers.IntegerField(help_text="The theme's id."),
+                "name": serializers.CharField(),
+                "score": serializers.FloatField(
+                    help_text="How closely the feedback matches the theme, 0–1 (1 for a "
+                    "keyword rule or a theme added by hand)."
+                ),
+                "source": serializers.ChoiceField(
+                    choices=["model", "rule", "manual"],
+                    help_text="Who gave the theme: the theme model, a keyword rule, a person.",
+                ),
+            },
+            many=True,
+        )
+    )
+    def get_themes(self, obj: Feedback) -> list[dict]:
+        """The active and proposed themes the feedback carries, strongest first. A feedback
+        just recorded has none yet (its analysis runs after it is stored)."""
+        prefetched = "themes" in getattr(obj, "_prefetched_objects_cache", {})
+        if not prefetched and obj.analysed_at is None:
+            return []
+        links = obj.themes.all() if prefetched else obj.themes.select_related("theme")
+        links = [link for link in links if link.theme.status in _LIVE_THEME_STATUSES]
+        links.sort(key=lambda link: (-link.score, link.theme.name.lower()))
+        return [
+            {
+                "id": link.theme_id,
+                "name": link.theme.name,
+                "score": round(link.score, 4),
+                "source": link.source,
+            }
+            for link in links
+        ]
 
     def get_customer_kind(self, obj: Feedback) -> str:
         return obj.customer.kind if obj.customer_id else Customer.Kind.EXTERNAL

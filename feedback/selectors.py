@@ -17,8 +17,10 @@ from .models import (
 
 
 def feedback_list() -> QuerySet[Feedback]:
+    # "themes__theme": the links insights keeps (its FeedbackTheme), named by the relation
+    # so this app does not import insights.
     return Feedback.objects.select_related("customer", "product", "assignee").prefetch_related(
-        "tags"
+        "tags", "themes__theme"
     )
 
 

@@ -992,14 +992,57 @@ def _enqueue_rules(theme_id: int) -> None:
 
 
 def set_manual_theme(*, feedback: Feedback, theme: Theme) -> FeedbackTheme:
-    """Link ``feedback`` to ``theme`` by hand and recount the theme rollup of its day."""
-    link, _ = FeedbackTheme.objects.update_or_create(
-        feedback=feedback,
-        theme=theme,
-        defaults={"score": MANUAL_SCORE, "source": FeedbackTheme.Source.MANUAL},
-    )
-    refresh_daily_theme_stats(days=[feedback.received_at.astimezone(dt.UTC).date()])
+    """Link ``feedback`` to ``theme`` by hand (a link the model or a rule made becomes a
+    manual one, kept through re-assignment) and recount the theme rollup of its day.
+    Raises ``ValidationError`` for a theme that takes no feedback (archived or merged)."""
+    with transaction.atomic():
+        status = (
+            Theme.objects.select_for_update().filter(pk=theme.pk).values_list("status", flat=True)
+        ).first()
+        if status is None:
+            raise ValidationError({"theme": ["That theme no longer exists."]})
+        if status == Theme.Status.MERGED:
+            target = theme.merged_into.name if theme.merged_into_id else "another theme"
+            raise ValidationError(
+                {"theme": [f"“{theme.name}” has been merged into “{target}”: choose that one."]}
+            )
+        if status == Theme.Status.ARCHIVED:
+            raise ValidationError(
+                {"theme": [f"“{theme.name}” is archived: restore it before adding feedback."]}
+            )
+        link, _ = FeedbackTheme.objects.update_or_create(
+            feedback=feedback,
+            theme=theme,
+            defaults={"score": MANUAL_SCORE, "source": FeedbackTheme.Source.MANUAL},
+        )
+        refresh_daily_theme_stats(days=[feedback.received_at.astimezone(dt.UTC).date()])
     return link
+
+
+def remove_manual_theme(*, feedback: Feedback, theme: Theme) -> None:
+    """Take a theme added by hand off ``feedback`` and recount the theme rollup of its
+    day. Links the model or a keyword rule made are theirs: the next assignment would make
+    them again, so they are refused (``ValidationError``) rather than removed for a while."""
+    with transaction.atomic():
+        link = (
+            FeedbackTheme.objects.select_for_update().filter(feedback=feedback, theme=theme).first()
+        )
+        if link is None:
+            raise ValidationError({"theme": [f"This feedback does not carry “{theme.name}”."]})
+        if link.source != FeedbackTheme.Source.MANUAL:
+            made_by = (
+                "a keyword rule" if link.source == FeedbackTheme.Source.RULE else "the theme model"
+            )
+            raise ValidationError(
+                {
+                    "theme": [
+                        f"“{theme.name}” was given by {made_by}, not by hand: change the "
+                        "theme's keyword rules or split the theme instead."
+                    ]
+                }
+            )
+        link.delete()
+        refresh_daily_theme_stats(days=[feedback.received_at.astimezone(dt.UTC).date()])
 
 
 def request_discovery() -> None:

@@ -7,11 +7,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import permission_required
 from accounts.forms import add_service_errors
+from feedback.selectors import get_feedback_for_user
 
 from . import dashboard, dashboard_cache, exports, theme_forms, theme_selectors, theme_services
 from .analysis import spc
@@ -321,3 +323,42 @@ def themes_discover(request):
             else "Theme discovery queued. New themes appear as proposed; curated themes are kept.",
         )
     return redirect("insights:themes")
+
+
+# --- a feedback's themes, from the feedback page -------------------------------------------
+
+
+def _change_feedback_theme(request, pk: int, theme_pk, change, *, done: str, missing: str):
+    """Run ``change(feedback=…, theme=…)`` for the feedback (404 unless the user may triage
+    it) and the chosen theme, say how it went and go back to the feedback's themes."""
+    feedback = get_feedback_for_user(request.user, pk)
+    try:
+        theme = Theme.objects.select_related("merged_into").get(pk=int(theme_pk or ""))
+    except (Theme.DoesNotExist, ValueError):
+        messages.error(request, missing)
+    else:
+        try:
+            change(feedback=feedback, theme=theme)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, done.format(name=theme.name))
+    return redirect(f"{reverse('feedback:detail', args=[feedback.pk])}#themes")
+
+
+@permission_required(CURATE)
+@require_POST
+def feedback_theme_add(request, pk: int):
+    return _change_feedback_theme(
+        request, pk, request.POST.get("theme"), theme_services.set_manual_theme,
+        done="Theme “{name}” added by hand.", missing="Choose a theme to add.",
+    )  # fmt: skip
+
+
+@permission_required(CURATE)
+@require_POST
+def feedback_theme_remove(request, pk: int, theme_pk: int):
+    return _change_feedback_theme(
+        request, pk, theme_pk, theme_services.remove_manual_theme,
+        done="Theme “{name}” removed.", missing="That theme no longer exists.",
+    )  # fmt: skip

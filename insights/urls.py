@@ -31,6 +31,16 @@ urlpatterns = [
     path("insights/themes/<int:pk>/split/", theme_views.theme_split, name="theme_split"),
     path("insights/themes/<int:pk>/status/", theme_views.theme_status, name="theme_status"),
     path("insights/themes/<int:pk>/pin/", theme_views.theme_pin, name="theme_pin"),
+    path(
+        "insights/feedback/<int:pk>/themes/",
+        theme_views.feedback_theme_add,
+        name="feedback_theme_add",
+    ),
+    path(
+        "insights/feedback/<int:pk>/themes/<int:theme_pk>/remove/",
+        theme_views.feedback_theme_remove,
+        name="feedback_theme_remove",
+    ),
     path("insights/themes/<int:pk>/rules/", theme_views.theme_rule_add, name="theme_rule_add"),
     path(
         "insights/themes/<int:pk>/rules/<int:rule_pk>/delete/",

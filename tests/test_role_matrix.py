@@ -263,6 +263,10 @@ EXPECTED: dict = {
     "insights:retrain_sentiment_model": page(MANAGER, "POST"),  # insights/models/retrain/
     "insights:run_now": page(MANAGER, "POST"),  # insights/runs/start/
     "insights:correct_sentiment": page(STAFF, "POST"),  # insights/feedback/<int:pk>/sentiment/
+    "insights:feedback_theme_add": page(MANAGER, "POST"),  # insights/feedback/<int:pk>/themes/
+    "insights:feedback_theme_remove": page(
+        MANAGER, "POST"
+    ),  # insights/feedback/<int:pk>/themes/<int:theme_pk>/remove/
     "insights:themes": page(MANAGER),  # insights/themes/
     "insights:themes_discover": page(MANAGER, "POST"),  # insights/themes/discover/
     "insights:theme_detail": page(MANAGER),  # insights/themes/<int:pk>/
