@@ -14,6 +14,9 @@ DEFAULT_INTERVAL = "week"
 INTERVALS = [("week", "Week"), ("month", "Month")]
 # A custom range longer than this would compare against more history than the rollup keeps.
 MAX_RANGE_DAYS = 731
+# The earliest first day of a custom range: the page also reads the range before it and a
+# year or two of chart periods, which the calendar must hold (no dates before year 1).
+FIRST_DAY = dt.date(1970, 1, 1)
 
 
 def _live_segments():
@@ -89,6 +92,8 @@ class DashboardFilterForm(forms.Form):
             if not self.has_error("date_to"):
                 raise forms.ValidationError("Give both ends of a custom range, or neither.")
         if start and end:
+            if start < FIRST_DAY:
+                self.add_error("date_from", f"A range starts on {FIRST_DAY} or later.")
             if end < start:
                 self.add_error("date_to", "The range must end on or after its first day.")
             elif (end - start).days + 1 > MAX_RANGE_DAYS:

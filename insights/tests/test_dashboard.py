@@ -307,6 +307,16 @@ def test_bad_filters_are_400_with_the_form_error(client, manager, query, message
     assert message in page.content.decode()
 
 
+@pytest.mark.parametrize("url", ["/insights/", "/insights/rankings/"])
+def test_a_range_in_the_calendar_s_first_years_is_a_400_not_a_crash(client, manager, url):
+    # The page compares with the range before and charts the year before: from year 1
+    # those days do not exist.
+    client.force_login(manager)
+    page = client.get(url, {"date_from": "0001-01-01", "date_to": "0001-01-31"})
+    assert page.status_code == 400
+    assert "A range starts on 1970-01-01 or later." in page.content.decode()
+
+
 def test_filters_are_kept_in_the_links_so_the_view_can_be_bookmarked(client, manager):
     ProductFactory(slug="app", name="App")
     client.force_login(manager)
