@@ -18,6 +18,12 @@ Conventions:
   their difference is the unpooled (Wald) one.
 * Comparisons are ``current − previous`` and two-sided. ``significant`` means
   ``p_value < alpha``; alpha defaults to ``INSIGHTS_SIGNIFICANCE_ALPHA`` (0.05).
+* When each period is unanimous (one promoter before, one detractor now; CSAT 5, 5 then
+  4, 4) the standard error of the difference comes out 0, which is no evidence of
+  certainty: the test and the interval then use the spread of both periods taken
+  together, as if nothing had changed (the pooled standard error, which the
+  two-proportion test uses anyway). Intervals of a change stay on the metric's range
+  (−200…200 NPS points, −1…1 for a share).
 """
 
 from __future__ import annotations
@@ -160,12 +166,23 @@ def nps_difference(
     before, after = nps(*previous, confidence=1 - alpha), nps(*current, confidence=1 - alpha)
     if before is None or after is None:
         return None
-    return _normal_comparison(before, after, alpha=alpha, test="nps-z")
+    (p1, _, d1), (p2, _, d2) = previous, current
+    n = before.n + after.n
+    p_p, p_d = (p1 + p2) / n, (d1 + d2) / n
+    pooled_variance = max(0.0, p_p + p_d - (p_p - p_d) ** 2)
+    pooled_se = 100 * math.sqrt(pooled_variance * (1 / before.n + 1 / after.n))
+    return _normal_comparison(
+        before, after, alpha=alpha, test="nps-z", pooled_se=pooled_se, limit=200.0
+    )
 
 
-def _normal_comparison(before: Estimate, after: Estimate, *, alpha: float, test: str) -> Comparison:
+def _normal_comparison(
+    before: Estimate, after: Estimate, *, alpha: float, test: str, pooled_se: float, limit: float
+) -> Comparison:
+    """The z-test and interval of ``after − before``; ``pooled_se`` stands in when the
+    periods' own standard errors are both 0, and the interval is clipped to ±``limit``."""
     diff = after.value - before.value
-    se = math.hypot(before.std_error, after.std_error)
+    se = math.hypot(before.std_error, after.std_error) or pooled_se
     if se == 0:
         z = 0.0 if diff == 0 else math.copysign(math.inf, diff)
         p = 1.0 if diff == 0 else 0.0
@@ -175,8 +192,8 @@ def _normal_comparison(before: Estimate, after: Estimate, *, alpha: float, test:
     half = _z(1 - alpha) * se
     return Comparison(
         difference=diff,
-        ci_low=diff - half,
-        ci_high=diff + half,
+        ci_low=max(-limit, diff - half),
+        ci_high=min(limit, diff + half),
         std_error=se,
         statistic=z,
         p_value=p,
@@ -221,13 +238,14 @@ def mean_difference(
     diff = after.value - before.value
     va, vb = before.std_error**2, after.std_error**2
     se = math.sqrt(va + vb)
-    if se == 0:
+    if se == 0 and diff == 0:
         return Comparison(
-            difference=diff, ci_low=diff, ci_high=diff, std_error=0.0,
-            statistic=0.0 if diff == 0 else math.copysign(math.inf, diff),
-            p_value=1.0 if diff == 0 else 0.0, alpha=alpha, significant=diff != 0,
+            difference=diff, ci_low=diff, ci_high=diff, std_error=0.0, statistic=0.0,
+            p_value=1.0, alpha=alpha, significant=False,
             test="welch-t", previous=before, current=after,
         )  # fmt: skip
+    if se == 0:
+        return _pooled_mean_difference(previous, current, alpha=alpha, before=before, after=after)
     df = (va + vb) ** 2 / (va**2 / (before.n - 1) + vb**2 / (after.n - 1))
     t = diff / se
     p = float(2 * sps.t.sf(abs(t), df))
@@ -245,6 +263,28 @@ def mean_difference(
         previous=before,
         current=after,
     )
+
+
+def _pooled_mean_difference(
+    previous: Summary, current: Summary, *, alpha: float, before: Estimate, after: Estimate
+) -> Comparison:
+    """Student's t of two means whose periods have no spread of their own (each answer of a
+    period the same), on the variance of all answers of both periods taken together: the
+    spread there would be if nothing had changed; n₁ + n₂ − 2 degrees of freedom."""
+    n1, n2 = previous.n, current.n
+    diff = current.mean - previous.mean
+    between = n1 * n2 / (n1 + n2) * diff**2
+    squares = (n1 - 1) * previous.sd**2 + (n2 - 1) * current.sd**2 + between
+    se = math.sqrt(squares / (n1 + n2 - 1) * (1 / n1 + 1 / n2))
+    df = n1 + n2 - 2
+    t = diff / se
+    half = float(sps.t.ppf(1 - alpha / 2, df)) * se
+    p = float(2 * sps.t.sf(abs(t), df))
+    return Comparison(
+        difference=diff, ci_low=diff - half, ci_high=diff + half, std_error=se, statistic=t,
+        p_value=p, alpha=alpha, significant=p < alpha, test="pooled-t",
+        previous=before, current=after,
+    )  # fmt: skip
 
 
 # --- Proportions -----------------------------------------------------------------------
@@ -294,12 +334,12 @@ def proportion_difference(
     else:
         z = diff / se_pooled
         p = _two_sided_normal_p(z)
-    se = math.hypot(before.std_error, after.std_error)
+    se = math.hypot(before.std_error, after.std_error) or se_pooled
     half = _z(1 - alpha) * se
     return Comparison(
         difference=diff,
-        ci_low=diff - half,
-        ci_high=diff + half,
+        ci_low=max(-1.0, diff - half),
+        ci_high=min(1.0, diff + half),
         std_error=se,
         statistic=z,
         p_value=p,

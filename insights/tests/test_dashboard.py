@@ -551,6 +551,19 @@ def test_a_single_answer_shows_too_few_answers_instead_of_an_interval(client, ma
     assert trends.count("Too few answers (n=1)") >= 2  # NPS and CSAT, this period
 
 
+def test_one_answer_against_one_is_not_called_a_significant_change(client, manager):
+    survey = make_survey()
+    now = timezone.now()
+    answer_survey(survey, submitted_at=now - dt.timedelta(days=40), nps=10)
+    answer_survey(survey, submitted_at=now - dt.timedelta(days=2), nps=0)
+    services.refresh_daily_stats()
+    client.force_login(manager)
+
+    nps = _tile(client.get("/insights/").content.decode(), "NPS")
+    assert "not significant" in nps and "<strong>significant</strong>" not in nps
+    assert "-200.00 to -200.00" not in nps
+
+
 def test_a_403_is_logged_as_one_line_without_a_traceback(client, staff_member, caplog):
     import logging
 

@@ -120,3 +120,41 @@ def test_an_interval_is_shown_from_a_minimum_number_of_answers_or_for_counts():
     assert not s.nps(0, 0, 1).has_interval  # −100 to −100 says nothing
     assert s.nps(2, 2, 1).has_interval == (5 >= s.MIN_INTERVAL_N)
     assert s.count(1).has_interval
+
+
+def test_nps_of_two_unanimous_periods_is_tested_under_no_change_not_called_certain():
+    # One promoter before, one detractor now: each period alone has no spread (SE 0), which
+    # is not certainty. Under no change the two scores (+1, −1) share one distribution:
+    # var = 1, SE = 100 · √(1 · (1/1 + 1/1)) = 141.42, z = −1.4142, p = .1573.
+    comparison = stats.nps_difference((1, 0, 0), (0, 0, 1))
+
+    assert comparison.difference == pytest.approx(-200.0)
+    assert comparison.std_error == pytest.approx(100 * math.sqrt(2))
+    assert comparison.p_value == pytest.approx(0.15730, abs=1e-4)
+    assert comparison.significant is False
+    # −200 ± 1.96 · 141.42 reaches past the scale: an NPS change lies in −200…200.
+    assert (comparison.ci_low, comparison.ci_high) == pytest.approx((-200.0, 77.18), abs=1e-2)
+
+
+def test_means_without_spread_in_either_period_are_tested_under_no_change():
+    # CSAT 5, 5 before and 4, 4 now: Welch's SE is 0, which is not certainty. Under no
+    # change the four answers share one variance, s² = (0 + 0 + 2 · 2 / 4 · 1²) / 3 = 1/3,
+    # SE = √(1/3 · (1/2 + 1/2)) = .57735, t = −1.7321 on 2 + 2 − 2 degrees of freedom:
+    # p = 2 · (1/2 − t / (2 √(2 + t²))) = .2254.
+    comparison = stats.mean_difference(stats.summary_of([5, 5]), stats.summary_of([4, 4]))
+
+    assert comparison.std_error == pytest.approx(math.sqrt(1 / 3))
+    assert comparison.statistic == pytest.approx(-math.sqrt(3))
+    assert comparison.p_value == pytest.approx(2 * sps.t.sf(math.sqrt(3), 2))
+    assert comparison.p_value == pytest.approx(0.2254, abs=1e-4)
+    assert comparison.significant is False
+    assert comparison.ci_low < -1 < 0 < comparison.ci_high
+
+
+def test_the_interval_of_a_change_between_unanimous_shares_is_not_zero_wide():
+    # 0 of 3 → 3 of 3: the unpooled (Wald) SE is 0, the pooled one √(.5 · .5 · 2/3) = .40825.
+    comparison = stats.proportion_difference((0, 3), (3, 3))
+
+    assert comparison.std_error == pytest.approx(0.40825, abs=1e-5)
+    assert comparison.ci_low == pytest.approx(1 - 1.959964 * 0.40825, abs=1e-4)
+    assert comparison.ci_high == 1.0  # a change of share lies in −1…1
