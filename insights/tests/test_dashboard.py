@@ -83,6 +83,33 @@ def test_kpi_tiles_show_interval_significance_and_drill_down_to_the_same_count(c
         assert _inbox_count(client, links[0][0]) == 12
 
 
+def test_a_share_shows_its_interval_in_percent_and_its_change_in_points(client, manager):
+    """Given 0 of 10 feedback negative in the previous 30 days and 5 of 10 in the last 30,
+    the negative share reads 50 %, its Wilson interval 24 % to 76 %, and the change +50
+    points with its Wald interval (SE = √(.5 · .5 / 10) = .1581, ± 1.96 · SE = ± 31),
+    on the tile and on the trends page alike."""
+    for days_ago in range(1, 11):
+        _feedback(BAD if days_ago <= 5 else GOOD, days_ago=days_ago)
+    for days_ago in range(31, 41):
+        _feedback(GOOD, days_ago=days_ago)
+    services.analyse_all_pending()
+    client.force_login(manager)
+
+    negative = _tile(client.get("/insights/").content.decode(), "Negative share")
+    assert '<p class="value">50%</p>' in negative
+    assert "95% interval 24% to 76% · n=10" in negative
+    assert "Before: 0%" in negative
+    assert "Change +50 pts (+19 pts to +81 pts)" in negative
+
+    trends = client.get("/insights/trends/").content.decode()
+    row = trends[trends.index('<th scope="row">Negative share') :]
+    row = row[: row.index("</tr>")]
+    assert "0% <small" in row and "[0%, 28%]" in row
+    assert "50% <small" in row and "[24%, 76%]" in row
+    assert "+50 pts <small" in row and "[+19 pts, +81 pts]" in row
+    assert "0.500" not in row
+
+
 def test_dashboard_tiles_say_when_there_is_no_data(client, manager):
     client.force_login(manager)
     html = client.get("/insights/").content.decode()
