@@ -375,12 +375,18 @@ def time_series(scope: Scope) -> dict:
                 "link": "" if hidden or not volume else point_scope.inbox_url(),
             }
         )
-    return {"interval": scope.interval, "points": points, "forecast": _forecast_for(scope)}
+    return {
+        "interval": scope.interval,
+        "points": points,
+        "forecast": _forecast_for(scope, last_period=starts[-1]),
+    }
 
 
-def _forecast_for(scope: Scope) -> list[dict]:
-    """The volume forecast of the scope when one is kept for it: overall, one product or
-    one theme, and no other filter."""
+def _forecast_for(scope: Scope, *, last_period: dt.date) -> list[dict]:
+    """The volume forecast of the scope when one is kept for it (overall, one product or
+    one theme, and no other filter) and it continues the series: its first week is no
+    later than the one after ``last_period``, the series' last week. A stored forecast
+    starts with the current week, so a range that ended weeks ago has none."""
     other_filters = (scope.channel, scope.segment, scope.customer_kind)
     if scope.interval != "week" or any(other_filters) or (scope.product and scope.theme):
         return []
@@ -389,7 +395,9 @@ def _forecast_for(scope: Scope) -> list[dict]:
         product_id=scope.product.pk if scope.product else None,
         theme_id=scope.theme.pk if scope.theme else None,
     )
-    if forecast is None:
+    if forecast is None or not forecast.points:
+        return []
+    if dt.date.fromisoformat(forecast.points[0]["week"]) > last_period + dt.timedelta(weeks=1):
         return []
     return [
         {

@@ -54,6 +54,11 @@ def _feedback(text=BAD, *, days_ago=1, **fields):
     )
 
 
+def _series(html: str) -> dict:
+    """The time series the overview embeds for its chart."""
+    return json.loads(re.search(r'id="series-data"[^>]*>(.*?)</script>', html, re.S).group(1))
+
+
 def _table(html: str, table_id: str) -> str:
     start = html.index(f'id="{table_id}"')
     return html[start : html.index("</table>", start)]
@@ -297,7 +302,7 @@ def test_time_series_points_link_to_their_feedback_and_show_the_forecast(client,
     )
     client.force_login(manager)
     html = client.get("/insights/").content.decode()
-    series = json.loads(re.search(r'id="series-data"[^>]*>(.*?)</script>', html, re.S).group(1))
+    series = _series(html)
     assert len(series["points"]) == 52 and series["interval"] == "week"
     assert sum(point["volume"] for point in series["points"]) == 4
     for point in series["points"]:
@@ -309,9 +314,40 @@ def test_time_series_points_link_to_their_feedback_and_show_the_forecast(client,
     assert _assert_every_link_matches_the_inbox(client, _table(html, "series-table")) >= 2
 
     monthly = client.get("/insights/", {"interval": "month"}).content.decode()
-    series = json.loads(re.search(r'id="series-data"[^>]*>(.*?)</script>', monthly, re.S).group(1))
+    series = _series(monthly)
     assert len(series["points"]) == 24 and series["forecast"] == []
     assert sum(point["volume"] for point in series["points"]) == 4
+
+
+def test_the_forecast_continues_the_series_only_when_the_series_reaches_it(client, manager):
+    today = timezone.now().astimezone(dt.UTC).date()
+    this_monday = today - dt.timedelta(days=today.weekday())
+    weeks = [this_monday + dt.timedelta(weeks=n) for n in range(2)]
+    Forecast.objects.create(
+        metric="volume", scope="overall", scope_key="overall", generated_at=timezone.now(),
+        history_end=this_monday - dt.timedelta(weeks=1), horizon=2, method="test",
+        points=[{"week": w.isoformat(), "value": 3.0, "lower": 1.0, "upper": 5.0} for w in weeks],
+    )  # fmt: skip
+    client.force_login(manager)
+
+    def forecast_weeks(query):
+        series = _series(client.get("/insights/", query).content.decode())
+        return [point["period"] for point in series["forecast"]]
+
+    expected = [w.isoformat() for w in weeks]
+    assert forecast_weeks({}) == expected  # the last 30 days run into this week
+    last_sunday = this_monday - dt.timedelta(days=1)
+    up_to_last_week = {
+        "date_from": (last_sunday - dt.timedelta(days=29)).isoformat(),
+        "date_to": last_sunday.isoformat(),
+    }
+    assert forecast_weeks(up_to_last_week) == expected  # the forecast follows on
+    # A range that ended months ago: this week's forecast is not its continuation.
+    spring = {
+        "date_from": (today - dt.timedelta(days=120)).isoformat(),
+        "date_to": (today - dt.timedelta(days=91)).isoformat(),
+    }
+    assert forecast_weeks(spring) == []
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,12 @@
   if (series && seriesCanvas) {
     var points = series.points;
     var forecast = series.forecast || [];
-    var labels = points.map(function (p) { return p.period; }).concat(forecast.map(function (p) { return p.period; }));
+    var periods = points.map(function (p) { return p.period; });
+    // The forecast starts with the current week, which the series already shows (so far):
+    // it is drawn on that week, and only its later weeks are added to the axis.
+    var forecastStart = forecast.length ? periods.indexOf(forecast[0].period) : -1;
+    if (forecastStart < 0) { forecastStart = periods.length; }
+    var labels = periods.concat(forecast.slice(periods.length - forecastStart).map(function (p) { return p.period; }));
     var datasets = [
       {
         type: "bar",
@@ -61,7 +66,7 @@
     ];
     if (forecast.length) {
       Array.prototype.push.apply(datasets, window.InsightsCharts.forecastDatasets(
-        forecast, points.length,
+        forecast, forecastStart,
         { bandLabel: "Prediction band", forecastLabel: "Forecast volume", yAxisID: "volume", type: "line" }
       ));
     }

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from feedback.services import record_feedback
 from feedback.tests.factories import UserFactory
 from insights import services
-from insights.models import FeedbackTheme, Theme
+from insights.models import FeedbackTheme, Forecast, Theme
 from insights.theme_services import refresh_daily_theme_stats
 
 from .test_pages_browser import log_in
@@ -124,4 +124,39 @@ def test_overview_and_theme_page_draw_their_charts_and_are_saved_as_screenshots(
 
     for png in (overview_png, theme_png):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    page.problems.assert_none()
+
+
+def test_the_volume_forecast_is_drawn_on_its_own_weeks(page):
+    """The stored forecast starts with the current week, which the series already shows
+    (so far): the chart puts the forecast on that week, not on a second one."""
+    UserFactory(username="maria", role="manager")
+    now = timezone.now()
+    record_feedback(channel="form", text="Fine", received_at=now - dt.timedelta(days=1))
+    today = now.astimezone(dt.UTC).date()
+    this_monday = today - dt.timedelta(days=today.weekday())
+    weeks = [this_monday + dt.timedelta(weeks=n) for n in range(3)]
+    Forecast.objects.create(
+        metric="volume", scope="overall", scope_key="overall", generated_at=now,
+        history_end=this_monday - dt.timedelta(weeks=1), horizon=3, method="test",
+        points=[
+            {"week": week.isoformat(), "value": 10.0 + n, "lower": 5.0, "upper": 20.0}
+            for n, week in enumerate(weeks)
+        ],
+    )  # fmt: skip
+    log_in(page, "maria")
+
+    page.goto("/insights/")
+    expect(page.locator("#series-chart")).to_have_attribute("data-drawn", "54")  # 52 + 2
+    labels, forecast = page.evaluate(
+        """() => {
+            const chart = Chart.getChart("series-chart");
+            const line = chart.data.datasets.find((d) => d.label === "Forecast volume");
+            return [chart.data.labels, line.data];
+        }"""
+    )
+    assert len(labels) == len(set(labels)) == 54
+    assert labels[-3:] == [week.isoformat() for week in weeks]
+    assert forecast[-3:] == [10.0, 11.0, 12.0]
+    assert all(value is None for value in forecast[:-3])
     page.problems.assert_none()
