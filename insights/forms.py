@@ -3,8 +3,7 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
-from feedback.models import Customer, Feedback
-from feedback.selectors import active_products
+from feedback.models import Customer, Feedback, Product
 
 from .dashboard_scope import Scope
 
@@ -17,6 +16,14 @@ MAX_RANGE_DAYS = 731
 # The earliest first day of a custom range: the page also reads the range before it and a
 # year or two of chart periods, which the calendar must hold (no dates before year 1).
 FIRST_DAY = dt.date(1970, 1, 1)
+
+
+class ProductChoiceField(forms.ModelChoiceField):
+    """Every product, active ones first: an inactive product keeps its history, and the
+    rankings link to it."""
+
+    def label_from_instance(self, obj):
+        return obj.name if obj.active else f"{obj.name} (inactive)"
 
 
 def _live_segments():
@@ -51,8 +58,8 @@ class DashboardFilterForm(forms.Form):
     date_to = forms.DateField(
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    product = forms.ModelChoiceField(
-        queryset=active_products(),
+    product = ProductChoiceField(
+        queryset=Product.objects.order_by("-active", "name"),
         to_field_name="slug",
         required=False,
         empty_label="All products",

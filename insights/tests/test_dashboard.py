@@ -462,6 +462,22 @@ def test_rankings_put_the_worst_served_product_and_segment_first(client, manager
     assert client.get("/insights/rankings/", {"rank": "shoe_size"}).status_code == 400
 
 
+def test_an_inactive_product_s_ranking_row_opens_its_dashboard(client, manager):
+    retired = ProductFactory(slug="old-app", name="Old app", active=False)
+    for days_ago in (1, 2):
+        _feedback(BAD, days_ago=days_ago, product=retired)
+    services.analyse_all_pending()
+    client.force_login(manager)
+
+    products = _table(client.get("/insights/rankings/").content.decode(), "product-table")
+    link = re.search(r'<a href="(/insights/\?[^"]+)">Old app</a>', products).group(1)
+    page = client.get(link.replace("&amp;", "&"))
+    assert page.status_code == 200
+    assert page.context["scope"].product == retired
+    assert '<p class="value">2</p>' in _tile(page.content.decode(), "Feedback volume")
+    assert '<option value="old-app" selected>Old app (inactive)</option>' in page.content.decode()
+
+
 def test_segment_ranking_includes_survey_scores_of_members(client, manager, settings):
     settings.INSIGHTS_MIN_GROUP_SIZE = 2
     segment = Segment.objects.create(name="Detractors")
