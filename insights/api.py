@@ -361,21 +361,16 @@ class MetricSeriesView(_InsightsRead, APIView):
     def get(self, request):
         query = SeriesFilterSerializer(data=request.query_params)
         where = query.validated_filter()
-        weeks = query.validated_data["weeks"]
-        today = timezone.now().astimezone(dt.UTC).date()
-        first = today - dt.timedelta(days=today.weekday(), weeks=weeks - 1)
+        totals = selectors.weekly_rollup_totals(
+            weeks=query.validated_data["weeks"], include_current=True, **where
+        )
         confidence = 1 - settings.INSIGHTS_SIGNIFICANCE_ALPHA
         floor = _small_group_floor(where)
-        mondays = [first + dt.timedelta(weeks=n) for n in range(weeks)]
-        sums = [
-            selectors.rollup_totals(start=monday, end=monday + dt.timedelta(weeks=1), **where)
-            for monday in mondays
-        ]
         return Response(
             {
-                "weeks": mondays,
+                "weeks": [monday for monday, _ in totals],
                 "metrics": {
-                    metric: [_estimate(metric, week, confidence, floor=floor) for week in sums]
+                    metric: [_estimate(metric, sums, confidence, floor=floor) for _, sums in totals]
                     for metric in stats.METRICS
                 },
             }

@@ -209,24 +209,18 @@ def weekly_rollup_totals(
     *,
     weeks: int,
     today: dt.date | None = None,
-    product_id=None,
-    theme_id=None,
     include_current: bool = False,
+    **where,
 ) -> list[tuple[dt.date, dict]]:
     """Rollup sums per ISO week (Monday), oldest first, ``weeks`` weeks long (weeks without
-    rows count zero), overall or for one product or theme. Without ``include_current`` the
-    series ends with the last complete week."""
+    rows count zero), for the filters ``where`` (those of :func:`rollup_rows`), in one
+    query. Without ``include_current`` the series ends with the last complete week."""
     today = today or timezone.now().astimezone(dt.UTC).date()
     this_monday = today - dt.timedelta(days=today.weekday())
     last_monday = this_monday if include_current else this_monday - dt.timedelta(weeks=1)
     first_monday = last_monday - dt.timedelta(weeks=weeks - 1)
     rows = (
-        rollup_rows(
-            start=first_monday,
-            end=last_monday + dt.timedelta(weeks=1),
-            product_id=product_id,
-            theme_id=theme_id,
-        )
+        rollup_rows(start=first_monday, end=last_monday + dt.timedelta(weeks=1), **where)
         .annotate(week=TruncWeek("day"))
         .values("week")
         .annotate(**{name: Sum(name) for name in ROLLUP_SUMS})

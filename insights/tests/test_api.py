@@ -122,3 +122,26 @@ def test_kpi_volume_counts_full_days_ending_yesterday(api):
     yesterday = today - dt.timedelta(days=1)
     assert body["window"]["volume_to"] == yesterday.isoformat()
     assert body["window"]["volume_from"] == (today - dt.timedelta(days=7)).isoformat()
+
+
+def test_weekly_metrics_are_one_rollup_read_whatever_the_number_of_weeks(
+    api, django_assert_max_num_queries
+):
+    today = timezone.now().astimezone(dt.UTC).date()
+    this_monday = today - dt.timedelta(days=today.weekday())
+    row = {"channel": "form", "customer_kind": "internal"}
+    for weeks_ago, count in ((0, 2), (3, 7), (51, 4)):
+        day = this_monday - dt.timedelta(weeks=weeks_ago) + dt.timedelta(days=1)
+        DailyFeedbackStat.objects.create(day=min(day, today), **row, feedback_count=count)
+    DailyFeedbackStat.objects.create(
+        day=this_monday - dt.timedelta(weeks=3), channel="email", customer_kind="external",
+        feedback_count=100,
+    )  # fmt: skip
+
+    with django_assert_max_num_queries(5):
+        body = api.get("/api/v1/metrics/weekly/", {"weeks": 52, "channel": "form"}).json()
+
+    assert body["weeks"][0] == (this_monday - dt.timedelta(weeks=51)).isoformat()
+    assert body["weeks"][-1] == this_monday.isoformat() and len(body["weeks"]) == 52
+    volume = [week["value"] if week else 0 for week in body["metrics"]["volume"]]
+    assert (volume[0], volume[-4], volume[-1], sum(volume)) == (4, 7, 2, 13)
