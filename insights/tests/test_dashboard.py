@@ -88,6 +88,16 @@ def test_kpi_tiles_show_interval_significance_and_drill_down_to_the_same_count(c
         assert _inbox_count(client, links[0][0]) == 12
 
 
+def test_a_tile_s_p_value_sits_in_its_brackets_without_a_gap(client, manager):
+    for days_ago in (1, 2, 3, 31):
+        _feedback(BAD, days_ago=days_ago)
+    services.analyse_all_pending()
+    client.force_login(manager)
+
+    volume = _tile(client.get("/insights/").content.decode(), "Feedback volume")
+    assert re.search(r"\(p=0\.\d{3}\)", volume), volume
+
+
 def test_a_share_shows_its_interval_in_percent_and_its_change_in_points(client, manager):
     """Given 0 of 10 feedback negative in the previous 30 days and 5 of 10 in the last 30,
     the negative share reads 50 %, its Wilson interval 24 % to 76 %, and the change +50
