@@ -78,7 +78,8 @@ def format_value(metric: str, estimate) -> str:
         return f"{int(estimate.value):,}"
     if metric in PERCENT_METRICS:
         return f"{round(estimate.value * 100)}%"
-    return f"{estimate.value:.2f}"
+    # Adding 0.0 turns the −0.0 that rounds from a tiny negative mean into 0.0.
+    return f"{round(estimate.value, 2) + 0.0:.2f}"
 
 
 def _drill_down(metric: str, scope: Scope, sums: dict) -> tuple[str, int] | None:

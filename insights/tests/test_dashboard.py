@@ -98,6 +98,17 @@ def test_a_tile_s_p_value_sits_in_its_brackets_without_a_gap(client, manager):
     assert re.search(r"\(p=0\.\d{3}\)", volume), volume
 
 
+def test_a_mean_just_below_zero_reads_0_00_not_minus_0_00_in_a_breakdown():
+    from insights import dashboard
+    from insights.analysis import stats
+
+    estimate = stats.mean(stats.summary_of([0.5, -0.503]))
+    assert dashboard.format_value("average_sentiment", estimate) == "0.00"
+    assert dashboard.format_value("average_sentiment", stats.mean(stats.summary_of([-1, 0]))) == (
+        "-0.50"
+    )
+
+
 def test_a_share_shows_its_interval_in_percent_and_its_change_in_points(client, manager):
     """Given 0 of 10 feedback negative in the previous 30 days and 5 of 10 in the last 30,
     the negative share reads 50 %, its Wilson interval 24 % to 76 %, and the change +50
