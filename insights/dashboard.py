@@ -191,6 +191,8 @@ def kpi_tiles(scope: Scope, *, today: dt.date | None = None) -> list[dict]:
             "volume": (volume_scope, volume_now, volume_before),
         }.get(metric, (scope, current, previous))
         tile = metric_cell(metric, tile_scope, now, before, guarded=scope.narrows_customers)
+        # Invitations have no theme and no channel but surveys: no rate under such a filter.
+        tile["not_counted"] = metric == "response_rate" and rate_now is None
         if tile_scope != scope:
             tile["full_days"] = (tile_scope.start, tile_scope.last_day)
         tiles.append(tile)

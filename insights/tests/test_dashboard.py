@@ -166,6 +166,23 @@ def test_survey_scores_and_response_rate_fill_their_tiles(client, manager):
     assert '<p class="value">25%</p>' in _tile(html, "Survey response rate")
 
 
+def test_response_rate_says_it_is_not_counted_under_a_filter_invitations_lack(client, manager):
+    from surveys.tests.factories import InvitationFactory
+
+    InvitationFactory(survey=make_survey(), sent_at=timezone.now() - dt.timedelta(days=3))
+    theme = Theme.objects.create(name="Billing", slug="billing")
+    client.force_login(manager)
+
+    for query in ({"channel": "email"}, {"theme": theme.pk}):
+        rate = _tile(client.get("/insights/", query).content.decode(), "Survey response rate")
+        assert "No data in this period" not in rate, query
+        assert "Not counted with a theme or a channel other than surveys" in rate, query
+    rate = _tile(
+        client.get("/insights/", {"channel": "survey"}).content.decode(), "Survey response rate"
+    )
+    assert '<p class="value">0%</p>' in rate
+
+
 def test_product_filter_narrows_tiles_and_drill_down(client, manager):
     app = ProductFactory(slug="app", name="App")
     for days_ago in (1, 2, 3, 20):
