@@ -18,13 +18,17 @@
     };
   }
 
-  // Keyboard: Enter on a focused chart opens the first link of its table instead.
+  // Keyboard: Enter on a focused chart moves to the first link of its table instead,
+  // opening the "Show the numbers" box the table may sit in (a closed one takes no focus).
   function keyboardFallback(canvas, tableId) {
     canvas.addEventListener("keydown", function (event) {
       if (event.key !== "Enter") { return; }
       var table = document.getElementById(tableId);
       var link = table && table.querySelector("a[data-count]");
-      if (link) { link.focus(); }
+      if (!link) { return; }
+      var details = link.closest("details");
+      if (details) { details.open = true; }
+      link.focus();
     });
   }
 

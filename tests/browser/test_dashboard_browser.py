@@ -160,3 +160,20 @@ def test_the_volume_forecast_is_drawn_on_its_own_weeks(page):
     assert forecast[-3:] == [10.0, 11.0, 12.0]
     assert all(value is None for value in forecast[:-3])
     page.problems.assert_none()
+
+
+def test_enter_on_the_series_chart_opens_its_table_at_the_first_link(page):
+    UserFactory(username="maria", role="manager")
+    record_feedback(channel="form", text="Fine", received_at=timezone.now() - dt.timedelta(days=2))
+    services.analyse_all_pending()
+    log_in(page, "maria")
+
+    page.goto("/insights/")
+    expect(page.locator("#series-chart")).to_have_attribute("data-drawn", "52")
+    page.focus("#series-chart")
+    page.keyboard.press("Enter")
+
+    focused = page.locator("#series-table a[data-count]").first
+    expect(focused).to_be_focused()
+    expect(focused).to_have_text("1")
+    page.problems.assert_none()
