@@ -62,6 +62,9 @@ class BacktestResult:
     naive_smape: float | None
     model_mae: float | None = None
     naive_mae: float | None = None
+    # Origins with a full season behind them, where the naive forecast is seasonal; at the
+    # others it is the last value.
+    naive_seasonal_origins: int | None = None
 
     @property
     def model_beats_naive(self) -> bool | None:
@@ -244,7 +247,7 @@ def backtest(
         return None
     first_origin = max(min_train, last_origin - max_origins + 1)
     actual, model_pred, naive_pred = [], [], []
-    origins = 0
+    origins = seasonal_origins = 0
     for origin in range(first_origin, last_origin + 1):
         train = y[:origin]
         result = forecast(train, horizon=horizon, season=season, bounds=bounds)
@@ -252,6 +255,7 @@ def backtest(
         model_pred.extend(p["value"] for p in result.points)
         naive_pred.extend(seasonal_naive(train, horizon, season))
         origins += 1
+        seasonal_origins += season >= 2 and origin >= season
     return BacktestResult(
         origins=origins,
         horizon=horizon,
@@ -261,6 +265,7 @@ def backtest(
         naive_smape=_round(smape(actual, naive_pred)),
         model_mae=_round(mae(actual, model_pred), 6),
         naive_mae=_round(mae(actual, naive_pred), 6),
+        naive_seasonal_origins=seasonal_origins,
     )
 
 

@@ -74,10 +74,26 @@ def test_the_tables_and_backtests_stay_on_the_page_in_details(client, manager):
 
     assert page.count("<details>") == Forecast.objects.count() == 3
     assert "Feedback volume · overall" in page and "NPS · overall" in page
-    assert "MAPE" in page and "seasonal naive" in page
+    assert "MAPE" in page and "model vs the naive forecast" in page
 
 
 def test_without_forecasts_the_page_says_when_they_come(client, manager):
     client.force_login(manager)
     page = client.get(reverse("insights:forecasts")).content.decode()
     assert "No forecast yet" in page and "forecast-chart" not in page
+
+
+def test_a_backtest_under_a_year_of_history_says_its_naive_forecast_is_the_last_value(
+    client, manager
+):
+    """With 30 weeks of data no backtest origin has a season (52 weeks) behind it, so the
+    comparison is with the last value, and the page says so."""
+    seed_weeks(30)
+    refresh_forecasts(today=TODAY)
+    client.force_login(manager)
+
+    backtest = Forecast.objects.get(metric="volume", scope_key="overall").backtest
+    assert backtest["origins"] > 0 and backtest["naive_seasonal_origins"] == 0
+    page = client.get(reverse("insights:forecasts")).content.decode()
+    assert "model vs the naive forecast (the last value" in page
+    assert "model vs seasonal naive:" not in page

@@ -76,7 +76,7 @@ def test_forecast_page_per_role(client, outsider, staff_member, manager):
     assert client.get(url).status_code == 403
     client.force_login(manager)
     page = client.get(url).content.decode()
-    assert "Feedback volume" in page and "seasonal naive" in page
+    assert "Feedback volume" in page and "model vs the naive forecast" in page
 
 
 # --- Per-theme forecasts ------------------------------------------------------------------

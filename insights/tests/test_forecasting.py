@@ -113,3 +113,12 @@ def test_backtest_clips_the_model_like_the_stored_forecast():
 
     assert unclipped.model_beats_naive is False
     assert clipped.model_mae == 0 and clipped.model_beats_naive is True
+
+
+def test_backtest_counts_the_origins_whose_naive_forecast_is_seasonal():
+    # Season 13, 30 weeks, horizon 4: origins 19…26 (the last 8); all have 13 weeks behind.
+    result = forecasting.backtest(seasonal_series(30), horizon=4, season=13, min_train=12)
+    assert (result.origins, result.as_dict()["naive_seasonal_origins"]) == (8, 8)
+    # Season 52: none of them has; the naive forecast there is the last value.
+    result = forecasting.backtest(seasonal_series(30), horizon=4, season=52)
+    assert (result.origins, result.naive_seasonal_origins) == (8, 0)
