@@ -15,12 +15,12 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
-from feedback.models import Customer, Feedback
+from feedback.models import Customer
 
 from . import dashboard_cache
 from . import dashboard_selectors as reads
 from .analysis import stats
-from .dashboard_scope import Scope
+from .dashboard_scope import Scope, channel_label
 from .trends import METRIC_LABELS
 
 LABELS = {**METRIC_LABELS, "csat_average": "CSAT (1–5)", "ces_average": "CES (1–7)"}
@@ -217,9 +217,7 @@ def survey_score_tiles(scope: Scope) -> list[dict]:
 
 def _group_label_and_scope(group: str, key, scope: Scope, objects: dict):
     if group == "channel":
-        return Feedback.Channel(key).label if key in Feedback.Channel.values else key, {
-            "channel": key
-        }
+        return channel_label(key), {"channel": key}
     if group == "customer_kind":
         return Customer.Kind(key).label if key in Customer.Kind.values else key, {
             "customer_kind": key

@@ -11,6 +11,13 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 
+def channel_label(value: str) -> str:
+    """A feedback channel as people read it ("Focus group" for ``focus_group``)."""
+    from feedback.models import Feedback
+
+    return Feedback.Channel(value).label if value in Feedback.Channel.values else value
+
+
 @dataclass(frozen=True)
 class Scope:
     start: dt.date  # first UTC day
@@ -44,6 +51,10 @@ class Scope:
             return self
         shift = self.end - today
         return replace(self, start=self.start - shift, end=today)
+
+    @property
+    def channel_label(self) -> str:
+        return channel_label(self.channel)
 
     @property
     def narrows_customers(self) -> bool:

@@ -418,6 +418,14 @@ def test_a_range_in_the_calendar_s_first_years_is_a_400_not_a_crash(client, mana
     assert "A range starts on 1970-01-01 or later." in page.content.decode()
 
 
+def test_the_scope_summary_names_the_channel_as_the_filter_does(client, manager):
+    client.force_login(manager)
+    html = client.get("/insights/", {"channel": "focus_group"}).content.decode()
+    summary = html[html.index('id="scope-summary"') :]
+    summary = summary[: summary.index("</p>")]
+    assert "channel Focus group" in summary and "focus_group" not in summary
+
+
 def test_filters_are_kept_in_the_links_so_the_view_can_be_bookmarked(client, manager):
     ProductFactory(slug="app", name="App")
     client.force_login(manager)
