@@ -35,6 +35,8 @@ def labelled_feedback() -> tuple[list[str], list[str]]:
         "-corrected_at"
     ).values_list("feedback_id", "feedback__text", "label")[:MAX_TRAINING_ROWS]:
         corrected.add(feedback_id)
+        if not text.strip():  # a label on a rating without a comment: nothing to learn
+            continue
         texts.append(text)
         labels.append(label)
     rated = (
@@ -118,7 +120,18 @@ def train_sentiment_model(*, min_rows: int | None = None, run=None) -> Sentiment
     artifact = f"sentiment-v{version}.joblib"
     sentiment_model.dump(outcome.model, model_dir() / artifact)
     better = outcome.candidate_metrics["macro_f1"] > outcome.incumbent_metrics["macro_f1"]
+    note = "Activated: better than the active model" if better else "Kept inactive: not better"
     with transaction.atomic():
+        _lock_versions()
+        now_active = SentimentModel.objects.active().first()
+        if better and (now_active and now_active.pk) != (active and active.pk):
+            # A manager switched models while this one trained: it beat the model it was
+            # compared with, not necessarily the one they chose, so their choice stands.
+            better = False
+            note = (
+                f"Kept inactive: v{now_active.version if now_active else '?'} was activated "
+                f"while it trained; it was compared with v{active.version if active else '?'}"
+            )
         candidate = SentimentModel.objects.create(
             version=version,
             kind=SentimentModel.Kind.TRAINED,
@@ -130,9 +143,7 @@ def train_sentiment_model(*, min_rows: int | None = None, run=None) -> Sentiment
                 "holdout_size": outcome.holdout_size,
             },
             artifact=artifact,
-            note="Activated: better than the active model"
-            if better
-            else "Kept inactive: not better",
+            note=note,
         )
         if better:
             _activate(candidate, by=None)
@@ -157,12 +168,16 @@ def activate_sentiment_model(*, model: SentimentModel, by=None) -> SentimentMode
     return model
 
 
+def _lock_versions() -> None:
+    list(SentimentModel.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
 def _activate(model: SentimentModel, *, by) -> None:
     """Switch the active model; call inside a transaction. Every version's row is locked
     first, so two switches at once (a manager's roll back as the nightly training
     activates its model) take turns: the second sees the first's active model and
     replaces it, instead of both ending active against the one-active constraint."""
-    list(SentimentModel.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+    _lock_versions()
     # The replaced model's note said how it came to be active, no longer true.
     SentimentModel.objects.active().exclude(pk=model.pk).update(
         is_active=False, note=f"Replaced by v{model.version}"

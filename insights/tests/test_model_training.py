@@ -420,3 +420,39 @@ def test_two_model_switches_at_once_take_turns_and_leave_one_model_active(model_
     lexicon.refresh_from_db()
     first.refresh_from_db()
     assert (lexicon.note, first.note) == ("Replaced by v2", "Replaced by v3")
+
+
+def test_a_model_switched_by_a_manager_during_training_is_not_overridden(
+    model_dir, settings, monkeypatch
+):
+    settings.SENTIMENT_MIN_TRAINING_ROWS = 100
+    _rated_feedback()
+    lexicon = model_training.ensure_lexicon_model()
+    first = model_training.train_sentiment_model()
+    model_training.activate_sentiment_model(model=lexicon)  # rolled back
+    compare = model_selection.train_and_compare
+
+    def a_manager_rolls_forward_meanwhile(*args, **kwargs):
+        outcome = compare(*args, **kwargs)
+        model_training.activate_sentiment_model(model=first)
+        return outcome
+
+    monkeypatch.setattr(model_selection, "train_and_compare", a_manager_rolls_forward_meanwhile)
+    candidate = model_training.train_sentiment_model()
+
+    # It beat the lexicon it was compared with, not the manager's choice: that stands.
+    assert candidate.metrics["incumbent_version"] == lexicon.version
+    assert not candidate.is_active
+    assert f"v{first.version} was activated while it trained" in candidate.note
+    assert list(SentimentModel.objects.active()) == [first]
+
+
+def test_a_correction_of_feedback_without_text_is_no_training_row():
+    silent = FeedbackFactory(text="", rating=1, rating_min=1, rating_max=5)
+    spoken = FeedbackFactory(text="Never again", rating=None)
+    for feedback in (silent, spoken):
+        SentimentCorrection.objects.create(feedback=feedback, label="negative")
+
+    texts, labels = model_training.labelled_feedback()
+
+    assert (texts, labels) == (["Never again"], ["negative"])
