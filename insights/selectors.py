@@ -45,8 +45,9 @@ def labelled_feedback_counts() -> dict[str, int]:
     from .models import SentimentCorrection
 
     return {
-        "rated": Feedback.objects.filter(rating_normalised__isnull=False).count(),
-        "corrected": SentimentCorrection.objects.count(),
+        # What training can learn from: a rating or a correction with a comment.
+        "rated": Feedback.objects.filter(rating_normalised__isnull=False).exclude(text="").count(),
+        "corrected": SentimentCorrection.objects.exclude(feedback__text="").count(),
     }
 
 

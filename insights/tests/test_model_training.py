@@ -456,3 +456,13 @@ def test_a_correction_of_feedback_without_text_is_no_training_row():
     texts, labels = model_training.labelled_feedback()
 
     assert (texts, labels) == (["Never again"], ["negative"])
+
+
+def test_the_models_page_counts_only_ratings_and_corrections_with_a_comment(client, manager):
+    FeedbackFactory(text="Great service", rating=5, rating_min=1, rating_max=5, rating_normalised=1)
+    FeedbackFactory(text="", rating=1, rating_min=1, rating_max=5, rating_normalised=0)
+    SentimentCorrection.objects.create(feedback=FeedbackFactory(text=""), label="negative")
+    client.force_login(manager)
+    page = client.get(reverse("insights:sentiment_models")).content.decode()
+    assert "comments that came with a rating (1)" in page
+    assert "corrections of a comment's sentiment (0)" in page
