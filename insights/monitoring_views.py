@@ -37,6 +37,15 @@ def alert_list(request):
     )
 
 
+@permission_required("insights.view_alerts")
+@require_GET
+def alert_count(request):
+    """JSON for the navigation's badge: how many alerts nobody has looked at yet."""
+    response = JsonResponse({"open": Alert.objects.filter(status=Alert.Status.OPEN).count()})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _back_to_alerts(request):
     """Back to the list and page the alert was acted on from."""
     query = {}

@@ -49,6 +49,7 @@ urlpatterns = [
     ),
     # Monitoring: alerts, rules and follow-up owners, analysis runs, forecasts.
     path("insights/alerts/", monitoring_views.alert_list, name="alerts"),
+    path("insights/alerts/count.json", monitoring_views.alert_count, name="alert_count"),
     path(
         "insights/alerts/<int:pk>/acknowledge/",
         monitoring_views.alert_acknowledge,

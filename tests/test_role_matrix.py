@@ -280,6 +280,7 @@ EXPECTED: dict = {
         MANAGER, "POST"
     ),  # insights/themes/<int:pk>/rules/<int:rule_pk>/delete/
     "insights:alerts": page(STAFF),  # insights/alerts/
+    "insights:alert_count": page(STAFF),  # insights/alerts/count.json
     "insights:alert_acknowledge": page(STAFF, "POST"),  # insights/alerts/<int:pk>/acknowledge/
     "insights:alert_resolve": page(STAFF, "POST"),  # insights/alerts/<int:pk>/resolve/
     "insights:alert_rules": page(MANAGER),  # insights/alerts/rules/

@@ -91,6 +91,25 @@ def test_alert_evidence_reads_in_words(client, staff_member):
     assert "Ci_low" not in facts and "[" not in facts
 
 
+def test_the_navigation_badge_counts_alerts_nobody_has_looked_at(
+    client, staff_member, outsider, open_alert
+):
+    seen, _ = alerts.raise_alert(fingerprint="rule:100", kind="rule", title="Seen", evidence={})
+    alerts.acknowledge_alert(alert=seen, by=staff_member)
+    client.force_login(staff_member)
+    page = client.get(reverse("insights:alerts")).content.decode()
+    assert f'data-alert-count-url="{reverse("insights:alert_count")}"' in page
+    assert "js/alert_badge.js" in page
+
+    response = client.get(reverse("insights:alert_count"))
+    assert response.json() == {"open": 1}
+    assert response["Cache-Control"] == "no-store"
+
+    client.force_login(outsider)
+    assert client.get(reverse("insights:alert_count")).status_code == 403
+    assert "alert_badge.js" not in client.get(reverse("feedback:public_form")).content.decode()
+
+
 def test_resolving_twice_is_a_message_not_an_error(client, staff_member, open_alert):
     client.force_login(staff_member)
     url = reverse("insights:alert_resolve", args=[open_alert.pk])

@@ -62,12 +62,17 @@ def test_staff_acknowledges_and_resolves_an_alert(page):
     )
     log_in(page, "sam")
 
-    page.goto("/insights/alerts/")
+    # The navigation says on every page that an alert waits for a look.
+    page.goto("/inbox/")
+    nav_link = page.get_by_role("link", name="Alerts, 1 open")
+    expect(nav_link.locator(".nav-badge")).to_have_text("1")
+    nav_link.click()
     card = page.locator(f"#alert-{alert.pk}")
     expect(card).to_contain_text("Sentiment dropped (overall)")
     with page.expect_navigation():
         card.get_by_role("button", name="Acknowledge").click()
     expect(card).to_contain_text("Acknowledged by sam")
+    expect(page.locator("nav .nav-badge")).to_be_hidden()
     card.get_by_label("Resolution note").fill("Release 4.2 rolled back")
     with page.expect_navigation():
         card.get_by_role("button", name="Resolve").click()
