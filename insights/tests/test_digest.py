@@ -65,12 +65,15 @@ def test_weekly_digest_sends_kpis_movers_and_new_alerts_once(manager, settings):
     assert sorted(m.to[0] for m in mail.outbox) == sorted(["board@example.com", manager.email])
     message = mail.outbox[0]
     assert message.subject.startswith("[FocusLoop] Weekly insights")
-    assert "Feedback volume: 21 (before: 7) SIGNIFICANT CHANGE" in message.body
-    assert "Product Mobile app: Negative share 0.00 -> 1.00" in message.body
+    assert "Feedback volume: 21 (before: 7) SIGNIFICANT CHANGE +14" in message.body
+    # Shares read as percentages and their change in points, as on the dashboard.
+    assert "Negative share: 100% (before: 0%) SIGNIFICANT CHANGE +100 pts" in message.body
+    assert "Product Mobile app: Negative share 0% -> 100%" in message.body
     assert "Volume spike on Mobile app" in message.body
     html, mime = message.alternatives[0]
     assert mime == "text/html"
     assert "<strong>Mobile app</strong>" in html and "Volume spike on Mobile app" in html
+    assert "Negative share 0% → 100%" in html and "▲ +100 pts, significant" in html
     assert "/insights/?date_from=" in html
 
     # A retried or doubled run on the same day sends nothing more.
