@@ -302,10 +302,25 @@ def forecast_list(request):
     )
 
 
+# The periods the trends page compares (days before today against the same before that).
+TREND_PERIODS = (7, 14, 30, 90)
+
+
+def trends_query(scope) -> str:
+    """The trends page's query for a dashboard scope: its product, and its period when the
+    dashboard shows one of the trends page's periods."""
+    query = {}
+    if scope.product is not None:
+        query["product"] = scope.product.slug
+    if scope.days in TREND_PERIODS:
+        query["days"] = scope.days
+    return urlencode(query)
+
+
 @permission_required("feedback.view_insights")
 @require_GET
 def trends(request):
-    from feedback.selectors import active_products
+    from feedback.models import Product
 
     from . import trends as trend_stats
 
@@ -313,8 +328,10 @@ def trends(request):
         days = int(request.GET.get("days", 30))
     except ValueError:
         days = 30
-    days = days if days in (7, 14, 30, 90) else 30
-    products = list(active_products())
+    days = days if days in TREND_PERIODS else 30
+    # Every product, active ones first: an inactive one keeps its history (as on the
+    # dashboard, whose link brings its product here).
+    products = list(Product.objects.order_by("-active", "name"))
     slug = request.GET.get("product", "")
     product = next((p for p in products if p.slug == slug), None)
     if slug and product is None:

@@ -117,3 +117,18 @@ def test_rankings_compare_volume_over_full_days_ending_yesterday(client, manager
     client.force_login(manager)
     html = client.get(reverse("insights:rankings")).content.decode()
     assert "Volume counts full days" in html and "today is still counting" in html
+
+
+def test_the_dashboard_opens_trends_for_its_product_and_period_inactive_products_too(
+    client, manager
+):
+    retired = ProductFactory(name="Old kiosk", slug="old-kiosk", active=False)
+    client.force_login(manager)
+
+    page = client.get(reverse("insights:dashboard") + "?days=7&product=old-kiosk").content
+    assert f"{reverse('insights:trends')}?product=old-kiosk&amp;days=7" in page.decode()
+
+    response = client.get(reverse("insights:trends") + "?product=old-kiosk&days=7")
+    assert response.status_code == 200
+    assert response.context["product"] == retired
+    assert "Old kiosk (inactive)</option>" in response.content.decode()
