@@ -83,6 +83,16 @@ def test_themes_leave_merged_ones_out():
     assert [t["slug"] for t in merged] == ["old"]
 
 
+def test_themes_are_listed_as_the_codebook_shows_them_pinned_first_then_by_name():
+    for name, pinned in (("Billing", False), ("Refunds", True), ("App", False)):
+        Theme.objects.create(name=name, slug=name.lower(), pinned=pinned)
+    reader = key_client(["insights:read"])
+    listed = [t["name"] for t in reader.get("/api/v1/themes/").json()["results"]]
+    assert listed == ["Refunds", "App", "Billing"]
+    by_name = reader.get("/api/v1/themes/", {"ordering": "-name"}).json()["results"]
+    assert [t["name"] for t in by_name] == ["Refunds", "Billing", "App"]
+
+
 def test_forecasts_are_listed_with_their_intervals():
     Forecast.objects.create(
         metric="volume",
