@@ -408,6 +408,9 @@ SPECTACULAR_SETTINGS = {
         "CustomerKindEnum": "feedback.models.Customer.Kind",
         "AlertKindEnum": "insights.models.Alert.Kind",
         "AlertStatusEnum": "insights.models.Alert.Status",
+        "FeedbackThemeSourceEnum": "insights.models.FeedbackTheme.Source",
+        # Kept as it was named before feedback themes added a second "source" choice set.
+        "SourceEnum": "customization.models.CustomerPreference.Source",
     },
 }
 

@@ -131,7 +131,7 @@ class FeedbackSerializer(serializers.Serializer):
                     "keyword rule or a theme added by hand)."
                 ),
                 "source": serializers.ChoiceField(
-                    choices=["model", "rule", "manual"],
+                    choices=[("model", "Model"), ("rule", "Keyword rule"), ("manual", "Manual")],
                     help_text="Who gave the theme: the theme model, a keyword rule, a person.",
                 ),
             },
