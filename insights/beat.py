@@ -15,16 +15,25 @@ from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
 
 def sync_default_schedule(schedule: dict | None = None) -> list[str]:
-    """Create the default entries missing from the database; return their names."""
+    """Create the default entries missing from the database, each with its description
+    for the admin (``BEAT_DESCRIPTIONS``), and give existing entries without one theirs;
+    return the names created."""
+    from config.celery import BEAT_DESCRIPTIONS
+
     if schedule is None:
         from config.celery import DEFAULT_BEAT_SCHEDULE as schedule
     existing = set(PeriodicTask.objects.filter(name__in=schedule).values_list("name", flat=True))
     created = []
     for name, fields in schedule.items():
+        description = BEAT_DESCRIPTIONS.get(name, "")
         if name in existing:
+            if description:
+                PeriodicTask.objects.filter(name=name, description="").update(
+                    description=description
+                )
             continue
         with transaction.atomic():
-            ModelEntry.from_entry(name, **fields)
+            ModelEntry.from_entry(name, description=description, **fields)
         created.append(name)
     return created
 

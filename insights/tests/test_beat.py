@@ -68,6 +68,24 @@ def test_defaults_are_seeded_once_and_admin_edits_survive_a_restart():
     assert sync_default_schedule() == ["evaluate-alerts"]
 
 
+@pytest.mark.django_db
+def test_every_entry_says_in_the_admin_what_it_does_and_an_admins_words_stay():
+    from config.celery import BEAT_DESCRIPTIONS
+
+    assert all(len(BEAT_DESCRIPTIONS[name]) > 30 for name in DEFAULT_BEAT_SCHEDULE)
+    assert not any("description" in entry for entry in DEFAULT_BEAT_SCHEDULE.values())
+    sync_default_schedule()
+    sweep = PeriodicTask.objects.get(name="sweep-unanalysed-feedback")
+    assert sweep.description.startswith("Analyse whatever the after-commit trigger missed")
+
+    # Entries seeded before descriptions existed get theirs; an admin's own text stays.
+    PeriodicTask.objects.filter(name="sweep-unanalysed-feedback").update(description="")
+    PeriodicTask.objects.filter(name="evaluate-alerts").update(description="Ours")
+    sync_default_schedule()
+    assert PeriodicTask.objects.get(name="sweep-unanalysed-feedback").description
+    assert PeriodicTask.objects.get(name="evaluate-alerts").description == "Ours"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_scheduler_itself_keeps_admin_edits():
     # transaction=True: the scheduler closes the database connection as it starts.
