@@ -184,26 +184,41 @@ def _mark_queued(kind: str, *, now: dt.datetime) -> bool:
     return True
 
 
+def retry_note(task, exc: BaseException) -> str:
+    """What follows a failed attempt of ``task``: Celery retries the transient errors the
+    task names (``autoretry_for``) until ``max_retries``; the runs page says so, so an
+    attempt that a retry will redo does not read as the job's failure."""
+    transient = tuple(getattr(task, "autoretry_for", ()) or ())
+    retries = getattr(task.request, "retries", 0) or 0
+    limit = task.max_retries
+    if transient and isinstance(exc, transient) and (limit is None or retries < limit):
+        total = f" of {limit}" if limit is not None else ""
+        return f" Retried automatically (retry {retries + 1}{total})."
+    return ""
+
+
 @contextmanager
-def tracked_run(kind: str, *, task_id: str = ""):
+def tracked_run(kind: str, *, task_id: str = "", task=None):
     """Record one run of ``kind``; yield a :class:`RunTracker`. Open it outside any
     transaction, or the runs page cannot see the run until the work commits.
 
     On normal exit the run is marked succeeded with the rows reported; on an exception
     it is marked failed with the error, and the exception propagates (so Celery can retry
-    it, which starts a new run record).
+    it, which starts a new run record; with the ``task``, the error says so).
     """
     expire_stale_runs()
     AnalysisRun.objects.filter(kind=kind, started_at__lt=timezone.now() - KEEP_RUNS_FOR).exclude(
         status=AnalysisRun.Status.RUNNING
     ).delete()
+    if task is not None and not task_id:
+        task_id = getattr(task.request, "id", "") or ""
     run = AnalysisRun.objects.create(kind=kind, task_id=task_id or "")
     tracker = RunTracker(run)
     try:
         yield tracker
     except BaseException as exc:
         run.status = AnalysisRun.Status.FAILED
-        run.error = failure_text(kind, exc)
+        run.error = failure_text(kind, exc) + (retry_note(task, exc) if task else "")
         run.finished_at = timezone.now()
         try:
             run.save(update_fields=["status", "error", "finished_at", "rows", "detail"])
@@ -227,8 +242,7 @@ def tracked_task(kind: str):
     def decorator(body):
         @functools.wraps(body)
         def wrapped(task, *args, **kwargs):
-            task_id = getattr(task.request, "id", "") or ""
-            with tracked_run(kind, task_id=task_id) as run:
+            with tracked_run(kind, task=task) as run:
                 result = body(task, *args, run=run, **kwargs)
                 if isinstance(result, int) and not run.run.rows:
                     run.add_rows(result)

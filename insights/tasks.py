@@ -49,7 +49,7 @@ def analyse_pending_feedback_task() -> int:
 @shared_task(**PERIODIC)
 def sweep_unanalysed_feedback_task(self) -> int:
     """Beat: analyse whatever a lost or debounced trigger left behind, recount dirty days."""
-    with tracked_run(AnalysisRun.Kind.SWEEP, task_id=self.request.id) as run:
+    with tracked_run(AnalysisRun.Kind.SWEEP, task=self) as run:
         # Known size, so the runs page shows a bar that moves while a backlog is worked off.
         run.progress(0, selectors.pending_analysis_count())
         rows = services.analyse_all_pending(time_budget=ANALYSIS_TIME_BUDGET, on_batch=run.progress)
@@ -60,7 +60,7 @@ def sweep_unanalysed_feedback_task(self) -> int:
 @shared_task(**PERIODIC)
 def refresh_recent_daily_stats_task(self) -> int:
     """Beat: recount the last days of the rollups (late arrivals, survey answers)."""
-    with tracked_run(AnalysisRun.Kind.ROLLUP, task_id=self.request.id) as run:
+    with tracked_run(AnalysisRun.Kind.ROLLUP, task=self) as run:
         rows = services.refresh_recent_daily_stats()
         run.add_rows(rows)
     return rows
@@ -71,7 +71,7 @@ def train_sentiment_model_task(self) -> int | None:
     """Nightly, on the training queue: train a candidate, activate it only if better."""
     from .model_training import train_sentiment_model
 
-    with tracked_run(AnalysisRun.Kind.RETRAIN, task_id=self.request.id) as run:
+    with tracked_run(AnalysisRun.Kind.RETRAIN, task=self) as run:
         model = train_sentiment_model(run=run)
         if model is not None:
             run.add_rows(model.training_size)
@@ -85,7 +85,7 @@ def rescore_outdated_feedback_task(self, max_batches: int = 50) -> int:
     from .model_training import rescore_outdated_batch
 
     total = 0
-    with tracked_run(AnalysisRun.Kind.RESCORE, task_id=self.request.id) as run:
+    with tracked_run(AnalysisRun.Kind.RESCORE, task=self) as run:
         for _ in range(max_batches):
             done = rescore_outdated_batch()
             if not done:
@@ -101,7 +101,7 @@ def refresh_forecasts_task(self) -> int:
     """Beat, nightly: re-forecast the weekly metrics with their backtests."""
     from .forecasts import refresh_forecasts
 
-    with tracked_run(AnalysisRun.Kind.FORECAST, task_id=self.request.id) as run:
+    with tracked_run(AnalysisRun.Kind.FORECAST, task=self) as run:
         return refresh_forecasts(run=run)
 
 
@@ -111,7 +111,7 @@ def evaluate_alerts_task(self) -> dict:
     detractor follow-ups). Alerts de-duplicate by fingerprint, so a re-run is harmless."""
     from .alerts import evaluate_alerts
 
-    with tracked_run(AnalysisRun.Kind.ALERTS, task_id=self.request.id) as run:
+    with tracked_run(AnalysisRun.Kind.ALERTS, task=self) as run:
         report = evaluate_alerts(run=run)
         run.add_rows(report.checked + report.follow_ups)
         run.note(**report.as_dict())
@@ -128,7 +128,7 @@ def discover_themes_task(self, k: int | None = None) -> int | None:
     """Nightly, on the training queue: re-discover themes; curated ones survive."""
     from .theme_services import ThemeDiscoveryError, discover_themes
 
-    with tracked_run(AnalysisRun.Kind.THEMES, task_id=self.request.id) as run:
+    with tracked_run(AnalysisRun.Kind.THEMES, task=self) as run:
         try:
             model = discover_themes(k=k)
         except ThemeDiscoveryError as exc:

@@ -189,3 +189,22 @@ def test_runs_page_filters_by_kind(client, manager):
         client.get(reverse("insights:runs") + "?kind=bogus").content.decode().count("data-run=")
         == 2
     )
+
+
+def test_an_attempt_celery_retries_says_so_and_the_last_one_reads_as_the_failure(monkeypatch):
+    from django.db import OperationalError
+
+    from insights import services
+
+    def database_gone():
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "refresh_recent_daily_stats", database_gone)
+    refresh_recent_daily_stats_task.apply()
+
+    errors = list(AnalysisRun.objects.order_by("pk").values_list("error", flat=True))
+    limit = refresh_recent_daily_stats_task.max_retries
+    assert len(errors) == limit + 1
+    assert errors[0].endswith("Retried automatically (retry 1 of 5).") and limit == 5
+    assert errors[-2].endswith(f"(retry {limit} of {limit}).")
+    assert errors[-1] == "OperationalError: server closed the connection unexpectedly"
