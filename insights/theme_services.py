@@ -862,15 +862,28 @@ def split_theme(*, theme: Theme, keywords: Sequence[str] = (), name: str = "") -
             _refresh_quotes(child)
         refresh_daily_theme_stats(days=_days_with_theme(child.pk))
         return [child]
-    model = theme.space_model
-    space = space_for(model) if model else None
-    if space is None or len(members) < 4:
+    if len(members) < 4:
         raise ValidationError(
             {"keywords": ["Give keywords: this theme has too few members to split by clustering."]}
+        )
+    model = theme.space_model
+    space = space_for(model) if model else None
+    if space is None:
+        raise ValidationError(
+            {
+                "keywords": [
+                    "Give keywords: the theme model this theme was found with cannot be read "
+                    "any more, so its members cannot be clustered (a discovery makes a new one)."
+                ]
+            }
         )
     texts = [text for _, text, _ in members]
     vectors = space.transform(texts)
     labels = analysis.split_vectors(vectors)
+    if len(set(labels.tolist())) < 2:
+        raise ValidationError(
+            {"keywords": ["Give keywords: this theme's members are too alike to split in two."]}
+        )
     children = []
     with transaction.atomic():
         names = _codebook_names()

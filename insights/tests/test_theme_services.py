@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.utils import timezone
 
+from feedback.models import Feedback
 from feedback.tests.factories import FeedbackFactory, ProductFactory
 from insights import services, theme_services
 from insights.models import DailyThemeStat, FeedbackTheme, KeywordRule, Theme, ThemeModel
@@ -625,3 +626,20 @@ def test_a_discovery_is_skipped_while_another_one_runs(postgres_required):
     assert not ThemeModel.objects.exists()
     theme_services.discover_themes(k=5)  # the lock went with the other session
     assert ThemeModel.objects.get().version == 1
+
+
+def test_split_by_clustering_says_why_it_cannot_split(settings):
+    _seed()
+    theme_services.discover_themes(k=2)
+    theme = Theme.objects.annotate(n=Count("feedback_links")).order_by("-n").first()
+    # Members all saying the same: k-means finds one group, not two.
+    Feedback.objects.filter(themes__theme=theme).update(text="The parcel never arrived")
+    with pytest.raises(ValidationError, match="too alike to split in two"):
+        theme_services.split_theme(theme=theme)
+    assert Theme.objects.get(pk=theme.pk).status != Theme.Status.ARCHIVED
+
+    # The model's file gone (a clean-up, a restore from an older backup).
+    (settings.SENTIMENT_MODEL_DIR / theme.space_model.artifact).unlink()
+    theme_services._loaded.clear()
+    with pytest.raises(ValidationError, match="cannot be read any more"):
+        theme_services.split_theme(theme=theme)
