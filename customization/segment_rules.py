@@ -89,6 +89,9 @@ def _as_text(index: int, value: Any) -> str:
         raise _fail(index, "the value must be non-empty text.")
     if len(value) > 500:
         raise _fail(index, "the value is too long (500 characters at most).")
+    # PostgreSQL stores no NUL in text or jsonb: refused here rather than failing the save.
+    if "\x00" in value:
+        raise _fail(index, "the value may not contain NUL characters.")
     return value.strip()
 
 

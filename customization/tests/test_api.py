@@ -235,3 +235,14 @@ def test_relations_that_may_be_empty_are_nullable_in_the_schema():
         ("Preference", "recorded_by"),
     ]:
         assert schemas[component]["properties"][field].get("nullable"), (component, field)
+
+
+def test_a_rule_value_with_a_nul_character_is_a_400_not_a_500(population, segment, manager):
+    client = user_client(manager)
+    rules = [{"field": "attributes.region", "op": "eq", "value": "EM\u0000EA"}]
+    response = client.post(SEGMENTS, {"name": "Nul", "rules": rules}, format="json")
+    assert response.status_code == 400
+    assert "NUL" in response.json()["errors"]["rules"][0]
+    response = client.patch(f"{SEGMENTS}{segment.pk}/", {"rules": rules}, format="json")
+    assert response.status_code == 400
+    assert not Segment.objects.filter(name="Nul").exists()

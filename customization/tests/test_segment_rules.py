@@ -131,6 +131,9 @@ def test_refresh_all_skips_suggested_and_discarded(population):
         (["tier=premium"], "must be an object"),
         ([{"field": "tier", "op": "eq", "value": "premium", "extra": 1}], "unknown key"),
         ("tier", "at least one rule"),
+        ([{"field": "department", "op": "eq", "value": "Fin\x00ance"}], "NUL"),
+        ([{"field": "attributes.region", "op": "in", "value": ["EMEA", "\x00"]}], "NUL"),
+        ([{"field": "product", "op": "eq", "value": "app\x00"}], "NUL"),
     ],
 )
 def test_bad_rules_are_refused_with_a_message(population, rules, message):
