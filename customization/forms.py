@@ -6,6 +6,7 @@ import re
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 
 from feedback.models import Customer, Product
 from insights.models import Theme
@@ -102,6 +103,15 @@ def _users():
     )
 
 
+def _keeping(queryset: QuerySet, pk: int | None) -> QuerySet:
+    """``queryset`` plus the row ``pk``, in the same order."""
+    if pk is None:
+        return queryset
+    return queryset.model.objects.filter(Q(pk__in=queryset.values("pk")) | Q(pk=pk)).order_by(
+        *queryset.query.order_by
+    )
+
+
 class RequestForm(forms.Form):
     title = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
@@ -119,6 +129,16 @@ class RequestForm(forms.Form):
     )
     owner = forms.ModelChoiceField(queryset=_users(), required=False)
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, current: CustomizationRequest | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if current is not None:
+            # An edit keeps what the request has now, even when it is no longer offered
+            # for new requests (a product made inactive, a theme archived or merged, an
+            # owner who left): saving the form must not clear it unnoticed.
+            for name in ("product", "theme", "owner"):
+                field = self.fields[name]
+                field.queryset = _keeping(field.queryset, getattr(current, f"{name}_id"))
 
     def clean(self):
         data = super().clean()

@@ -116,7 +116,7 @@ def request_edit(request, pk: int | None = None):
     """Open a request (staff and managers) or edit one (managers)."""
     obj = selectors.get_request_for_user(request.user, pk, MANAGE) if pk else None
     if request.method == "POST":
-        form = RequestForm(request.POST)
+        form = RequestForm(request.POST, current=obj)
         if form.is_valid():
             try:
                 obj = _save_request(request, form, obj)
@@ -134,7 +134,7 @@ def request_edit(request, pk: int | None = None):
             for name in ("customer", "segment"):
                 if request.GET.get(name, "").isdigit():
                     initial[name] = int(request.GET[name])
-        form = RequestForm(initial=initial)
+        form = RequestForm(initial=initial, current=obj)
         status = 200
     return render(
         request, "customization/request_form.html", {"form": form, "req": obj}, status=status

@@ -7,7 +7,12 @@ from django.urls import reverse
 
 from customization import segment_services, services
 from customization.models import CustomerPreference, CustomizationRequest, Segment
-from feedback.tests.factories import CustomerFactory, FeedbackFactory
+from feedback.tests.factories import (
+    CustomerFactory,
+    FeedbackFactory,
+    ProductFactory,
+    UserFactory,
+)
 from insights.models import FeedbackTheme, Theme
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +202,45 @@ def test_manager_moves_a_request_and_a_wrong_move_is_a_form_error(client, manage
     assert "cannot become delivered" in response.content.decode()
     request_obj.refresh_from_db()
     assert request_obj.status == "assessed"
+
+
+def test_editing_keeps_a_product_theme_and_owner_no_longer_offered(
+    client, manager, request_obj, population
+):
+    product = ProductFactory(name="Legacy portal", slug="legacy-portal")
+    theme = Theme.objects.create(name="Invoices", slug="invoices")
+    owner = UserFactory(username="leaver", role="staff")
+    services.update_customization_request(
+        request=request_obj, product=product, theme=theme, owner=owner
+    )
+    product.active = False
+    product.save()
+    theme.status = Theme.Status.ARCHIVED
+    theme.save()
+    owner.is_active = False
+    owner.save()
+    client.force_login(manager)
+    url = reverse("customization:request_edit", args=[request_obj.pk])
+    form = client.get(url).context["form"]
+    for name, obj in (("product", product), ("theme", theme), ("owner", owner)):
+        assert f'<option value="{obj.pk}" selected>' in str(form[name]), name
+    data = {
+        "title": request_obj.title,
+        "customer": population["Acme"].pk,
+        "product": product.pk,
+        "theme": theme.pk,
+        "owner": owner.pk,
+        "due_date": "2027-03-01",
+    }
+    assert client.post(url, data).status_code == 302
+    request_obj.refresh_from_db()
+    assert (request_obj.product, request_obj.theme, request_obj.owner) == (product, theme, owner)
+    assert str(request_obj.due_date) == "2027-03-01"
+    # A new request is not offered what is no longer in use.
+    form = client.get(reverse("customization:request_create")).context["form"]
+    assert product not in form.fields["product"].queryset
+    assert theme not in form.fields["theme"].queryset
+    assert owner not in form.fields["owner"].queryset
 
 
 def test_one_click_request_from_a_feedback(client, staff_member, population):
