@@ -141,16 +141,22 @@ def suggest_segments(*, seed: int | None = None, max_clusters: int | None = None
     """Cluster the customers and store each cluster as a pending suggested segment.
 
     Pending suggestions from an earlier run are replaced; accepted and discarded ones are
-    never touched. The same data and seed give the same suggestions.
+    never touched, and a cluster of (nearly) the same customers as one of them is not
+    suggested again. The same data and seed give the same suggestions.
     """
     seed = settings.SEGMENT_SUGGESTION_SEED if seed is None else seed
     max_clusters = (
         settings.SEGMENT_SUGGESTION_MAX_CLUSTERS if max_clusters is None else max_clusters
     )
     customers, themes = selectors.clustering_input()
-    suggestions = clustering.suggest_segments(
-        customers, themes, max_clusters=max_clusters, seed=seed
-    )
+    decided = selectors.decided_suggestion_members()
+    suggestions = [
+        suggestion
+        for suggestion in clustering.suggest_segments(
+            customers, themes, max_clusters=max_clusters, seed=seed
+        )
+        if not clustering.repeats_one_of(suggestion.customer_ids, decided)
+    ]
     with transaction.atomic():
         pending = Segment.objects.filter(
             kind=Segment.Kind.SUGGESTED, status=Segment.Status.SUGGESTED
@@ -202,7 +208,7 @@ def accept_suggestion(*, segment: Segment, name: str | None = None) -> Segment:
 
 
 def discard_suggestion(*, segment: Segment) -> Segment:
-    """Set a pending suggestion aside; re-runs will not bring it back under its name."""
+    """Set a pending suggestion aside; re-runs do not suggest the same customers again."""
     with transaction.atomic():
         segment = _pending_suggestion(segment)
         segment.status = Segment.Status.DISCARDED

@@ -57,6 +57,18 @@ def live_segments() -> QuerySet[Segment]:
     return Segment.objects.live().order_by("name")
 
 
+def decided_suggestion_members() -> list[set[int]]:
+    """The customers of each suggestion a manager accepted or discarded (one query)."""
+    members: dict[int, set[int]] = {}
+    rows = Segment.customers.through.objects.filter(
+        segment__kind=Segment.Kind.SUGGESTED,
+        segment__status__in=[Segment.Status.ACTIVE, Segment.Status.DISCARDED],
+    ).values_list("segment_id", "customer_id")
+    for segment_id, customer_id in rows:
+        members.setdefault(segment_id, set()).add(customer_id)
+    return list(members.values())
+
+
 CLUSTERING_COLUMNS = [
     "id",
     "kind",

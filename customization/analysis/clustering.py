@@ -10,6 +10,7 @@ its defining traits in plain language and the themes its customers raise most.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,9 @@ CATEGORY_MIN_SHARE = 0.5
 NUMERIC_EFFECT = 0.5
 MAX_TRAITS = 4
 MAX_THEMES = 3
+# A cluster sharing this much of its members (Jaccard index) with a suggestion a manager
+# already accepted or discarded is that suggestion again.
+SAME_CLUSTER_OVERLAP = 0.8
 
 
 @dataclass
@@ -192,6 +196,16 @@ def _top_themes(theme_counts: pd.DataFrame, members: pd.Index) -> list[dict]:
             item["theme_id"] = int(row.theme_id)
         rows.append(item)
     return rows
+
+
+def repeats_one_of(members: Iterable[int], decided: Iterable[set[int]]) -> bool:
+    """Whether ``members`` are (nearly) the customers of one of the ``decided`` clusters."""
+    members = set(members)
+    for other in decided:
+        union = len(members | other)
+        if union and len(members & other) / union >= SAME_CLUSTER_OVERLAP:
+            return True
+    return False
 
 
 def suggest_segments(

@@ -122,3 +122,11 @@ def test_customers_without_feedback_or_themes_are_clustered_too():
     suggestions = clustering.suggest_segments(customers, empty, max_clusters=4, seed=1)
     assert suggestions and sum(s.size for s in suggestions) == len(customers)
     assert all(s.top_themes == [] for s in suggestions)
+
+
+def test_a_cluster_repeats_a_decided_one_when_it_has_nearly_the_same_customers():
+    members = set(range(1, 11))
+    assert clustering.repeats_one_of(members, [set(range(1, 10))])  # 9 of 10 in common
+    assert clustering.repeats_one_of(members, [{50}, set(range(1, 12))])
+    assert not clustering.repeats_one_of(members, [set(range(1, 6))])  # half
+    assert not clustering.repeats_one_of(members, [])

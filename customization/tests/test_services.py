@@ -242,20 +242,34 @@ def test_suggestions_replace_pending_ones_and_keep_decided_ones(db):
     _clustered_population()
     first = segment_services.suggest_segments(seed=5, max_clusters=4)
     assert len(first) == 2 and {s.member_count for s in first} == {12}
-    accepted = segment_services.accept_suggestion(segment=first[0], name="Big accounts")
-    discarded = segment_services.discard_suggestion(segment=first[1])
+    groups_first = _groups(first)
     again = segment_services.suggest_segments(seed=5, max_clusters=4)
-    groups_again = _groups(again)
-    third = segment_services.suggest_segments(seed=5, max_clusters=4)
-    pending = Segment.objects.filter(status="suggested")
-    assert {s.pk for s in pending} == {s.pk for s in third}
-    assert not {s.pk for s in again} & {s.pk for s in pending}
+    # Deterministic for a seed: the same groups and traits each run, replacing the pending.
+    assert _groups(again) == groups_first
+    assert not Segment.objects.filter(pk__in=[s.pk for s in first]).exists()
+    accepted = segment_services.accept_suggestion(segment=again[0], name="Big accounts")
+    discarded = segment_services.discard_suggestion(segment=again[1])
+    assert segment_services.suggest_segments(seed=5, max_clusters=4) == []
+    assert not Segment.objects.filter(status="suggested").exists()
     assert Segment.objects.get(pk=accepted.pk).status == "active"
     assert Segment.objects.get(pk=accepted.pk).name == "Big accounts"
     assert Segment.objects.get(pk=accepted.pk).customers.count() == 12
     assert Segment.objects.get(pk=discarded.pk).status == "discarded"
-    # Deterministic for a seed: the same groups and traits each run.
-    assert groups_again == _groups(third) and len(groups_again) == 2
+
+
+def test_a_decided_suggestion_is_not_suggested_again(db):
+    _clustered_population()
+    enterprise, free = sorted(
+        segment_services.suggest_segments(seed=5, max_clusters=4),
+        key=lambda s: s.customers.first().tier,
+    )
+    segment_services.discard_suggestion(segment=free)
+    # A few more customers like the discarded ones: nearly the same cluster comes again.
+    for index in range(2):
+        CustomerFactory(name=f"Free new {index}", tier="free", annual_value=Decimal(0))
+    rerun = segment_services.suggest_segments(seed=5, max_clusters=4)
+    assert [s.customers.first().tier for s in rerun] == ["enterprise"]
+    assert Segment.objects.filter(status="suggested").count() == 1
 
 
 def _groups(segments):
