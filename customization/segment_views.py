@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -126,10 +127,26 @@ def segment_refresh(request, pk: int):
     return redirect("customization:segment_detail", pk=segment.pk)
 
 
+def _suggestion(request, pk: int) -> Segment | None:
+    """The segment ``pk``, or None with a message when it is gone: a pending suggestion
+    is replaced by the next clustering run while its page may still be open."""
+    try:
+        return selectors.get_segment_for_user(request.user, pk, MANAGE)
+    except Http404:
+        messages.error(
+            request,
+            "This suggestion no longer exists: a newer clustering run replaced it. "
+            "Here are the current suggestions.",
+        )
+        return None
+
+
 @permission_required(MANAGE)
 @require_POST
 def segment_accept(request, pk: int):
-    segment = selectors.get_segment_for_user(request.user, pk, MANAGE)
+    segment = _suggestion(request, pk)
+    if segment is None:
+        return redirect(f"{_list_url()}?show=suggested")
     form = RenameSegmentForm(request.POST)
     form.is_valid()
     try:
@@ -163,7 +180,9 @@ def segment_rename(request, pk: int):
 @permission_required(MANAGE)
 @require_POST
 def segment_discard(request, pk: int):
-    segment = selectors.get_segment_for_user(request.user, pk, MANAGE)
+    segment = _suggestion(request, pk)
+    if segment is None:
+        return redirect(f"{_list_url()}?show=suggested")
     try:
         segment_services.discard_suggestion(segment=segment)
     except ValidationError as exc:

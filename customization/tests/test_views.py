@@ -171,6 +171,22 @@ def test_manager_accepts_renames_and_discards_suggestions(client, manager, popul
     assert one.name == "Fans"
 
 
+def test_a_suggestion_replaced_meanwhile_gets_a_message_not_a_404(client, manager, population):
+    client.force_login(manager)
+    gone = Segment.objects.create(name="Suggested: A", kind="suggested", status="suggested")
+    urls = [
+        reverse("customization:segment_accept", args=[gone.pk]),
+        reverse("customization:segment_discard", args=[gone.pk]),
+    ]
+    gone.delete()  # a clustering run replaced the pending suggestions
+    for url in urls:
+        response = client.post(url, {"name": "Fans"}, follow=True)
+        assert response.status_code == 200, url
+        assert response.redirect_chain[-1][0].endswith("?show=suggested")
+        assert "a newer clustering run replaced it" in response.content.decode()
+    assert not Segment.objects.exists()
+
+
 def test_staff_cannot_accept_suggestions(client, staff_member):
     client.force_login(staff_member)
     one = Segment.objects.create(name="Suggested: A", kind="suggested", status="suggested")
