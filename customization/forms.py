@@ -60,13 +60,26 @@ class RuleForm(forms.Form):
 
 
 def _typed(text: str, custom: bool):
-    """Custom attribute values keep JSON types: 5 is a number, true a boolean."""
+    """Custom attribute values keep JSON types: 5 is a number, true a boolean, and "5" in
+    double quotes the text 5."""
     if not custom:
         return text
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     if _NUMBER.match(text):
         return float(text) if "." in text else int(text)
+    return text
+
+
+def _shown(value, custom: bool) -> str:
+    """A rule value as typed in the builder: ``_typed`` reads it back as the same value."""
+    if value is True or value is False:
+        return "true" if value else "false"
+    text = str(value)
+    if custom and isinstance(value, str) and _typed(text, True) != value:
+        return f'"{text}"'
     return text
 
 
@@ -83,9 +96,8 @@ def rule_initial(rules: list[dict]) -> list[dict]:
             row["key"] = field[len(segment_rules.ATTRIBUTE_PREFIX) :]
         value = rule.get("value")
         items = value if isinstance(value, list) else [value]
-        row["value"] = ", ".join(
-            ("true" if v is True else "false" if v is False else str(v)) for v in items
-        )
+        typed = row["field"] == "attribute" and rule.get("op") in ("eq", "in")
+        row["value"] = ", ".join(_shown(v, typed) for v in items)
         rows.append(row)
     return rows
 

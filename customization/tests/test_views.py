@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from customization import segment_services, services
 from customization.models import CustomerPreference, CustomizationRequest, Segment
+from feedback.models import Customer
 from feedback.tests.factories import (
     CustomerFactory,
     FeedbackFactory,
@@ -119,6 +120,39 @@ def test_manager_defines_a_rule_segment_with_the_builder(client, manager, popula
     assert response.status_code == 302 and response["Location"].endswith(f"/segments/{segment.pk}/")
     assert set(segment.customers.values_list("name", flat=True)) == {"Acme", "Hive"}
     assert segment.rules[0] == {"field": "attributes.region", "op": "eq", "value": "EMEA"}
+
+
+def test_text_rules_that_look_like_numbers_stay_text_through_the_builder(
+    client, manager, population
+):
+    Customer.objects.filter(pk=population["Acme"].pk).update(
+        attributes={"crm_id": "777", "postcode": "01234", "vip": "true"}
+    )
+    rules = [
+        {"field": "attributes.crm_id", "op": "eq", "value": "777"},
+        {"field": "attributes.postcode", "op": "in", "value": ["01234", "09999"]},
+        {"field": "attributes.vip", "op": "eq", "value": "true"},
+    ]
+    segment = segment_services.create_rule_segment(name="CRM 777", rules=rules)
+    assert segment.member_count == 1
+    client.force_login(manager)
+    url = reverse("customization:segment_edit", args=[segment.pk])
+    formset = client.get(url).context["formset"]
+    data = {"name": "CRM seven", "rules-TOTAL_FORMS": "6", "rules-INITIAL_FORMS": "3"}
+    for index, form in enumerate(formset.forms):
+        for name, value in form.initial.items():
+            data[f"rules-{index}-{name}"] = value
+    assert data["rules-1-value"] == '"01234", "09999"'
+    assert client.post(url, data).status_code == 302
+    segment.refresh_from_db()
+    assert (segment.name, segment.rules, segment.member_count) == ("CRM seven", rules, 1)
+    # Typed in the builder: quotes make the text, no quotes the number.
+    data.update({"name": "Numbers", "rules-0-value": "777"})
+    data.update({"rules-1-field": "", "rules-2-field": ""})
+    client.post(reverse("customization:segment_create"), data)
+    assert Segment.objects.get(name="Numbers").rules == [
+        {"field": "attributes.crm_id", "op": "eq", "value": 777}
+    ]
 
 
 @pytest.mark.parametrize(
