@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from feedback.models import Customer
@@ -15,7 +16,7 @@ from insights.services import refresh_daily_segment_stats
 from . import segment_rules, selectors
 from .analysis import clustering
 from .models import Segment
-from .services import refresh_segment_request_values
+from .services import refresh_customer_request_values, refresh_segment_request_values
 
 logger = logging.getLogger(__name__)
 
@@ -108,19 +109,32 @@ def refresh_segment_membership(*, segment: Segment) -> int:
 
 
 def refresh_all_segments() -> int:
-    """Refresh every active rule segment; return how many were refreshed.
+    """Refresh every active segment; return how many were refreshed.
 
-    A segment whose stored rules no longer validate (a product slug renamed) is logged
-    and skipped, so one bad segment does not stop the others.
+    Rule segments are matched again. Manual and accepted suggested segments keep their
+    members, but their count is redone when it no longer agrees (a member was deleted)
+    and the value at stake of their open requests follows the members' annual values;
+    so does the value of open requests for one customer. A rule segment whose stored
+    rules no longer validate (a product slug renamed) is logged and skipped, so one bad
+    segment does not stop the others.
     """
     refreshed = 0
-    for pk in Segment.objects.live().filter(kind=Segment.Kind.RULE).values_list("pk", flat=True):
-        try:
-            refresh_segment_membership(segment=Segment(pk=pk))
-        except ValidationError:
-            logger.warning("segment %s has invalid rules; membership left as it was", pk)
-            continue
+    segments = (
+        Segment.objects.live()
+        .annotate(members_now=Count("customers"))
+        .values_list("pk", "kind", "member_count", "members_now")
+    )
+    for pk, kind, member_count, members_now in segments:
+        if kind == Segment.Kind.RULE or member_count != members_now:
+            try:
+                refresh_segment_membership(segment=Segment(pk=pk))
+            except ValidationError:
+                logger.warning("segment %s has invalid rules; membership left as it was", pk)
+                continue
+        else:
+            refresh_segment_request_values(segment=Segment(pk=pk))
         refreshed += 1
+    refresh_customer_request_values()
     return refreshed
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from api import webhooks
@@ -152,6 +152,18 @@ def refresh_segment_request_values(*, segment: Segment) -> int:
         .exclude(status__in=[Status.DELIVERED, Status.DECLINED])
         .exclude(value_at_stake=value)
         .update(value_at_stake=value, updated_at=timezone.now())
+    )
+
+
+def refresh_customer_request_values() -> int:
+    """Bring the value at stake of open requests for one customer up to that customer's
+    annual value (one UPDATE); return how many changed."""
+    annual_value = Customer.objects.filter(pk=OuterRef("customer_id")).values("annual_value")
+    return (
+        CustomizationRequest.objects.filter(customer__isnull=False)
+        .exclude(status__in=[Status.DELIVERED, Status.DECLINED])
+        .exclude(value_at_stake=F("customer__annual_value"))
+        .update(value_at_stake=Subquery(annual_value[:1]), updated_at=timezone.now())
     )
 
 

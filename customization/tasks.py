@@ -23,8 +23,9 @@ RETRYING = {
 
 @shared_task(**RETRYING, soft_time_limit=240, time_limit=300)
 def refresh_all_segments_task() -> int:
-    """Beat, hourly: re-materialise every rule segment and its requests' value at stake.
-    Idempotent: the membership is replaced by what the rules match now."""
+    """Beat, hourly: re-materialise every rule segment, recount the others, and bring
+    the value at stake of open requests up to date. Idempotent: the membership is
+    replaced by what the rules match now, the values by what the customers are worth."""
     return segment_services.refresh_all_segments()
 
 

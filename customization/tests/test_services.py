@@ -62,6 +62,47 @@ def test_the_value_follows_segment_membership(population, emea):
     assert request.value_at_stake == Decimal("515000")
 
 
+def test_the_hourly_refresh_brings_customer_request_values_up_to_date(population):
+    acme, cora = population["Acme"], population["Cora"]
+    open_one = services.create_customization_request(title="SSO", customer=acme)
+    delivered = services.create_customization_request(title="Logo", customer=cora)
+    for step in ("assessed", "accepted", "delivering", "delivered"):
+        services.change_request_status(request=delivered, to_status=step)
+    Customer.objects.filter(pk__in=[acme.pk, cora.pk]).update(annual_value=Decimal("250000.50"))
+
+    segment_services.refresh_all_segments()
+
+    open_one.refresh_from_db(), delivered.refresh_from_db()
+    assert open_one.value_at_stake == Decimal("250000.50")
+    assert delivered.value_at_stake == Decimal(9000)  # closed: the value it was delivered at
+
+
+def test_the_hourly_refresh_keeps_manual_and_accepted_segments_right(population):
+    manual = Segment.objects.create(name="Key accounts", kind="manual")
+    accepted = Segment.objects.create(name="Fans", kind="suggested", status="active")
+    for segment in (manual, accepted):
+        segment.customers.set([population["Acme"], population["Bolt"], population["Dune"]])
+        segment_services.refresh_segment_membership(segment=segment)
+    requests = [
+        services.create_customization_request(title="QBR", segment=segment)
+        for segment in (manual, accepted)
+    ]
+    assert {r.value_at_stake for r in requests} == {Decimal(160000)}
+    population["Dune"].delete()
+    Customer.objects.filter(pk=population["Bolt"].pk).update(annual_value=Decimal(50000))
+
+    assert segment_services.refresh_all_segments() == 2
+
+    for segment, request in zip((manual, accepted), requests, strict=True):
+        segment.refresh_from_db(), request.refresh_from_db()
+        assert segment.member_count == segment.customers.count() == 2
+        assert request.value_at_stake == Decimal(170000)
+        assert list(segment.customers.order_by("name").values_list("name", flat=True)) == [
+            "Acme",
+            "Bolt",
+        ]
+
+
 @pytest.mark.parametrize("both", [True, False])
 def test_a_request_is_for_one_customer_or_one_segment(population, emea, both):
     with pytest.raises(ValidationError) as caught:
