@@ -1,5 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
+from . import segment_services
 from .models import (
     CustomerPreference,
     CustomizationEvidence,
@@ -16,6 +18,17 @@ class SegmentAdmin(admin.ModelAdmin):
     search_fields = ["name", "description"]
     raw_id_fields = ["customers", "created_by"]
     readonly_fields = ["member_count", "membership_refreshed_at", "created_at", "updated_at"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Members curated here: the count, the open requests' value at stake and the
+        # dashboard's segment figures follow (a rule segment is matched from its rules).
+        try:
+            segment_services.refresh_segment_membership(segment=form.instance)
+        except ValidationError as exc:
+            self.message_user(
+                request, f"Members not refreshed: {' '.join(exc.messages)}", messages.WARNING
+            )
 
 
 @admin.register(CustomerPreference)

@@ -439,3 +439,30 @@ def test_list_pages_have_a_bounded_query_count(
             client.get(reverse("customization:request_detail", args=[request.pk])).status_code
             == 200
         )
+
+
+def test_members_curated_in_the_admin_update_the_count_and_the_value(client, population):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    segment = Segment.objects.create(name="Key accounts", kind="manual")
+    request = services.create_customization_request(title="QBR", segment=segment)
+    members = [population["Acme"], population["Echo"]]
+    response = client.post(
+        reverse("admin:customization_segment_change", args=[segment.pk]),
+        {
+            "name": "Key accounts",
+            "description": "",
+            "kind": "manual",
+            "status": "active",
+            "rules": "[]",
+            "customers": ",".join(str(c.pk) for c in members),
+            "traits": "[]",
+            "top_themes": "[]",
+            "created_by": "",
+        },
+    )
+    assert response.status_code == 302
+    segment.refresh_from_db(), request.refresh_from_db()
+    assert segment.member_count == 2 and segment.membership_refreshed_at is not None
+    assert request.value_at_stake == Decimal(420000)
+    page = client.get(reverse("customization:segments")).content.decode()
+    assert '<td class="num">2</td>' in page
