@@ -107,7 +107,10 @@ def _context(*, idea: Idea | None, request: CustomizationRequest | None) -> dict
 
 def subject_for(context: dict) -> str:
     verb = "Now available" if context["kind"] == "idea" else "Delivered"
-    return f"{verb}: {context['title']}".replace("\n", " ")[:200]
+    # One line: a title sent through the API may hold any line break, and a header with
+    # "\r" or "\n" is refused by the mail library (the whole run would stop there).
+    title = " ".join(context["title"].split())
+    return f"{verb}: {title}"[:200]
 
 
 def build_email(recipient: Recipient, context: dict) -> EmailMultiAlternatives:

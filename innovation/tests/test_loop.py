@@ -120,6 +120,24 @@ def test_the_html_email_escapes_what_customers_wrote(manager):
     assert "<b>new</b>" not in html and "<i>Ana</i>" not in html
 
 
+def test_a_title_with_line_breaks_still_reaches_everyone_on_one_subject_line(manager, people):
+    # The API keeps a title's inner line breaks; a mail header may not hold them.
+    feedback = [
+        FeedbackFactory(customer=people["consents"]),
+        FeedbackFactory(customer=people["voter"]),
+    ]
+    row = idea(
+        manager, title="One-page\r\ncheckout\rand\u2028cards", feedback_ids=[f.pk for f in feedback]
+    )
+    row = roadmap.ship_idea(idea=row, release_note=RELEASE_NOTE, by=manager)
+
+    sent = loop.close_the_loop(idea=row)
+
+    assert len(sent) == 2 and len(mail.outbox) == 2
+    assert {m.subject for m in mail.outbox} == {"Now available: One-page checkout and cards"}
+    assert LoopMessage.objects.filter(idea=row).count() == 2
+
+
 def test_an_idea_that_has_not_shipped_announces_nothing(manager, people):
     feedback = FeedbackFactory(customer=people["consents"])
     row = idea(manager, feedback_ids=[feedback.pk])
