@@ -24,6 +24,17 @@ def parse_ids(value: str) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+def whole_number(value: str) -> int | None:
+    """ "12" → 12; None for anything else ("²" and 5,000-digit strings pass ``isdigit`` but
+    ``int`` refuses them)."""
+    if not value.isascii() or not value.isdigit():
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
 class IdsField(forms.CharField):
     def clean(self, value):
         value = super().clean(value)
@@ -123,7 +134,8 @@ class VoteForm(forms.Form):
 
     def clean_customer(self):
         value = self.cleaned_data["customer"].strip()
-        lookup = Q(pk=int(value)) if value.isdigit() else Q(email__iexact=value)
+        pk = whole_number(value)
+        lookup = Q(pk=pk) if pk is not None else Q(email__iexact=value)
         customers = list(Customer.objects.filter(lookup)[:2])
         if len(customers) != 1:
             raise forms.ValidationError(

@@ -28,6 +28,7 @@ from .forms import (
     SegmentWeightsForm,
     StatusForm,
     VoteForm,
+    whole_number,
 )
 from .loop import LOOP_MESSAGES_SHOWN, loop_messages_for
 from .models import Idea, IdeaEvidence
@@ -76,18 +77,18 @@ def idea_list(request):
 def _initial_from(request) -> dict:
     """A new idea prefilled from a feedback or a theme (the "new idea from …" links)."""
     initial: dict = {}
-    feedback_id = request.GET.get("feedback", "")
-    theme_id = request.GET.get("theme", "")
-    if feedback_id.isdigit():
-        feedback = Feedback.objects.filter(pk=int(feedback_id)).select_related("product").first()
+    feedback_id = whole_number(request.GET.get("feedback", ""))
+    theme_id = whole_number(request.GET.get("theme", ""))
+    if feedback_id is not None:
+        feedback = Feedback.objects.filter(pk=feedback_id).select_related("product").first()
         if feedback is not None:
             initial.update(
                 problem=feedback.text[:2000],
                 product=feedback.product,
                 feedback_ids=str(feedback.pk),
             )
-    elif theme_id.isdigit():
-        theme = Theme.objects.filter(pk=int(theme_id)).first()
+    elif theme_id is not None:
+        theme = Theme.objects.filter(pk=theme_id).first()
         if theme is not None:
             ids = selectors.top_feedback_ids_for_theme(theme)
             initial.update(

@@ -130,6 +130,19 @@ def test_create_with_bad_input_answers_400_with_messages(client, staff_member):
     assert response.context["form"].errors.keys() >= {"title", "feedback_ids"}
 
 
+@pytest.mark.parametrize("odd", ["²", "١٢", "9" * 5000, "-3", "1e3"])
+def test_odd_numbers_in_ids_are_no_match_not_an_error(client, staff_member, idea, odd):
+    # "²" and a 5,000-digit string pass str.isdigit() but int() refuses them.
+    client.force_login(staff_member)
+    for name in ("feedback", "theme"):
+        response = client.get(reverse("innovation:idea_create"), {name: odd})
+        assert response.status_code == 200
+        assert not response.context["form"].initial
+    response = client.post(reverse("innovation:idea_vote_add", args=[idea.pk]), {"customer": odd})
+    assert response.status_code == 400
+    assert response.context["vote_form"].errors["customer"] == ["No customer matches."]
+
+
 def test_new_idea_from_feedback_and_theme_prefills_evidence(client, staff_member, manager):
     feedback = FeedbackFactory(text="Checkout freezes on step two")
     theme = Theme.objects.create(name="Checkout", slug="checkout")
