@@ -66,10 +66,18 @@ class IdeaForm(forms.Form):
 
 
 class IdeaEditForm(IdeaForm):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, idea: Idea, **kwargs):
         super().__init__(*args, **kwargs)
         del self.fields["feedback_ids"]
         del self.fields["confirmed"]
+        # The idea's own product, theme and owner stay choosable after they stop being
+        # offered for new ideas (product inactive, theme archived, owner deactivated):
+        # otherwise the select shows nothing chosen and saving clears them.
+        for name in ("product", "theme", "owner"):
+            current = getattr(idea, f"{name}_id")
+            if current is not None:
+                field = self.fields[name]
+                field.queryset = field.queryset | field.queryset.model.objects.filter(pk=current)
 
 
 class ScoresForm(forms.Form):

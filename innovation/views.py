@@ -148,7 +148,7 @@ def idea_create(request):
 def idea_edit(request, pk: int):
     idea = selectors.get_idea_for_user(request.user, pk, live_only=True)
     if request.method == "POST":
-        form = IdeaEditForm(request.POST)
+        form = IdeaEditForm(request.POST, idea=idea)
         if form.is_valid():
             try:
                 services.update_idea(idea=idea, by=request.user, **form.cleaned_data)
@@ -161,6 +161,7 @@ def idea_edit(request, pk: int):
             request, "innovation/idea_form.html", {"form": form, "idea": idea}, status=400
         )
     form = IdeaEditForm(
+        idea=idea,
         initial={
             "title": idea.title,
             "problem": idea.problem,
@@ -168,7 +169,7 @@ def idea_edit(request, pk: int):
             "product": idea.product,
             "theme": idea.theme,
             "owner": idea.owner,
-        }
+        },
     )
     return render(request, "innovation/idea_form.html", {"form": form, "idea": idea})
 

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from customization.models import Segment
-from feedback.tests.factories import CustomerFactory, FeedbackFactory
+from feedback.tests.factories import CustomerFactory, FeedbackFactory, ProductFactory, UserFactory
 from innovation import services
 from innovation.models import Idea, IdeaEvidence, SegmentWeight
 from insights.models import FeedbackTheme, Theme
@@ -59,6 +59,41 @@ def test_manager_only_pages(client, request, idea, actor, expected):
     assert response.status_code == (302 if expected in (200, 302) else 403)
     idea.refresh_from_db()
     assert idea.status == ("under_review" if actor == "manager" else "new")
+
+
+def test_editing_keeps_an_inactive_product_archived_theme_and_departed_owner(client, manager):
+    product = ProductFactory(name="Legacy app", active=False)
+    theme = Theme.objects.create(name="Old sync", slug="old-sync", status=Theme.Status.ARCHIVED)
+    owner = UserFactory(username="left_the_company", role="manager")
+    owner.is_active = False
+    owner.save()
+    idea = services.create_idea(
+        title="Sync", problem="Sync fails", created_by=manager,
+        product=product, theme=theme, owner=owner,
+    )  # fmt: skip
+    client.force_login(manager)
+    url = reverse("innovation:idea_edit", args=[idea.pk])
+    form = client.get(url).context["form"]
+    for name, current in (("product", product), ("theme", theme), ("owner", owner)):
+        assert form[name].value() == current.pk
+        assert f'<option value="{current.pk}" selected>' in str(form[name])
+    response = client.post(
+        url,
+        {"title": "Sync again", "problem": "Sync fails", "product": product.pk,
+         "theme": theme.pk, "owner": owner.pk},
+    )  # fmt: skip
+    assert response.status_code == 302, response.context["form"].errors
+    idea.refresh_from_db()
+    assert idea.title == "Sync again"
+    assert (idea.product, idea.theme, idea.owner) == (product, theme, owner)
+    # Still not offered for other ideas.
+    assert (
+        client.get(reverse("innovation:idea_create"))
+        .context["form"]["product"]
+        .field.queryset.filter(pk=product.pk)
+        .exists()
+        is False
+    )
 
 
 def test_detail_escapes_and_shows_formula_evidence_and_history(client, manager, idea):
