@@ -285,10 +285,8 @@ def test_manager_toggles_public(client, manager, board):
     assert board["A"].public is False
 
 
-def test_item_page_shows_the_impact_check(client, staff_member, manager):
-    row = shipped(
-        idea(manager, title="Faster search"), days_ago=60, release_note="Search is 3× faster."
-    )
+def _checked(row, *, after_share=0.1, after_sentiment=0.2):
+    """Write an "improved" impact check on a shipped idea, as the daily task would."""
     Idea.objects.filter(pk=row.pk).update(
         impact_result="improved",
         impact_checked_at=timezone.now(),
@@ -296,16 +294,37 @@ def test_item_page_shows_the_impact_check(client, staff_member, manager):
             "result": "improved", "alpha": 0.05,
             "windows": {"before": ["2026-01-01", "2026-02-10"], "after": ["2026-02-12", "2026-03-24"]},
             "before": {"volume_per_week": 30.0, "negative_share": 0.6, "average_sentiment": -0.3, "volume": 171, "days": 41},
-            "after": {"volume_per_week": 10.0, "negative_share": 0.1, "average_sentiment": 0.2, "volume": 57, "days": 41},
+            "after": {"volume_per_week": 10.0, "negative_share": after_share, "average_sentiment": after_sentiment, "volume": 57, "days": 41},
             "tests": {"negative_share": {"tested": True, "significant": True, "better": True, "adjusted_p_value": 0.0001}},
         },
     )  # fmt: skip
+    return row
+
+
+def test_item_page_shows_the_impact_check(client, staff_member, manager):
+    row = shipped(
+        idea(manager, title="Faster search"), days_ago=60, release_note="Search is 3× faster."
+    )
+    _checked(row)
     client.force_login(staff_member)
     body = client.get(reverse("innovation:roadmap_item", args=[row.pk])).content.decode()
     assert "Impact check" in body and "Improved" in body and "yes, better" in body
     assert "Search is 3× faster." in body
     body = client.get(CHANGELOG).content.decode()
     assert "Faster search" in body and "Improved" in body
+
+
+def test_impact_table_shows_a_share_or_sentiment_of_zero_as_zero(client, staff_member, manager):
+    row = shipped(idea(manager, title="Calm checkout"), days_ago=60, release_note="Calmer.")
+    _checked(row, after_share=0.0, after_sentiment=0.0)
+    client.force_login(staff_member)
+    body = client.get(reverse("innovation:roadmap_item", args=[row.pk])).content.decode()
+    cells = " ".join(body.split())
+    share = '<th scope="row">Negative share</th><td class="num">0.6</td><td class="num">0.0</td>'
+    sentiment = (
+        '<th scope="row">Average sentiment</th><td class="num">-0.3</td><td class="num">0.0</td>'
+    )
+    assert share in cells and sentiment in cells
 
 
 def test_list_pages_have_bounded_queries(client, manager, django_assert_max_num_queries):
