@@ -6,6 +6,7 @@ Input serializer → service → output serializer. API keys need ``backlog:read
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -280,11 +281,16 @@ class IdeaDetailView(generics.RetrieveAPIView):
         scores = {
             k: values.pop(k) for k in ("impact", "confidence", "effort", "value") if k in values
         }
-        if values:
-            services.update_idea(idea=idea, by=acting_person(request), **values)
-        if scores:
-            current = {k: getattr(idea, k) for k in ("impact", "confidence", "effort", "value")}
-            services.set_idea_scores(idea=idea, by=acting_person(request), **{**current, **scores})
+        # All or nothing: scores refused after the text was saved would leave a 400 that
+        # changed the idea.
+        with transaction.atomic():
+            if values:
+                services.update_idea(idea=idea, by=acting_person(request), **values)
+            if scores:
+                current = {k: getattr(idea, k) for k in ("impact", "confidence", "effort", "value")}
+                services.set_idea_scores(
+                    idea=idea, by=acting_person(request), **{**current, **scores}
+                )
         return Response(IdeaSerializer(self.get_queryset().get(pk=idea.pk)).data)
 
 

@@ -124,6 +124,20 @@ def test_patch_updates_text_and_scores(idea, manager):
     assert bad.status_code == 400 and "effort" in bad.json()["errors"]
 
 
+def test_a_refused_patch_changes_nothing(idea, manager):
+    client = APIClient()
+    client.force_authenticate(manager)
+    response = client.patch(
+        f"{IDEAS}{idea.pk}/",
+        {"title": "Renamed", "problem": "New words", "effort": 0},
+        format="json",
+    )
+    assert response.status_code == 400 and "effort" in response.json()["errors"]
+    idea.refresh_from_db()
+    assert idea.title == "Invoice export"
+    assert idea.problem == "Invoices cannot be exported to PDF."
+
+
 def test_status_merge_unmerge_actions(writer, idea, manager):
     assert writer.post(f"{IDEAS}{idea.pk}/status/", {"to_status": "shipped"}).status_code == 400
     response = writer.post(f"{IDEAS}{idea.pk}/status/", {"to_status": "planned", "note": "Q3"})
