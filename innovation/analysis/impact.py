@@ -17,8 +17,10 @@ so "improved" or "worse" is claimed at ``alpha`` family-wise, not three chances 
 Lower volume, lower negative share and higher sentiment are improvements. The result is
 ``improved`` when at least one metric improved significantly and none got significantly
 worse, ``worse`` in the mirror case, ``no_change`` otherwise (nothing significant, or a
-mix), and ``not_enough_data`` when either window has fewer than ``min_analysed`` analysed
-items or the window before is empty.
+mix), and ``not_enough_data`` when the window before has fewer than ``MIN_ANALYSED``
+analysed items (or none at all). When only the window after has fewer, the negative share
+and the sentiment are not tested, and the volume alone decides: a significant fall is
+``improved`` (the pain went away), a significant rise ``worse``, else ``not_enough_data``.
 """
 
 from __future__ import annotations
@@ -91,27 +93,29 @@ def compare_windows(before: Window, after: Window, *, alpha: float = 0.05) -> di
         "tests": {},
         "min_analysed": MIN_ANALYSED,
     }
-    if (
-        before.feedback_count == 0
-        or before.analysed_count < MIN_ANALYSED
-        or after.analysed_count < MIN_ANALYSED
-    ):
+    if before.feedback_count == 0 or before.analysed_count < MIN_ANALYSED:
         details["result"] = NOT_ENOUGH_DATA
         return details
 
     comparisons = {
         "volume": stats.count_difference(before.feedback_count, after.feedback_count, alpha=alpha),
-        "negative_share": stats.proportion_difference(
+        "negative_share": None,
+        "average_sentiment": None,
+    }
+    # Too few analysed after shipping for a share or a mean — which is also what a pain
+    # that went away looks like: the volume test needs no minimum, so it still speaks.
+    enough_after = after.analysed_count >= MIN_ANALYSED
+    if enough_after:
+        comparisons["negative_share"] = stats.proportion_difference(
             (before.negative_count, before.analysed_count),
             (after.negative_count, after.analysed_count),
             alpha=alpha,
-        ),
-        "average_sentiment": stats.mean_difference(
+        )
+        comparisons["average_sentiment"] = stats.mean_difference(
             stats.summary_of(before.daily_sentiment),
             stats.summary_of(after.daily_sentiment),
             alpha=alpha,
-        ),
-    }
+        )
     tested = {name: c for name, c in comparisons.items() if c is not None}
     adjusted = dict(zip(tested, holm_adjust([c.p_value for c in tested.values()]), strict=True))
     improved, worse = [], []
@@ -140,6 +144,8 @@ def compare_windows(before: Window, after: Window, *, alpha: float = 0.05) -> di
         details["result"] = IMPROVED
     elif worse and not improved:
         details["result"] = WORSE
+    elif not enough_after:
+        details["result"] = NOT_ENOUGH_DATA
     else:
         details["result"] = NO_CHANGE
     return details

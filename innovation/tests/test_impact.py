@@ -82,6 +82,28 @@ def test_too_little_feedback_is_not_enough_data():
     assert compare_windows(_window(0, 0, [0.0]), _window(0, 0, [0.0]))["result"] == NOT_ENOUGH_DATA
 
 
+def test_pain_that_all_but_vanished_after_shipping_is_improved_not_unknown():
+    # 246 pieces of feedback before, 5 after: too few for a share or a mean, but the fall in
+    # volume is no accident (exact test, p ≈ 1e-66).
+    before = _window(246, 164, [-0.5, -0.4, -0.6] * 9, days=41)
+    after = _window(5, 1, [0.1, 0.2], days=41)
+
+    details = compare_windows(before, after)
+
+    assert details["result"] == IMPROVED
+    assert details["improved"] == ["volume"] and details["worse"] == []
+    assert details["tests"]["negative_share"] == {"tested": False}
+    assert details["tests"]["average_sentiment"] == {"tested": False}
+    assert details["tests"]["volume"]["adjusted_p_value"] < 1e-40
+
+
+def test_few_items_after_with_no_clear_fall_is_still_not_enough_data():
+    # 12 → 8: p ≈ 0.5, and nothing else can be tested.
+    details = compare_windows(_window(12, 6, [-0.2, -0.1]), _window(8, 4, [-0.2, -0.1]))
+    assert details["result"] == NOT_ENOUGH_DATA
+    assert details["tests"]["volume"]["significant"] is False
+
+
 def test_windows_of_different_lengths_are_refused():
     daily = [0.1, 0.2]
     with pytest.raises(ValueError, match="equally long"):
@@ -175,6 +197,18 @@ def test_little_feedback_around_shipping_is_not_enough_data(manager, checkout):
     row = shipped(idea(manager, theme=checkout), days_ago=50)
     _seed(checkout, row, _days(41, 0, 0, [0.0]), _days(41, 0, 0, [0.0]))
     assert impact.check_idea_impact(idea=row).impact_result == NOT_ENOUGH_DATA
+
+
+def test_a_theme_gone_quiet_after_shipping_is_improved(manager, checkout):
+    row = shipped(idea(manager, theme=checkout), days_ago=50)
+    after = [(0, 0, 0.0)] * 41
+    after[3] = (2, 1, -0.1)
+    _seed(checkout, row, _days(41, 6, 4, [-0.5, -0.4, -0.6]), after)
+
+    assert impact.check_idea_impact(idea=row).impact_result == IMPROVED
+    row.refresh_from_db()
+    assert row.impact_details["after"]["volume"] == 2
+    assert row.impact_details["improved"] == ["volume"]
 
 
 def test_only_due_unchecked_shipped_ideas_with_a_theme_are_checked(manager, checkout):
