@@ -159,8 +159,10 @@ class IdeaUpdateSerializer(IdeaCreateSerializer):
 
     impact = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=10)
     confidence = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
-    effort = serializers.FloatField(required=False, allow_null=True)
-    value = serializers.FloatField(required=False, allow_null=True, min_value=0)
+    effort = serializers.FloatField(required=False, allow_null=True, min_value=services.EFFORT_MIN)
+    value = serializers.FloatField(
+        required=False, allow_null=True, min_value=0, max_value=services.VALUE_MAX
+    )
 
     def get_fields(self):
         fields = super().get_fields()

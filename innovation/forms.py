@@ -10,6 +10,7 @@ from feedback.models import Customer, Product
 from insights.models import Theme
 
 from .models import Idea
+from .services import EFFORT_MIN, VALUE_MAX
 
 
 def parse_ids(value: str) -> list[int]:
@@ -88,12 +89,16 @@ class ScoresForm(forms.Form):
         required=False, min_value=0, max_value=1, help_text="0–1, e.g. 0.8"
     )
     effort = forms.FloatField(required=False, help_text="person-months, more than 0")
-    value = forms.FloatField(required=False, min_value=0, help_text="business value 1–10")
+    value = forms.FloatField(
+        required=False, min_value=0, max_value=VALUE_MAX, help_text="business value 1–10"
+    )
 
     def clean_effort(self):
         effort = self.cleaned_data.get("effort")
         if effort is not None and effort <= 0:
             raise forms.ValidationError("Effort must be more than 0.")
+        if effort is not None and effort < EFFORT_MIN:
+            raise forms.ValidationError(f"Effort must be at least {EFFORT_MIN:g} person-months.")
         return effort
 
 

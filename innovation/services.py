@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
@@ -61,11 +62,16 @@ NUMBER_FIELDS = [
     "value_effort_score",
     "evidence_refreshed_at",
 ]
-_SCORE_LIMITS = {
+# The manager's prioritisation inputs, (lowest, highest). Effort's floor and value's ceiling
+# keep every score a finite number: value 1e308 ÷ effort 0.5 would be infinite, which no
+# page can print and JSON cannot carry.
+EFFORT_MIN = 0.001
+VALUE_MAX = 1_000_000
+SCORE_LIMITS = {
     "impact": (0, 10),
     "confidence": (0, 1),
-    "effort": (0, None),
-    "value": (0, None),
+    "effort": (EFFORT_MIN, None),
+    "value": (0, VALUE_MAX),
 }
 
 
@@ -213,16 +219,21 @@ def set_idea_scores(
     """Set the manager's prioritisation inputs and recompute the idea's scores.
 
     Impact 0–10 (0.25 minimal … 3 massive is the usual scale), confidence 0–1, effort in
-    person-months > 0, value ≥ 0; any may be None (the score that needs it is then None).
+    person-months from ``EFFORT_MIN``, value 0–``VALUE_MAX``; any may be None (the score that
+    needs it is then None).
     """
     inputs = {"impact": impact, "confidence": confidence, "effort": effort, "value": value}
     errors = {}
     for name, number in inputs.items():
         if number is None:
             continue
-        low, high = _SCORE_LIMITS[name]
-        if number < low or (high is not None and number > high):
-            errors[name] = f"Must be between {low} and {high}." if high else f"Must be ≥ {low}."
+        low, high = SCORE_LIMITS[name]
+        if not math.isfinite(number) or number < low or (high is not None and number > high):
+            errors[name] = (
+                f"Must be between {low:g} and {high:g}."
+                if high is not None
+                else f"Must be at least {low:g}."
+            )
     if effort is not None and effort <= 0:
         errors["effort"] = "Effort must be more than 0."
     if errors:

@@ -138,6 +138,17 @@ def test_a_refused_patch_changes_nothing(idea, manager):
     assert idea.problem == "Invoices cannot be exported to PDF."
 
 
+def test_patch_refuses_scores_that_would_overflow_and_the_list_stays_readable(idea, manager):
+    client = APIClient()
+    client.force_authenticate(manager)
+    for bad in ({"value": 1e308, "effort": 0.5}, {"effort": 1e-320, "impact": 1, "confidence": 1}):
+        response = client.patch(f"{IDEAS}{idea.pk}/", bad, format="json")
+        assert response.status_code == 400, response.content
+        assert set(response.json()["errors"]) <= set(bad)
+    assert client.get(IDEAS).status_code == 200
+    assert client.get(f"{IDEAS}{idea.pk}/").json()["value_effort_score"] is None
+
+
 def test_status_merge_unmerge_actions(writer, idea, manager):
     assert writer.post(f"{IDEAS}{idea.pk}/status/", {"to_status": "shipped"}).status_code == 400
     response = writer.post(f"{IDEAS}{idea.pk}/status/", {"to_status": "planned", "note": "Q3"})

@@ -171,6 +171,32 @@ def test_scores_need_all_inputs_and_valid_ranges(manager):
         assert set(bad) <= set(error.value.message_dict)
 
 
+@pytest.mark.parametrize(
+    "bad", [{"value": 1e308}, {"value": 1_000_001}, {"effort": 1e-320}, {"effort": 0.0005}]
+)
+def test_scores_that_would_make_an_infinite_score_are_refused(manager, bad):
+    # 1e308 ÷ 0.5 and 1 ÷ 1e-320 overflow to infinity: no page prints it, JSON cannot carry it.
+    idea = _idea(manager, feedback_ids=[FeedbackFactory(customer=CustomerFactory()).pk])
+    inputs = {"impact": 10, "confidence": 1, "effort": 0.5, "value": 10, **bad}
+    with pytest.raises(ValidationError) as error:
+        services.set_idea_scores(idea=idea, by=manager, **inputs)
+    assert set(error.value.message_dict) == set(bad)
+    idea.refresh_from_db()
+    assert idea.rice_score is None and idea.value_effort_score is None
+
+
+def test_the_extreme_scores_allowed_stay_finite_and_printable(manager):
+    idea = _idea(manager, feedback_ids=[FeedbackFactory(customer=CustomerFactory()).pk])
+    idea = services.set_idea_scores(
+        idea=idea, by=manager, impact=10, confidence=1, effort=services.EFFORT_MIN,
+        value=services.VALUE_MAX,
+    )  # fmt: skip
+    assert idea.rice_score == pytest.approx(10_000)
+    assert idea.value_effort_score == pytest.approx(1e9)
+    formulas = selectors.idea_formulas(idea)
+    assert formulas.rice.endswith("= 10000") and formulas.value_effort.endswith("= 1000000000")
+
+
 def test_evidence_and_votes_refresh_numbers(staff_member):
     customer = CustomerFactory()
     idea = _idea(staff_member)

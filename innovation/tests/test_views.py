@@ -312,6 +312,12 @@ def test_scores_form_rejects_bad_numbers(client, manager, idea):
     )
     assert response.status_code == 400
     assert response.context["scores_form"].errors.keys() >= {"effort", "confidence"}
+    response = client.post(
+        reverse("innovation:idea_scores", args=[idea.pk]), {"value": "1e308", "effort": "1e-320"}
+    )
+    assert response.status_code == 400
+    assert response.context["scores_form"].errors.keys() >= {"effort", "value"}
+    assert client.get(reverse("innovation:idea_detail", args=[idea.pk])).status_code == 200
 
 
 def test_detail_page_queries_do_not_grow_with_evidence(client, manager, idea):
