@@ -118,6 +118,12 @@ class EvidenceForm(forms.Form):
     feedback_ids = IdsField(label="Feedback ids", help_text="e.g. 12, 15")
 
 
+class EvidenceSearchForm(forms.Form):
+    """The find-evidence page's search box (a NUL character is refused, not sent to SQL)."""
+
+    q = forms.CharField(required=False, label="Search instead")
+
+
 class EvidenceConfirmForm(forms.Form):
     """Ticked feedback from find similar or search, with the similarity each was shown with."""
 

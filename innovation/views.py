@@ -20,6 +20,7 @@ from .filters import IdeaFilter
 from .forms import (
     EvidenceConfirmForm,
     EvidenceForm,
+    EvidenceSearchForm,
     FeedbackToIdeaForm,
     IdeaEditForm,
     IdeaForm,
@@ -308,7 +309,8 @@ def idea_find_evidence(request, pk: int):
         else:
             _flash_errors(request, form)
         return redirect(request.get_full_path())
-    query = request.GET.get("q", "").strip()
+    search = EvidenceSearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
     if query:
         linked = IdeaEvidence.objects.filter(idea=idea).values("feedback_id")
         rows = search_feedback(feedback_list().exclude(pk__in=linked), query)[:SEARCH_LIMIT]
@@ -320,7 +322,8 @@ def idea_find_evidence(request, pk: int):
     return render(
         request,
         "innovation/idea_find_evidence.html",
-        {"idea": idea, "results": results, "mode": mode, "query": query},
+        {"idea": idea, "results": results, "mode": mode, "query": query, "search": search},
+        status=200 if search.is_valid() else 400,
     )
 
 

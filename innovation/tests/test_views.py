@@ -254,6 +254,16 @@ def test_evidence_by_id_search_and_find_similar_confirm(client, staff_member, id
     assert idea.evidence_count == 2
 
 
+def test_find_evidence_search_with_a_nul_character_is_refused_not_a_500(client, staff_member, idea):
+    client.force_login(staff_member)
+    url = reverse("innovation:idea_find_evidence", args=[idea.pk])
+    response = client.get(url, {"q": "invoice\x00export"})
+    assert response.status_code == 400
+    assert "Null characters are not allowed." in response.content.decode()
+    assert response.context["mode"] == "similar"
+    assert client.get(url, {"q": "  invoice  "}).context["query"] == "invoice"
+
+
 def test_votes_merge_and_unmerge_pages(client, staff_member, manager, idea):
     customer = CustomerFactory(email="vote@example.com")
     client.force_login(staff_member)
