@@ -332,9 +332,14 @@ class IdeaMergeView(_IdeaActionView):
     def post(self, request, pk: int):
         data = MergeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        target = get_object_or_404(Idea, pk=data.validated_data["target"])
+        source = self.idea(pk)
+        # An unknown target is a bad field, not a missing idea: 404 would read as "no
+        # idea {pk}".
+        target = Idea.objects.filter(pk=data.validated_data["target"]).first()
+        if target is None:
+            raise serializers.ValidationError({"target": ["No such idea."]})
         return self.answer(
-            services.merge_ideas(source=self.idea(pk), target=target, by=acting_person(request))
+            services.merge_ideas(source=source, target=target, by=acting_person(request))
         )
 
 

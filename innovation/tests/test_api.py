@@ -165,6 +165,13 @@ def test_status_merge_unmerge_actions(writer, idea, manager):
     assert writer.post(f"{IDEAS}999999/unmerge/").status_code == 404
 
 
+def test_merging_into_an_unknown_idea_is_a_field_error(writer, idea):
+    response = writer.post(f"{IDEAS}{idea.pk}/merge/", {"target": 999_999_999})
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"target": ["No such idea."]}, "code": "invalid"}
+    assert writer.post(f"{IDEAS}999999999/merge/", {"target": idea.pk}).status_code == 404
+
+
 def test_evidence_similar_and_votes_endpoints(
     writer, idea, django_assert_max_num_queries, monkeypatch
 ):
