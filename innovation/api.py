@@ -11,6 +11,7 @@ from django.db.models import F
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters, generics, serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -400,7 +401,7 @@ class IdeaEvidenceDetailView(APIView):
         if not services.remove_evidence(
             idea=idea, feedback_id=feedback_pk, by=acting_person(request)
         ):
-            return Response(status=status.HTTP_404_NOT_FOUND)
+            raise NotFound("That feedback is not evidence for this idea.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -468,5 +469,5 @@ class IdeaVoteDetailView(APIView):
     def delete(self, request, pk: int, customer_pk: int):
         idea = get_object_or_404(Idea, pk=pk)
         if not services.remove_vote(idea=idea, customer_id=customer_pk, by=acting_person(request)):
-            return Response(status=status.HTTP_404_NOT_FOUND)
+            raise NotFound("That customer has not voted for this idea.")
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -198,7 +198,12 @@ def test_evidence_similar_and_votes_endpoints(
         == 400
     )
     assert writer.delete(f"{IDEAS}{idea.pk}/evidence/{similar.pk}/").status_code == 204
-    assert writer.delete(f"{IDEAS}{idea.pk}/evidence/{similar.pk}/").status_code == 404
+    gone = writer.delete(f"{IDEAS}{idea.pk}/evidence/{similar.pk}/")
+    assert gone.status_code == 404
+    assert gone.json() == {
+        "errors": {"non_field_errors": ["That feedback is not evidence for this idea."]},
+        "code": "not_found",
+    }
     customer = CustomerFactory()
     assert writer.post(f"{IDEAS}{idea.pk}/votes/", {"customer": customer.pk}).status_code == 201
     assert writer.post(f"{IDEAS}{idea.pk}/votes/", {"customer": customer.pk}).status_code == 200
@@ -208,3 +213,8 @@ def test_evidence_similar_and_votes_endpoints(
     assert Idea.objects.get(pk=idea.pk).vote_count == 1
     assert writer.delete(f"{IDEAS}{idea.pk}/votes/{customer.pk}/").status_code == 204
     assert not IdeaVote.objects.exists()
+    gone = writer.delete(f"{IDEAS}{idea.pk}/votes/{customer.pk}/")
+    assert gone.status_code == 404 and gone.json()["code"] == "not_found"
+    assert gone.json()["errors"]["non_field_errors"] == [
+        "That customer has not voted for this idea."
+    ]
