@@ -22,7 +22,7 @@ from accounts.decorators import permission_required
 from feedback.models import Product
 
 from . import roadmap, suggestions
-from .loop import loop_messages_for
+from .loop import LOOP_MESSAGES_SHOWN, loop_messages_for
 from .models import Idea, IdeaSuggestion
 from .roadmap_forms import (
     AcceptSuggestionForm,
@@ -36,7 +36,6 @@ from .roadmap_forms import (
 VIEW = "innovation.view_idea"
 MANAGE = "innovation.manage_ideas"
 SUGGESTIONS_PAGE_SIZE = 25
-LOOP_MESSAGES_SHOWN = 200
 
 
 def _error_dict(exc: ValidationError) -> dict[str, list[str]]:
@@ -126,6 +125,7 @@ def _item_page(request, idea: Idea, ship_form: ShipIdeaForm, *, status: int = 20
         "ship_form": ship_form,
         "can_ship": idea.status not in roadmap.CLOSED and not idea.merged_into_id,
         "loop_messages": loop_messages_for(idea=idea)[:LOOP_MESSAGES_SHOWN],
+        "loop_messages_total": idea.told,
         "impact": idea.impact_details or {},
     }
     return render(request, "innovation/roadmap_item.html", context, status=status)

@@ -184,6 +184,7 @@ def _detail_context(request, idea: Idea, **forms) -> dict:
         "votes": selectors.idea_votes(idea),
         "merged_ideas": selectors.merged_ideas(idea),
         "loop_messages": loop_messages_for(idea=idea)[:LOOP_MESSAGES_SHOWN],
+        "loop_messages_total": idea.loop_messages.count(),
         "can_manage": request.user.has_perm(MANAGE),
         "can_add_evidence": request.user.has_perm(ADD_EVIDENCE),
         "can_vote": request.user.has_perm(ADD_VOTE),

@@ -276,6 +276,21 @@ def test_the_item_page_lists_who_was_told(shipped_idea, people, client, staff_me
         assert people[who].email not in body
 
 
+def test_item_pages_count_everyone_told_even_beyond_the_listed_ones(
+    shipped_idea, client, staff_member, monkeypatch
+):
+    from innovation import roadmap_views, views
+
+    loop.close_the_loop(idea=shipped_idea)
+    monkeypatch.setattr(views, "LOOP_MESSAGES_SHOWN", 2)
+    monkeypatch.setattr(roadmap_views, "LOOP_MESSAGES_SHOWN", 2)
+    client.force_login(staff_member)
+    for page in ("innovation:roadmap_item", "innovation:idea_detail"):
+        body = client.get(reverse(page, args=[shipped_idea.pk])).content.decode()
+        assert 'Customers told <small class="count">3</small>' in body, page
+        assert "The latest 2 are listed." in body
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_tells_the_customers_after_the_ship_commits(celery_worker):
