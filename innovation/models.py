@@ -142,6 +142,15 @@ class IdeaStatusChange(models.Model):
     def __str__(self) -> str:
         return f"{self.from_status or '–'} → {self.to_status}"
 
+    @property
+    def from_label(self) -> str:
+        """The status before, as people read it ("Under review"); empty for the first row."""
+        return Idea.Status(self.from_status).label if self.from_status else ""
+
+    @property
+    def to_label(self) -> str:
+        return Idea.Status(self.to_status).label
+
 
 class IdeaEvidence(models.Model):
     """A piece of feedback that shows the pain an idea addresses."""

@@ -107,7 +107,10 @@ def test_detail_escapes_and_shows_formula_evidence_and_history(client, manager, 
     assert "The &lt;b&gt;invoice&lt;/b&gt; export crashes" in html
     assert "RICE = reach 1 × impact 2 × confidence 0.5 ÷ effort 2 = 0.5" in html
     assert "Value/effort = value 4 ÷ effort 2 = 2" in html
-    assert "– → new" in html
+    assert "– → New" in html
+    services.change_idea_status(idea=idea, to_status="under_review", by=manager, note="Q3?")
+    html = client.get(reverse("innovation:idea_detail", args=[idea.pk])).content.decode()
+    assert "New → Under review: Q3?" in html and "new → under_review" not in html
 
 
 def test_list_filters_sorts_and_shows_scores(
