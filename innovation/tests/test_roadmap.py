@@ -327,6 +327,21 @@ def test_impact_table_shows_a_share_or_sentiment_of_zero_as_zero(client, staff_m
     assert share in cells and sentiment in cells
 
 
+def test_changelog_does_not_promise_an_impact_check_an_idea_without_theme_never_gets(
+    client, staff_member, manager
+):
+    from .roadmap_data import theme
+
+    shipped(idea(manager, title="Themeless"), days_ago=3)
+    shipped(idea(manager, title="Themed", theme=theme()), days_ago=3)
+    client.force_login(staff_member)
+    body = " ".join(client.get(CHANGELOG).content.decode().split())
+    themeless = body[body.index("Themeless") :]
+    assert "Impact: not checked (no theme to compare)" in themeless[: themeless.index("</p>")]
+    themed = body[body.index("Themed") :]
+    assert "Impact: due " in themed[: themed.index("</p>")]
+
+
 def test_list_pages_have_bounded_queries(client, manager, django_assert_max_num_queries):
     for n in range(15):
         row = place(
