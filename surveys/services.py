@@ -936,9 +936,14 @@ def _versioned_key(survey: Survey, key: str) -> str:
         stem = key.rsplit("_v", 1)[0]
     taken = set(survey.questions.values_list("key", flat=True))
     n = 2
-    while f"{stem}_v{n}"[:KEY_MAX_LENGTH] in taken:
+    while True:
+        # The stem gives way to the suffix: cutting the suffix instead would give the
+        # same key again at the longest keys.
+        suffix = f"_v{n}"
+        candidate = stem[: KEY_MAX_LENGTH - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
         n += 1
-    return f"{stem}_v{n}"[:KEY_MAX_LENGTH]
 
 
 def delete_question(*, question: Question) -> None:

@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import signal
 import threading
 import uuid
 
@@ -551,6 +552,40 @@ def test_editing_an_answered_question_versions_it_and_keeps_old_answers():
     assert old_answer.question == plan and old_answer.choices == ["Free"]
     response, _ = submit(survey, {"plan_v2": "Team"})
     assert response.answers.get().question == new
+
+
+@pytest.fixture
+def fail_after_ten_seconds():
+    """Turn a hang (an endless loop in the code under test) into a failure."""
+
+    def give_up(signum, frame):
+        raise TimeoutError("still running after 10 s")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("length", [38, 39, 40])
+def test_an_answered_question_with_a_long_key_is_versioned_again_and_again(
+    length, fail_after_ten_seconds
+):
+    key = "k" * length
+    survey = make_survey(
+        questions=[{"key": key, "kind": "single", "text": "Plan?", "choices": ["A", "B"]}]
+    )
+    submit(survey, {key: "A"})
+    second = services.update_question(
+        question=survey.questions.get(key=key), choices=["A", "B", "C"]
+    )
+    submit(survey, {second.key: "C"})
+    third = services.update_question(question=second, choices=["A", "B", "C", "D"])
+
+    keys = [key, second.key, third.key]
+    assert len(set(keys)) == 3 and all(len(k) <= 40 for k in keys)
+    assert list(survey.questions.current().values_list("key", flat=True)) == [third.key]
 
 
 def test_editing_an_unanswered_question_changes_it_in_place():
