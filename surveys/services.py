@@ -721,6 +721,32 @@ def _lock_for_question_edit(survey: Survey) -> None:
     selectors.forget_survey_rows_on_commit()
 
 
+def _still_current(question: Question) -> Question:
+    """``question`` as it is now, read under the survey's question-edit lock; raises
+    ``ValidationError`` (code "question_gone") when it was deleted or replaced by a
+    newer version since the caller loaded it (another manager's edit, a second click)."""
+    current = (
+        Question.objects.filter(pk=question.pk, survey_id=question.survey_id)
+        .select_related("replaced_by")
+        .first()
+    )
+    if current is None:
+        raise ValidationError(
+            "This question was deleted meanwhile; reload the survey to see its questions.",
+            code="question_gone",
+        )
+    if current.archived_at is not None:
+        newer = current.replaced_by
+        raise ValidationError(
+            f"This question was replaced by a newer version (“{newer.key}”); edit that one."
+            if newer is not None and newer.archived_at is None
+            else "This question was deleted meanwhile; reload the survey to see its questions.",
+            code="question_gone",
+        )
+    current.survey = question.survey
+    return current
+
+
 def _validate_question_fields(data: dict) -> dict:
     errors: dict[str, list[str]] = {}
     if data.get("kind") not in QUESTION_TYPES:
@@ -882,18 +908,18 @@ def update_question(*, question: Question, **changes) -> Question:
     ``replaced_by``) and creates a new version with a new key at the same position, so
     stored answers keep pointing at what was asked. Display rules of other questions that
     referred to the old key are re-pointed at the new one (unless the change makes them
-    invalid, then the edit is refused).
+    invalid, then the edit is refused). A question replaced or deleted since the caller
+    loaded it is refused (code "question_gone"): editing it would add a second version.
     """
     unknown = set(changes) - set(QUESTION_FIELDS)
     if unknown:
         raise TypeError(f"unknown question fields: {sorted(unknown)}")
-    if question.archived_at is not None:
-        raise ValidationError("This question was replaced by a newer version; edit that one.")
-    before = {f: getattr(question, f) for f in QUESTION_FIELDS}
-    data = _validate_question_fields({**before, **changes})
     survey = question.survey
     with transaction.atomic():
         _lock_for_question_edit(survey)
+        question = _still_current(question)
+        before = {f: getattr(question, f) for f in QUESTION_FIELDS}
+        data = _validate_question_fields({**before, **changes})
         meaning_changed = any(data[f] != before[f] for f in MEANING_FIELDS)
         if not meaning_changed or not question.answers.exists():
             replaced = {question.pk: {**data, "key": question.key}}
@@ -949,11 +975,13 @@ def _versioned_key(survey: Survey, key: str) -> str:
 def delete_question(*, question: Question) -> None:
     """Delete an unanswered question; archive an answered one (its answers stay).
 
-    Refused while another current question's display rule refers to it.
+    Refused while another current question's display rule refers to it, and when it
+    was replaced or deleted meanwhile (code "question_gone").
     """
     survey = question.survey
     with transaction.atomic():
         _lock_for_question_edit(survey)
+        question = _still_current(question)
         dependants = [
             q.key
             for q in survey.questions.current().exclude(pk=question.pk)
@@ -974,22 +1002,26 @@ def delete_question(*, question: Question) -> None:
 
 def duplicate_question(*, question: Question) -> Question:
     """Copy a question right after itself, with a new key and no answers."""
-    return add_question(
-        survey=question.survey,
-        kind=question.kind,
-        text=question.text,
-        help_text=question.help_text,
-        required=question.required,
-        choices=list(question.choices or []),
-        allow_other=question.allow_other,
-        show_if=dict(question.show_if or {}),
-        end_if=dict(question.end_if or {}),
-        key=_unique_key(question.survey, f"{question.key}_copy"),
-        position=list(question.survey.questions.current().values_list("pk", flat=True)).index(
-            question.pk
+    survey = question.survey
+    with transaction.atomic():
+        _lock_for_question_edit(survey)
+        question = _still_current(question)
+        return add_question(
+            survey=survey,
+            kind=question.kind,
+            text=question.text,
+            help_text=question.help_text,
+            required=question.required,
+            choices=list(question.choices or []),
+            allow_other=question.allow_other,
+            show_if=dict(question.show_if or {}),
+            end_if=dict(question.end_if or {}),
+            key=_unique_key(survey, f"{question.key}_copy"),
+            position=list(survey.questions.current().values_list("pk", flat=True)).index(
+                question.pk
+            )
+            + 1,
         )
-        + 1,
-    )
 
 
 def move_question(*, question: Question, offset: int) -> None:
@@ -998,6 +1030,7 @@ def move_question(*, question: Question, offset: int) -> None:
     survey = question.survey
     with transaction.atomic():
         _lock_for_question_edit(survey)
+        question = _still_current(question)
         current = list(survey.questions.current())
         index = next(i for i, q in enumerate(current) if q.pk == question.pk)
         target = max(0, min(len(current) - 1, index + offset))

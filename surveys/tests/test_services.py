@@ -588,6 +588,59 @@ def test_an_answered_question_with_a_long_key_is_versioned_again_and_again(
     assert list(survey.questions.current().values_list("key", flat=True)) == [third.key]
 
 
+def test_a_second_edit_of_a_question_replaced_meanwhile_is_refused():
+    """Two managers (or a double-clicked Save) edit the same answered question: each
+    request loaded it before the other's edit committed."""
+    survey = make_survey(
+        questions=[{"key": "plan", "kind": "single", "text": "Plan?", "choices": ["A", "B"]}]
+    )
+    submit(survey, {"plan": "A"})
+    first_page, second_page = Question.objects.get(key="plan"), Question.objects.get(key="plan")
+
+    services.update_question(question=first_page, choices=["A", "B", "C"])
+    with pytest.raises(ValidationError, match="replaced by a newer version"):
+        services.update_question(question=second_page, choices=["A", "B", "D"])
+    with pytest.raises(ValidationError, match="replaced by a newer version"):
+        services.update_question(question=second_page, text="Which plan?")
+
+    assert list(survey.questions.current().values_list("key", "choices")) == [
+        ("plan_v2", ["A", "B", "C"])
+    ]
+    assert survey.questions.get(key="plan").text == "Plan?"
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda q: services.delete_question(question=q),
+        lambda q: services.duplicate_question(question=q),
+        lambda q: services.move_question(question=q, offset=1),
+        lambda q: services.move_question(question=q, offset=-1),
+    ],
+    ids=["delete", "duplicate", "down", "up"],
+)
+def test_actions_on_a_question_replaced_or_deleted_meanwhile_are_refused(action):
+    survey = make_survey(
+        questions=[
+            {"key": "a", "kind": "csat", "text": "A?"},
+            {"key": "plan", "kind": "single", "text": "Plan?", "choices": ["A", "B"]},
+            {"key": "z", "kind": "short_text", "text": "Z?"},
+        ]
+    )
+    submit(survey, {"plan": "A"})
+    stale = Question.objects.get(key="plan")
+    services.update_question(question=Question.objects.get(key="plan"), choices=["A", "C"])
+    gone = Question.objects.get(key="z")
+    services.delete_question(question=Question.objects.get(key="z"))
+
+    for question in (stale, gone):
+        with pytest.raises(ValidationError) as exc:
+            action(question)
+        assert exc.value.code == "question_gone"
+    assert list(survey.questions.current().values_list("key", flat=True)) == ["a", "plan_v2"]
+    assert Question.objects.get(key="plan").archived_at is not None
+
+
 def test_editing_an_unanswered_question_changes_it_in_place():
     survey = make_survey(questions=[{"key": "c", "kind": "csat", "text": "Happy?"}])
     question = survey.questions.get()
