@@ -721,30 +721,32 @@ def _lock_for_question_edit(survey: Survey) -> None:
     selectors.forget_survey_rows_on_commit()
 
 
-def _still_current(question: Question) -> Question:
-    """``question`` as it is now, read under the survey's question-edit lock; raises
-    ``ValidationError`` (code "question_gone") when it was deleted or replaced by a
-    newer version since the caller loaded it (another manager's edit, a second click)."""
-    current = (
-        Question.objects.filter(pk=question.pk, survey_id=question.survey_id)
-        .select_related("replaced_by")
-        .first()
-    )
-    if current is None:
+def current_question(*, survey: Survey, pk: int) -> Question:
+    """The current question ``pk`` of ``survey``; raises ``ValidationError`` (code
+    "question_gone") when it was deleted or replaced by a newer version, e.g. by another
+    manager since the builder page was loaded, naming the version to edit instead."""
+    question = survey.questions.select_related("replaced_by").filter(pk=pk).first()
+    if question is None:
         raise ValidationError(
             "This question was deleted meanwhile; reload the survey to see its questions.",
             code="question_gone",
         )
-    if current.archived_at is not None:
-        newer = current.replaced_by
+    if question.archived_at is not None:
+        newer = question.replaced_by
         raise ValidationError(
             f"This question was replaced by a newer version (“{newer.key}”); edit that one."
             if newer is not None and newer.archived_at is None
             else "This question was deleted meanwhile; reload the survey to see its questions.",
             code="question_gone",
         )
-    current.survey = question.survey
-    return current
+    question.survey = survey
+    return question
+
+
+def _still_current(question: Question) -> Question:
+    """``question`` as it is now, read under the survey's question-edit lock: a request
+    may have loaded it before another edit (or its own second click) replaced it."""
+    return current_question(survey=question.survey, pk=question.pk)
 
 
 def _validate_question_fields(data: dict) -> dict:

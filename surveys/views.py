@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
@@ -155,15 +155,25 @@ def question_new(request, pk: int):
     return _question_page(request, survey, form, status=400 if form.errors else 200)
 
 
-def _get_question(survey, question_pk: int) -> Question:
-    return get_object_or_404(survey.questions.filter(archived_at__isnull=True), pk=question_pk)
+def _current_question_or_message(request, survey, question_pk: int) -> Question | None:
+    """The current question, or None with the reason as a message: a builder page loaded
+    before another manager deleted or replaced the question is sent back to the builder
+    with what happened, not to a "page not found"."""
+    try:
+        return services.current_question(survey=survey, pk=question_pk)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return None
 
 
 @permission_required("surveys.change_question")
 @require_http_methods(["GET", "POST"])
 def question_edit(request, pk: int, question_pk: int):
     survey = get_survey_for_user(request.user, pk, "surveys.change_question")
-    question = _get_question(survey, question_pk)
+    question = _current_question_or_message(request, survey, question_pk)
+    if question is None:
+        return redirect("surveys:detail", pk=survey.pk)
     earlier = [q for q in survey.current_questions if q.position < question.position]
     form = QuestionForm(
         request.POST or None,
@@ -204,7 +214,9 @@ def question_action(request, pk: int, question_pk: int, action: str):
     if perm is None:
         return HttpResponse(status=404)
     survey = get_survey_for_user(request.user, pk, perm)
-    question = _get_question(survey, question_pk)
+    question = _current_question_or_message(request, survey, question_pk)
+    if question is None:
+        return redirect("surveys:detail", pk=survey.pk)
     try:
         if action == "delete":
             had_answers = question.answers.exists()

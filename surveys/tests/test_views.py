@@ -488,6 +488,40 @@ def test_editing_answered_question_kind_from_the_page_creates_a_version(client, 
     assert survey.questions.current().get().key == "sat_v2"
 
 
+def test_a_builder_page_older_than_another_managers_edit_gets_a_message_not_a_404(client, manager):
+    """The page was loaded; meanwhile someone replaced "sat" with a new version and
+    deleted "more". Every button and link of the stale page leads back to the builder,
+    saying what happened; nothing changes."""
+    survey = make_survey(
+        questions=[
+            {"key": "sat", "kind": "csat", "text": "Satisfied?"},
+            {"key": "more", "kind": "short_text", "text": "More?"},
+        ]
+    )
+    client.post(respond_url(survey), form_data(sat="4"))
+    sat, more = survey.questions.get(key="sat"), survey.questions.get(key="more")
+    services.update_question(question=sat, kind="stars")
+    services.delete_question(question=more)
+    client.force_login(manager)
+    builder = reverse("surveys:detail", args=[survey.pk])
+
+    for question, said in ((sat, "replaced by a newer version (“sat_v2”)"), (more, "deleted")):
+        edit = reverse("surveys:question_edit", args=[survey.pk, question.pk])
+        urls = [edit] + [
+            reverse(f"surveys:question_{action}", args=[survey.pk, question.pk])
+            for action in ("delete", "duplicate", "up", "down")
+        ]
+        for url in urls:
+            page = client.post(url, {"kind": "nps", "text": "Recommend?"}, follow=True)
+            assert page.redirect_chain == [(builder, 302)], url
+            assert said in page.content.decode(), url
+        page = client.get(edit, follow=True)
+        assert page.redirect_chain == [(builder, 302)] and said in page.content.decode()
+
+    assert list(survey.questions.current().values_list("key", "kind")) == [("sat_v2", "stars")]
+    assert survey.questions.get(key="sat").kind == "csat"
+
+
 def test_preview_checks_answers_without_storing(client, staff_member):
     survey = make_survey()
     client.force_login(staff_member)
