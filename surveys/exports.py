@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterable, Iterator
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from feedback.csv_safety import neutralise_formula
 from feedback.privacy import masked_for_processing
@@ -76,14 +77,28 @@ def csv_lines(questions: list[Question], responses: Iterable[Response]) -> Itera
         yield writer.writerow([neutralise_formula(v) for v in row])
 
 
+# Word's line and page breaks (vertical tab, form feed) pasted into an answer: kept as
+# line breaks in the workbook.
+_BREAKS = {"\x0b", "\x0c"}
+
+
+def _xlsx_cell(value):
+    """``value`` without the control characters an XLSX file cannot hold (XML forbids
+    them; openpyxl refuses them): an answer may have any that a paste brings along."""
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub(lambda m: "\n" if m.group() in _BREAKS else "", value)
+    return value
+
+
 def xlsx_bytes(title: str, questions: list[Question], responses: Iterable[Response]) -> bytes:
     workbook = Workbook(write_only=True)
+    title = ILLEGAL_CHARACTERS_RE.sub(" ", title).strip()
     sheet = workbook.create_sheet(
         title=(title[:31] or "Responses").translate(str.maketrans("[]:*?/\\", "       "))
     )
     sheet.append(header(questions))
     for row in rows(questions, responses):
-        sheet.append([neutralise_formula(v) for v in row])
+        sheet.append([neutralise_formula(_xlsx_cell(v)) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

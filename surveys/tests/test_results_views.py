@@ -89,6 +89,47 @@ def test_xlsx_export(client, manager, answered_survey):
     assert [r[5] for r in values[1:]] == [10, 9, 3, 7]
 
 
+def test_xlsx_export_takes_answers_and_titles_with_control_characters(client, staff_member):
+    """Text pasted from Word brings its line break (vertical tab) along; other control
+    characters come with copied terminal output. An XLSX file cannot hold them."""
+    survey = make_survey(
+        title="Q4\x0bpulse",
+        questions=[
+            {"key": "why", "kind": "long_text", "text": "Why?"},
+            {"key": "plan", "kind": "single", "text": "Plan?", "choices": ["A", "B"]},
+            {"key": "note", "kind": "short_text", "text": "Note?"},
+        ],
+    )
+    survey.questions.filter(key="plan").update(allow_other=True)
+    answer(
+        survey,
+        {
+            "why": "First line\x0bsecond line\x1b[0m",
+            "plan": {"other": "\x02Team"},
+            "note": "\x01=1+1",
+        },
+    )
+    client.force_login(staff_member)
+
+    page = client.get(reverse("surveys:export_xlsx", args=[survey.pk]))
+
+    assert page.status_code == 200
+    workbook = load_workbook(io.BytesIO(page.content))
+    assert workbook.sheetnames == ["Q4 pulse"]
+    sheet = workbook.active
+    header, row = [list(r) for r in sheet.iter_rows(values_only=True)]
+    values = dict(zip(header, row, strict=True))
+    assert values["why"] == "First line\nsecond line[0m"
+    assert values["plan"] == "Other: Team"
+    assert values["note"] == "'=1+1"  # no formula once the control character is gone
+    assert all(cell.data_type != "f" for cell in next(sheet.iter_rows(min_row=2)))
+    # The CSV keeps the text as it was given.
+    text = b"".join(
+        client.get(reverse("surveys:export_csv", args=[survey.pk])).streaming_content
+    ).decode("utf-8-sig")
+    assert "First line\x0bsecond line\x1b[0m" in text
+
+
 @pytest.mark.parametrize(
     "key", ["response_id", "submitted_at", "channel", "customer", "collected_by"]
 )
