@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from feedback.models import Product
 from feedback.selectors import active_products
 
 from .models import Question, Survey
@@ -57,8 +58,14 @@ class SurveyForm(forms.Form):
         help_text="Stop accepting responses after this many.",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, survey: Survey | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if survey is not None and survey.product_id:
+            # Products still sold, and the survey's own one even when it no longer is:
+            # saving the settings must not drop it.
+            self.fields["product"].queryset = (
+                active_products() | Product.objects.filter(pk=survey.product_id)
+            ).order_by("name")
         # The browser's datetime-local has no zone: it is read (and shown) in the server's
         # current time zone, TIME_ZONE, not the manager's.
         zone = timezone.get_current_timezone_name()

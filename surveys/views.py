@@ -74,7 +74,7 @@ def survey_detail(request, pk: int):
     if request.method == "POST":
         if not can_edit:
             raise PermissionDenied
-        form = SurveyForm(request.POST)
+        form = SurveyForm(request.POST, survey=survey)
         if form.is_valid():
             try:
                 services.update_survey(survey=survey, **form.cleaned_data)
@@ -84,7 +84,7 @@ def survey_detail(request, pk: int):
                 messages.success(request, "Settings saved.")
                 return redirect("surveys:detail", pk=survey.pk)
     else:
-        form = SurveyForm(initial=SurveyForm.initial_for(survey))
+        form = SurveyForm(initial=SurveyForm.initial_for(survey), survey=survey)
     questions = survey.current_questions
     labels = {q.key: q.text for q in questions}
     archived = [q for q in all_questions(survey) if q.archived_at]

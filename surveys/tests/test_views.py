@@ -626,6 +626,30 @@ def test_a_huge_response_quota_is_refused_with_a_message(client, manager):
     assert survey.response_quota is None
 
 
+def test_saving_the_settings_of_a_survey_about_a_product_no_longer_sold_keeps_it(client, manager):
+    from surveys.tests.factories import ProductFactory
+
+    old_app = ProductFactory(name="Old app")
+    survey = make_survey(status="draft", product=old_app)
+    old_app.active = False
+    old_app.save()
+    client.force_login(manager)
+
+    page = client.get(reverse("surveys:detail", args=[survey.pk]))
+    assert f'<option value="{old_app.pk}" selected>Old app</option>' in page.content.decode()
+    page = client.post(
+        reverse("surveys:detail", args=[survey.pk]),
+        {"title": "Old app: checkout", "audience": "external", "product": old_app.pk},
+    )
+
+    assert page.status_code == 302
+    survey.refresh_from_db()
+    assert (survey.title, survey.product) == ("Old app: checkout", old_app)
+    # Other surveys, and new ones, are offered the products still sold only.
+    new_page = client.get(reverse("surveys:new")).content.decode()
+    assert "Old app" not in new_page
+
+
 def test_survey_dates_are_read_and_shown_in_the_server_time_zone(
     client, settings, manager, staff_member
 ):
