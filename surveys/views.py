@@ -47,21 +47,35 @@ def survey_new(request):
     return render(request, "surveys/new.html", {"form": form}, status=status)
 
 
-def _logic_summary(question: Question, labels: dict[str, str]) -> str:
+def _condition(rule: dict) -> str:
+    """A rule's operator and value in words ("is at most 6", "is one of Pro, Team")."""
+    op, value = rule.get("op"), rule.get("value")
+    if op == "in":
+        listed = value if isinstance(value, list) else [value]
+        return "is one of " + ", ".join(str(v) for v in listed)
+    return f"{OP_LABELS.get(op, op)} {value}"
+
+
+def _logic_summary(question: Question) -> str:
     parts = []
     rule = question.show_if or {}
     if rule:
-        value = rule.get("value")
-        shown = "" if rule["op"] == "answered" else f" {value}"
-        parts.append(
-            f"Shown when {rule['question']} {OP_LABELS.get(rule['op'], rule['op'])}{shown}"
-        )
+        if rule["op"] == "answered":
+            answered = rule.get("value") is not False
+            condition = "is answered" if answered else "is not answered"
+        else:
+            condition = _condition(rule)
+        parts.append(f"Shown when {rule['question']} {condition}")
     end = question.end_if or {}
     if end:
-        shown = "" if end["op"] == "answered" else f" {end.get('value')}"
-        parts.append(
-            f"Ends the survey when the answer {OP_LABELS.get(end['op'], end['op'])}{shown}"
-        )
+        if end["op"] == "answered":
+            parts.append(
+                "Ends the survey once answered"
+                if end.get("value") is not False
+                else "Ends the survey when left unanswered"
+            )
+        else:
+            parts.append(f"Ends the survey when the answer {_condition(end)}")
     return ". ".join(parts)
 
 
@@ -86,15 +100,13 @@ def survey_detail(request, pk: int):
     else:
         form = SurveyForm(initial=SurveyForm.initial_for(survey), survey=survey)
     questions = survey.current_questions
-    labels = {q.key: q.text for q in questions}
     archived = [q for q in all_questions(survey) if q.archived_at]
     context = {
         "survey": survey,
         "form": form,
         "can_edit": can_edit,
         "questions": [
-            {"q": q, "logic": _logic_summary(q, labels), "type": QUESTION_TYPES[q.kind]}
-            for q in questions
+            {"q": q, "logic": _logic_summary(q), "type": QUESTION_TYPES[q.kind]} for q in questions
         ],
         "archived": archived,
         "response_count": survey.responses.count(),

@@ -473,6 +473,45 @@ def test_builder_offers_drag_and_drop_to_managers_only(client, manager, staff_me
     assert "data-reorder-url" not in body and "Sortable.min.js" not in body
 
 
+def test_the_builder_states_each_rule_as_it_works(client, staff_member):
+    survey = make_survey(
+        status="draft",
+        questions=[
+            {"key": "plan", "kind": "single", "text": "Plan?", "choices": ["Free", "Pro", "Team"]},
+            {
+                "key": "why_not",
+                "kind": "short_text",
+                "text": "Why no plan?",
+                "show_if": {"question": "plan", "op": "answered", "value": False},
+                "end_if": {"op": "answered", "value": False},
+            },
+            {
+                "key": "paid",
+                "kind": "yes_no",
+                "text": "Worth it?",
+                "show_if": {"question": "plan", "op": "in", "value": ["Pro", "Team"]},
+                "end_if": {"op": "eq", "value": "no"},
+            },
+            {
+                "key": "seen",
+                "kind": "csat",
+                "text": "Happy?",
+                "show_if": {"question": "paid", "op": "answered", "value": True},
+                "end_if": {"op": "answered"},
+            },
+        ],
+    )
+    client.force_login(staff_member)
+    page = client.get(reverse("surveys:detail", args=[survey.pk]))
+    logic = {item["q"].key: item["logic"] for item in page.context["questions"]}
+    assert logic == {
+        "plan": "",
+        "why_not": "Shown when plan is not answered. Ends the survey when left unanswered",
+        "paid": "Shown when plan is one of Pro, Team. Ends the survey when the answer is no",
+        "seen": "Shown when paid is answered. Ends the survey once answered",
+    }
+
+
 def test_editing_answered_question_kind_from_the_page_creates_a_version(client, manager):
     survey = make_survey(questions=[{"key": "sat", "kind": "csat", "text": "Satisfied?"}])
     client.post(respond_url(survey), form_data(sat="4"))
