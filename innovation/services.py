@@ -267,8 +267,9 @@ def change_idea_status(*, idea: Idea, to_status: str, by, note: str = "") -> Ide
     """Move ``idea`` to ``to_status`` if the transition is allowed, and record it.
 
     Shipping sets ``shipped_at``, ``impact_check_due`` (today + IDEA_IMPACT_CHECK_WEEKS
-    weeks) and, after commit, enqueues the close-the-loop messages. Raises
-    ``ValidationError`` on an unknown or disallowed status or a merged idea.
+    weeks) and, after commit, enqueues the close-the-loop messages; declining takes the
+    idea off the roadmap. Raises ``ValidationError`` on an unknown or disallowed status or
+    a merged idea.
     """
     if to_status not in Idea.Status.values:
         raise ValidationError({"to_status": f"Unknown status {to_status!r}."})
@@ -287,6 +288,11 @@ def change_idea_status(*, idea: Idea, to_status: str, by, note: str = "") -> Ide
     from_status = idea.status
     idea.status = to_status
     fields = ["status", "updated_at"]
+    if to_status == Idea.Status.DECLINED and idea.lane:
+        # Off the roadmap: reopened later, it should not reappear in its old lane (nor on
+        # the public roadmap) as if it had been planned all along.
+        idea.lane, idea.lane_position = "", 0
+        fields += ["lane", "lane_position"]
     if to_status == Idea.Status.SHIPPED:
         idea.shipped_at = timezone.now()
         idea.impact_check_due = timezone.localdate() + dt.timedelta(

@@ -115,6 +115,18 @@ def test_shipped_declined_and_merged_ideas_cannot_be_moved(manager, board):
     assert _lane("now") == []
 
 
+def test_a_declined_idea_leaves_the_roadmap_and_does_not_come_back_when_reopened(manager, board):
+    Idea.objects.filter(pk=board["A"].pk).update(public=True)
+    services.change_idea_status(idea=board["A"], to_status="declined", by=manager)
+    services.change_idea_status(idea=board["A"], to_status="under_review", by=manager)
+
+    assert _lane("now") == ["B", "C"]
+    assert "A" in [i.title for i in roadmap.unplaced_ideas()]
+    assert all(lane.ideas == [] for lane in roadmap.public_lanes())
+    board["A"].refresh_from_db()
+    assert (board["A"].lane, board["A"].lane_position) == ("", 0)
+
+
 def test_shipping_saves_the_note_and_walks_the_statuses(manager, board):
     result = roadmap.ship_idea(
         idea=board["A"], release_note="  One page now. ", by=manager, public=True
