@@ -145,7 +145,11 @@ class QuestionForm(forms.Form):
                 self.add_error("show_if_op", "Choose a condition.")
             else:
                 referenced = next(q for q in self.earlier if q.key == ref_key)
-                plain = {"kind": referenced.kind}
+                plain = {
+                    "kind": referenced.kind,
+                    "choices": referenced.choices,
+                    "allow_other": referenced.allow_other,
+                }
                 show_if = {"question": ref_key, "op": op}
                 if op != "answered" or data.get("show_if_value"):
                     show_if["value"] = coerce_rule_value(plain, op, data.get("show_if_value", ""))
@@ -155,9 +159,12 @@ class QuestionForm(forms.Form):
         if end_op and data.get("kind") in QUESTION_TYPES:
             end_if = {"op": end_op}
             if end_op != "answered" or data.get("end_if_value"):
-                end_if["value"] = coerce_rule_value(
-                    {"kind": data["kind"]}, end_op, data.get("end_if_value", "")
-                )
+                own = {
+                    "kind": data["kind"],
+                    "choices": data.get("choices") or [],
+                    "allow_other": data.get("allow_other"),
+                }
+                end_if["value"] = coerce_rule_value(own, end_op, data.get("end_if_value", ""))
         data["end_if"] = end_if
         return data
 

@@ -198,8 +198,34 @@ def coerce_rule_value(referenced: dict, op: str, raw: str):
     if op == "answered":
         return raw.lower() not in ("no", "false", "0")
     if op == "in":
-        return [_coerce_one(referenced, part.strip()) for part in raw.split(",") if part.strip()]
+        return [_coerce_one(referenced, part) for part in _listed_values(referenced, raw)]
     return _coerce_one(referenced, raw)
+
+
+def _listed_values(referenced: dict, raw: str) -> list[str]:
+    """The comma-separated values of ``raw``; a choice of ``referenced`` that holds a
+    comma ("No, never") is one value, not two."""
+    parts = raw.split(",")
+    options = set(referenced.get("choices") or [])
+    if referenced.get("allow_other"):
+        options.add(OTHER)
+    values: list[str] = []
+    start = 0
+    while start < len(parts):
+        # The longest run of parts from here that names a choice, else one part.
+        end = next(
+            (
+                end
+                for end in range(len(parts), start + 1, -1)
+                if ",".join(parts[start:end]).strip() in options
+            ),
+            start + 1,
+        )
+        value = ",".join(parts[start:end]).strip()
+        if value:
+            values.append(value)
+        start = end
+    return values
 
 
 def _coerce_one(referenced: dict, raw: str):

@@ -117,3 +117,17 @@ def test_builder_strings_are_coerced_to_typed_values():
     assert coerce_rule_value(q("a", "nps"), "in", "1, 2,3") == [1, 2, 3]
     assert coerce_rule_value(q("a", "yes_no"), "eq", "Yes") == "yes"
     assert coerce_rule_value(q("a", "short_text"), "answered", "") is True
+
+
+def test_is_one_of_keeps_a_choice_that_holds_a_comma_whole():
+    renew = q("renew", "single", choices=["Yes, for sure", "Maybe", "No, never"], allow_other=True)
+    assert coerce_rule_value(renew, "in", "No, never,Maybe , Other") == [
+        "No, never",
+        "Maybe",
+        "Other",
+    ]
+    # A part that names no choice stays apart, so validation names it.
+    assert coerce_rule_value(renew, "in", "Maybe, Perhaps, never") == ["Maybe", "Perhaps", "never"]
+    # The longest choice wins where one holds another.
+    both = q("b", "multiple", choices=["A", "B", "A, B"])
+    assert coerce_rule_value(both, "in", "A, B, B") == ["A, B", "B"]

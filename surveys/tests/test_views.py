@@ -348,6 +348,43 @@ def test_logic_with_a_wrong_value_shows_a_form_error(client, manager):
     assert survey.questions.count() == 2
 
 
+def test_an_is_one_of_rule_takes_choices_that_hold_a_comma(client, manager):
+    survey = make_survey(
+        status=Survey.Status.DRAFT,
+        questions=[
+            {
+                "key": "renew",
+                "kind": "single",
+                "text": "Will you renew?",
+                "choices": ["Yes, for sure", "Maybe", "No, never"],
+            }
+        ],
+    )
+    client.force_login(manager)
+    page = client.post(
+        reverse("surveys:question_new", args=[survey.pk]),
+        {
+            "kind": "short_text",
+            "text": "What would change your mind?",
+            "show_if_question": "renew",
+            "show_if_op": "in",
+            "show_if_value": "Maybe, No, never",
+        },
+    )
+    assert page.status_code == 302
+    follow_up = survey.questions.get(kind="short_text")
+    assert follow_up.show_if["value"] == ["Maybe", "No, never"]
+
+    # The edit form shows the rule as typed, and saving it unchanged keeps it.
+    edit = reverse("surveys:question_edit", args=[survey.pk, follow_up.pk])
+    form = client.get(edit).context["form"]
+    assert form.initial["show_if_value"] == "Maybe, No, never"
+    data = {name: value for name, value in form.initial.items() if value not in (None, False)}
+    assert client.post(edit, data).status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.show_if["value"] == ["Maybe", "No, never"]
+
+
 def test_choice_question_without_choices_shows_a_form_error(client, manager):
     survey = make_survey(status=Survey.Status.DRAFT)
     client.force_login(manager)
