@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterable, Iterator
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from feedback.csv_safety import neutralise_formula
@@ -82,12 +83,19 @@ def csv_lines(questions: list[Question], responses: Iterable[Response]) -> Itera
 _BREAKS = {"\x0b", "\x0c"}
 
 
-def _xlsx_cell(value):
-    """``value`` without the control characters an XLSX file cannot hold (XML forbids
-    them; openpyxl refuses them): an answer may have any that a paste brings along."""
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub(lambda m: "\n" if m.group() in _BREAKS else "", value)
-    return value
+def _xlsx_cell(sheet, value):
+    """``value`` as a workbook cell: text without the control characters an XLSX file
+    cannot hold (XML forbids them; openpyxl refuses them; a paste may bring any), and
+    stored as text even when it starts like a formula. A text cell is never run, so
+    unlike the CSV it needs no leading quote: "+1 for support" stays as written."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub(lambda m: "\n" if m.group() in _BREAKS else "", value)
+    if not value.startswith("="):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"  # openpyxl takes "=…" for a formula
+    return cell
 
 
 def xlsx_bytes(title: str, questions: list[Question], responses: Iterable[Response]) -> bytes:
@@ -98,7 +106,7 @@ def xlsx_bytes(title: str, questions: list[Question], responses: Iterable[Respon
     )
     sheet.append(header(questions))
     for row in rows(questions, responses):
-        sheet.append([neutralise_formula(_xlsx_cell(v)) for v in row])
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -121,13 +121,36 @@ def test_xlsx_export_takes_answers_and_titles_with_control_characters(client, st
     values = dict(zip(header, row, strict=True))
     assert values["why"] == "First line\nsecond line[0m"
     assert values["plan"] == "Other: Team"
-    assert values["note"] == "'=1+1"  # no formula once the control character is gone
+    assert values["note"] == "=1+1"  # text, not a formula, once the control character is gone
     assert all(cell.data_type != "f" for cell in next(sheet.iter_rows(min_row=2)))
     # The CSV keeps the text as it was given.
     text = b"".join(
         client.get(reverse("surveys:export_csv", args=[survey.pk])).streaming_content
     ).decode("utf-8-sig")
     assert "First line\x0bsecond line\x1b[0m" in text
+
+
+def test_xlsx_export_keeps_answers_that_start_like_a_formula_as_text(client, staff_member):
+    """A workbook cell holding text is never run, so the answers are given as written
+    (the CSV, which a spreadsheet reads as it likes, puts a quote before them)."""
+    survey = make_survey(questions=[{"key": "why", "kind": "short_text", "text": "Why?"}])
+    texts = ["+1 for support", "-- slow", "@team thanks", '=HYPERLINK("http://x","y")']
+    for text in texts:
+        answer(survey, {"why": text})
+    client.force_login(staff_member)
+
+    page = client.get(reverse("surveys:export_xlsx", args=[survey.pk]))
+
+    sheet = load_workbook(io.BytesIO(page.content)).active
+    cells = [row[5] for row in sheet.iter_rows(min_row=2)]
+    assert [cell.value for cell in cells] == texts
+    assert {cell.data_type for cell in cells} == {"s"}
+    csv_text = b"".join(
+        client.get(reverse("surveys:export_csv", args=[survey.pk])).streaming_content
+    ).decode("utf-8-sig")
+    assert [row[5] for row in list(csv.reader(io.StringIO(csv_text)))[1:]] == [
+        f"'{text}" for text in texts
+    ]
 
 
 @pytest.mark.parametrize(
