@@ -363,10 +363,15 @@ def remove_evidence(*, request: CustomizationRequest, feedback_ids: Iterable[int
     return deleted
 
 
-def create_request_from_feedback(*, feedback: Feedback, requested_by=None) -> CustomizationRequest:
+def create_request_from_feedback(
+    *, feedback: Feedback, requested_by=None
+) -> tuple[CustomizationRequest, bool]:
     """One click on a feedback: a request for its customer with the feedback as evidence.
 
-    Raises ``ValidationError`` when the feedback has no customer record.
+    Returns ``(request, created)``. Clicking again (a double submit, a second tab) finds
+    the open request made from this feedback instead of opening a copy: clicks on one
+    feedback are serialised by a row lock on it. Raises ``ValidationError`` when the
+    feedback has no customer record.
     """
     if feedback.customer_id is None:
         raise ValidationError(
@@ -374,14 +379,27 @@ def create_request_from_feedback(*, feedback: Feedback, requested_by=None) -> Cu
         )
     text = " ".join(feedback.text.split())
     title = text if len(text) <= 120 else text[:117].rstrip() + "…"
-    return create_customization_request(
-        title=title,
-        description=feedback.text,
-        customer=feedback.customer,
-        product=feedback.product,
-        requested_by=requested_by,
-        feedback_ids=[feedback.pk],
-    )
+    with transaction.atomic():
+        list(Feedback.objects.select_for_update().filter(pk=feedback.pk).values("pk"))
+        made_before = (
+            CustomizationRequest.objects.filter(
+                customer_id=feedback.customer_id, title=title, evidence_links__feedback=feedback
+            )
+            .exclude(status__in=[Status.DELIVERED, Status.DECLINED])
+            .order_by("id")
+            .first()
+        )
+        if made_before is not None:
+            return made_before, False
+        request = create_customization_request(
+            title=title,
+            description=feedback.text,
+            customer=feedback.customer,
+            product=feedback.product,
+            requested_by=requested_by,
+            feedback_ids=[feedback.pk],
+        )
+    return request, True
 
 
 def create_request_from_theme(

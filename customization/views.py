@@ -196,11 +196,16 @@ def request_evidence_remove(request, pk: int, feedback_pk: int):
 def request_from_feedback(request, feedback_pk: int):
     feedback = get_feedback_for_user(request.user, feedback_pk)
     try:
-        obj = services.create_request_from_feedback(feedback=feedback, requested_by=request.user)
+        obj, created = services.create_request_from_feedback(
+            feedback=feedback, requested_by=request.user
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("feedback:detail", pk=feedback.pk)
-    messages.success(request, "Customization request created with this feedback as evidence.")
+    if created:
+        messages.success(request, "Customization request created with this feedback as evidence.")
+    else:
+        messages.info(request, "This feedback's customization request is already open: here it is.")
     return redirect("customization:request_detail", pk=obj.pk)
 
 

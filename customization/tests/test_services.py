@@ -223,14 +223,28 @@ def test_one_click_from_a_feedback(population, staff_member):
     feedback = FeedbackFactory(
         customer=population["Cora"], text="Please add <b>dark mode</b> to the portal"
     )
-    request = services.create_request_from_feedback(feedback=feedback, requested_by=staff_member)
-    assert request.customer == population["Cora"]
+    request, created = services.create_request_from_feedback(
+        feedback=feedback, requested_by=staff_member
+    )
+    assert created and request.customer == population["Cora"]
     assert request.title == "Please add <b>dark mode</b> to the portal"
     assert list(request.evidence.all()) == [feedback]
     assert list(selectors.requests_for_feedback(feedback)) == [request]
     anonymous = FeedbackFactory(customer=None)
     with pytest.raises(ValidationError):
         services.create_request_from_feedback(feedback=anonymous)
+
+
+def test_a_second_click_on_a_feedback_finds_its_open_request(population, staff_member):
+    feedback = FeedbackFactory(customer=population["Cora"], text="Dark mode please")
+    first, _ = services.create_request_from_feedback(feedback=feedback)
+    again, created = services.create_request_from_feedback(feedback=feedback)
+    assert (again, created) == (first, False)
+    assert CustomizationRequest.objects.count() == 1
+    # Once that request is closed, a click opens a new one.
+    services.change_request_status(request=first, to_status="declined")
+    reopened, created = services.create_request_from_feedback(feedback=feedback)
+    assert created and reopened != first
 
 
 def test_from_a_theme_the_segment_members_feedback_is_the_evidence(population, emea):

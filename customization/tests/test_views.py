@@ -306,6 +306,15 @@ def test_one_click_request_from_a_feedback(client, staff_member, population):
     assert (
         "We need SSO" in page and reverse("customization:request_detail", args=[request.pk]) in page
     )
+    # A double submit, or the button pressed again later, leads to the same request.
+    response = client.post(
+        reverse("customization:request_from_feedback", args=[feedback.pk]), follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse(
+        "customization:request_detail", args=[request.pk]
+    )
+    assert "already open" in response.content.decode()
+    assert CustomizationRequest.objects.count() == 1
 
 
 def test_a_feedback_without_customer_gets_a_message_not_an_error(client, staff_member):
