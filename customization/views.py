@@ -157,6 +157,13 @@ def request_status(request, pk: int):
                 delivery_note=data["delivery_note"] or None,
             )
         except ValidationError as exc:
+            obj = selectors.get_request_for_user(request.user, pk, MANAGE)
+            if obj.status == data["status"]:
+                # A double submit, or someone made the same move meanwhile: nothing to undo.
+                messages.info(
+                    request, f"This request is already {obj.get_status_display().lower()}."
+                )
+                return redirect("customization:request_detail", pk=obj.pk)
             add_service_errors(form, exc)
         else:
             messages.success(request, f"Moved to {services.Status(data['status']).label.lower()}.")

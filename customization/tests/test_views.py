@@ -293,6 +293,24 @@ def test_editing_keeps_a_product_theme_and_owner_no_longer_offered(
     assert owner not in form.fields["owner"].queryset
 
 
+def test_a_status_change_sent_twice_is_not_an_error(client, manager, request_obj):
+    client.force_login(manager)
+    url = reverse("customization:request_status", args=[request_obj.pk])
+    assert client.post(url, {"status": "assessed"}).status_code == 302
+    response = client.post(url, {"status": "assessed"}, follow=True)
+    assert response.status_code == 200
+    assert "already assessed" in response.content.decode()
+    assert list(request_obj.history.values_list("to_status", flat=True)) == [
+        "requested",
+        "assessed",
+    ]
+    # Someone declined it meanwhile: a move from the stale page is still refused.
+    services.change_request_status(request=request_obj, to_status="declined")
+    response = client.post(url, {"status": "accepted"})
+    assert response.status_code == 400
+    assert "A declined request cannot become accepted" in response.content.decode()
+
+
 def test_one_click_request_from_a_feedback(client, staff_member, population):
     client.force_login(staff_member)
     feedback = FeedbackFactory(customer=population["Bolt"], text="We need SSO")
