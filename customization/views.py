@@ -177,14 +177,18 @@ def request_evidence_add(request, pk: int):
     obj = selectors.get_request_for_user(request.user, pk)
     form = EvidenceForm(request.POST)
     if form.is_valid():
+        feedback_pk = form.cleaned_data["feedback"]
         try:
-            services.add_evidence(
-                request=obj, feedback_ids=[form.cleaned_data["feedback"]], added_by=request.user
+            added = services.add_evidence(
+                request=obj, feedback_ids=[feedback_pk], added_by=request.user
             )
         except ValidationError as exc:
             form.add_error("feedback", exc.messages)
         else:
-            messages.success(request, "Evidence linked.")
+            if added:
+                messages.success(request, "Evidence linked.")
+            else:
+                messages.info(request, f"Feedback #{feedback_pk} is already linked as evidence.")
             return redirect("customization:request_detail", pk=obj.pk)
     return _detail(request, obj, status=400, evidence_form=form)
 
@@ -193,8 +197,10 @@ def request_evidence_add(request, pk: int):
 @require_POST
 def request_evidence_remove(request, pk: int, feedback_pk: int):
     obj = selectors.get_request_for_user(request.user, pk, MANAGE)
-    services.remove_evidence(request=obj, feedback_ids=[feedback_pk])
-    messages.success(request, "Evidence unlinked.")
+    if services.remove_evidence(request=obj, feedback_ids=[feedback_pk]):
+        messages.success(request, "Evidence unlinked.")
+    else:
+        messages.info(request, f"Feedback #{feedback_pk} was no longer linked as evidence.")
     return redirect("customization:request_detail", pk=obj.pk)
 
 

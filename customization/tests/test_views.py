@@ -293,6 +293,19 @@ def test_editing_keeps_a_product_theme_and_owner_no_longer_offered(
     assert owner not in form.fields["owner"].queryset
 
 
+def test_evidence_linked_or_unlinked_twice_says_so(client, manager, request_obj):
+    client.force_login(manager)
+    feedback = request_obj.evidence.get()
+    add = reverse("customization:request_evidence_add", args=[request_obj.pk])
+    response = client.post(add, {"feedback": feedback.pk}, follow=True)
+    assert f"Feedback #{feedback.pk} is already linked" in response.content.decode()
+    remove = reverse("customization:request_evidence_remove", args=[request_obj.pk, feedback.pk])
+    assert "Evidence unlinked." in client.post(remove, follow=True).content.decode()
+    response = client.post(remove, follow=True)
+    assert f"Feedback #{feedback.pk} was no longer linked" in response.content.decode()
+    assert not request_obj.evidence.exists()
+
+
 def test_a_status_change_sent_twice_is_not_an_error(client, manager, request_obj):
     client.force_login(manager)
     url = reverse("customization:request_status", args=[request_obj.pk])
