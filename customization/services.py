@@ -44,9 +44,13 @@ THEME_EVIDENCE_LIMIT = 50
 # --- preferences -------------------------------------------------------------------------------
 
 
-def _clean_preference(key: str, value: str, source: str) -> tuple[str, str]:
+def _clean_preference(
+    key: str, value: str, source: str, stated_on: dt.date | None
+) -> tuple[str, str]:
     key, value = (key or "").strip(), (value or "").strip()
     errors = {}
+    if stated_on is not None and stated_on > timezone.localdate():
+        errors["stated_on"] = ["A preference cannot be stated on a future date."]
     if not key:
         errors["key"] = ["Name the preference."]
     elif len(key) > 80:
@@ -73,9 +77,10 @@ def set_customer_preference(
 ) -> CustomerPreference:
     """Record what a customer prefers; a key they stated before gets the new value.
 
-    Raises ``ValidationError`` for an empty key or value or an unknown source.
+    Raises ``ValidationError`` for an empty key or value, an unknown source or a date
+    in the future.
     """
-    key, value = _clean_preference(key, value, source)
+    key, value = _clean_preference(key, value, source, stated_on)
     preference, _ = CustomerPreference.objects.update_or_create(
         customer=customer,
         key=key,
@@ -100,12 +105,14 @@ def update_customer_preference(
 ) -> CustomerPreference:
     """Change a stated preference; its key must stay unique for the customer.
 
-    Raises ``ValidationError`` for empty values, an unknown source or a taken key.
+    Raises ``ValidationError`` for empty values, an unknown source, a date in the future
+    or a taken key.
     """
     key, value = _clean_preference(
         preference.key if key is None else key,
         preference.value if value is None else value,
         source or preference.source,
+        stated_on,
     )
     taken = (
         CustomerPreference.objects.filter(customer_id=preference.customer_id, key=key)

@@ -246,3 +246,15 @@ def test_a_rule_value_with_a_nul_character_is_a_400_not_a_500(population, segmen
     response = client.patch(f"{SEGMENTS}{segment.pk}/", {"rules": rules}, format="json")
     assert response.status_code == 400
     assert not Segment.objects.filter(name="Nul").exists()
+
+
+def test_a_preference_stated_in_the_future_is_a_400(population, staff_member):
+    client = user_client(staff_member)
+    url = f"/api/v1/customers/{population['Acme'].pk}/preferences/"
+    response = client.post(url, {"key": "language", "value": "fr", "stated_on": "9999-12-31"})
+    assert response.status_code == 400 and "stated_on" in response.json()["errors"]
+    assert not CustomerPreference.objects.exists()
+    pk = client.post(url, {"key": "language", "value": "fr"}).json()["id"]
+    response = client.patch(f"{url}{pk}/", {"stated_on": "9999-12-31"})
+    assert response.status_code == 400 and "stated_on" in response.json()["errors"]
+    assert CustomerPreference.objects.get().stated_on.year != 9999
