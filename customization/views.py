@@ -132,8 +132,11 @@ def request_edit(request, pk: int | None = None):
             initial = {name: getattr(obj, name) for name in services.EDITABLE}
         else:
             for name in ("customer", "segment"):
-                if request.GET.get(name, "").isdigit():
-                    initial[name] = int(request.GET[name])
+                value = request.GET.get(name, "")
+                # ASCII digits of a plausible id only: "²" passes isdigit() and a
+                # 5,000-digit string int() refuses; either is simply no pre-selection.
+                if value.isascii() and value.isdigit() and len(value) <= 18:
+                    initial[name] = int(value)
         form = RequestForm(initial=initial, current=obj)
         status = 200
     return render(

@@ -506,3 +506,14 @@ def test_members_curated_in_the_admin_update_the_count_and_the_value(client, pop
     assert request.value_at_stake == Decimal(420000)
     page = client.get(reverse("customization:segments")).content.decode()
     assert '<td class="num">2</td>' in page
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 5000, "-1", "abc"])
+def test_a_new_request_link_with_an_odd_customer_or_segment_preselects_nothing(
+    client, manager, value
+):
+    client.force_login(manager)
+    url = reverse("customization:request_create")
+    response = client.get(url, {"customer": value, "segment": value})
+    assert response.status_code == 200
+    assert response.context["form"].initial == {}
