@@ -85,6 +85,7 @@ def _detail(request, obj, *, status: int = 200, **forms):
             "history": selectors.request_history(obj),
             "evidence": selectors.request_evidence(obj),
             "loop_messages": loop_messages_for(customization_request=obj)[:LOOP_MESSAGES_SHOWN],
+            "loop_messages_total": obj.loop_messages.count(),
             "transitions": [
                 (value, services.Status(value).label) for value in services.allowed_transitions(obj)
             ],

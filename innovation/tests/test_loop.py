@@ -255,6 +255,20 @@ def test_a_delivered_customization_tells_its_customer_and_consenting_evidence(de
     assert set(LoopMessage.objects.values_list("customization_request", flat=True)) == {request.pk}
 
 
+def test_a_request_page_counts_everyone_told_beyond_the_listed_ones(
+    delivered, client, manager, monkeypatch
+):
+    from customization import views
+
+    request = delivered[0]
+    assert close_the_loop_task(customization_request_id=request.pk) == 2
+    monkeypatch.setattr(views, "LOOP_MESSAGES_SHOWN", 1)
+    client.force_login(manager)
+    body = client.get(reverse("customization:request_detail", args=[request.pk])).content
+    assert 'Customers told <small class="count">2</small>' in body.decode()
+    assert "The latest 1 are listed." in body.decode()
+
+
 def test_a_request_not_delivered_yet_announces_nothing(delivered):
     request = delivered[0]
     CustomizationRequest.objects.filter(pk=request.pk).update(status="delivering")
