@@ -55,10 +55,6 @@ class TagNameField(serializers.CharField):
         return value
 
 
-# Themes that count (insights' Theme.Status active and proposed; archived and merged do not).
-_LIVE_THEME_STATUSES = ("active", "proposed")
-
-
 class FeedbackSerializer(serializers.Serializer):
     """One feedback: what was said, where, its triage state and its analysis.
 
@@ -141,12 +137,12 @@ class FeedbackSerializer(serializers.Serializer):
     def get_themes(self, obj: Feedback) -> list[dict]:
         """The active and proposed themes the feedback carries, strongest first. A feedback
         just recorded has none yet (its analysis runs after it is stored)."""
+        from insights.theme_selectors import feedback_theme_links
+
         prefetched = "themes" in getattr(obj, "_prefetched_objects_cache", {})
         if not prefetched and obj.analysed_at is None:
             return []
-        links = obj.themes.all() if prefetched else obj.themes.select_related("theme")
-        links = [link for link in links if link.theme.status in _LIVE_THEME_STATUSES]
-        links.sort(key=lambda link: (-link.score, link.theme.name.lower()))
+        links = feedback_theme_links(obj)
         return [
             {
                 "id": link.theme_id,

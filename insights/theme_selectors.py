@@ -204,3 +204,26 @@ def theme_detail(theme: Theme) -> dict:
 
 def active_theme_model() -> ThemeModel | None:
     return ThemeModel.objects.active().first()
+
+
+def feedback_theme_links(feedback: Feedback) -> list[FeedbackTheme]:
+    """The themes ``feedback`` carries that take feedback (active, proposed), strongest
+    first. Reads the prefetched ``themes__theme`` links when there are any (the feedback
+    page and the API list), else one query."""
+    if "themes" in getattr(feedback, "_prefetched_objects_cache", {}):
+        links = feedback.themes.all()
+    else:
+        links = feedback.themes.select_related("theme")
+    return sorted(
+        (link for link in links if link.theme.status in Theme.ASSIGNABLE_STATUSES),
+        key=lambda link: (-link.score, link.theme.name.lower()),
+    )
+
+
+def themes_to_add(links: list[FeedbackTheme]) -> list[Theme]:
+    """The themes a manager may add by hand to a feedback carrying ``links``."""
+    return list(
+        Theme.objects.assignable()
+        .exclude(pk__in=[link.theme_id for link in links])
+        .order_by("name")
+    )

@@ -52,7 +52,7 @@ class ThemeModel(models.Model):
 class ThemeQuerySet(models.QuerySet):
     def assignable(self):
         """Themes new feedback can land in: active and proposed, not archived or merged."""
-        return self.filter(status__in=[Theme.Status.ACTIVE, Theme.Status.PROPOSED])
+        return self.filter(status__in=Theme.ASSIGNABLE_STATUSES)
 
     def in_use(self):
         """Themes of the curated codebook: active, not proposed, archived or merged (what
@@ -72,6 +72,9 @@ class Theme(models.Model):
         ACTIVE = "active", "Active"
         ARCHIVED = "archived", "Archived"
         MERGED = "merged", "Merged"
+
+    # The statuses of themes that take feedback (see ThemeQuerySet.assignable).
+    ASSIGNABLE_STATUSES = (Status.ACTIVE, Status.PROPOSED)
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, unique=True)

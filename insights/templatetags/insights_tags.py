@@ -2,12 +2,11 @@
 
 from django import template
 
-from ..models import FeedbackTheme, Theme
+from .. import theme_selectors
+from ..models import FeedbackTheme
 from ..theme_views import CURATE
 
 register = template.Library()
-
-_LIVE = (Theme.Status.ACTIVE, Theme.Status.PROPOSED)
 
 
 @register.inclusion_tag("insights/_feedback_themes.html", takes_context=True)
@@ -15,25 +14,14 @@ def feedback_themes(context, feedback):
     """The themes ``feedback`` carries (strongest first, with how each was given) and, for
     those who curate the codebook, the themes that can be added by hand."""
     user = context["request"].user
-    links = sorted(
-        (link for link in feedback.themes.all() if link.theme.status in _LIVE),
-        key=lambda link: (-link.score, link.theme.name.lower()),
-    )
+    links = theme_selectors.feedback_theme_links(feedback)
     can_curate = user.has_perm(CURATE)
-    addable = []
-    if can_curate:
-        linked = {link.theme_id for link in links}
-        addable = [
-            theme
-            for theme in Theme.objects.filter(status__in=_LIVE).order_by("name")
-            if theme.pk not in linked
-        ]
     return {
         "feedback": feedback,
         "links": links,
         "manual": FeedbackTheme.Source.MANUAL,
         "can_curate": can_curate,
         "can_view_themes": user.has_perm("feedback.view_insights"),
-        "addable": addable,
+        "addable": theme_selectors.themes_to_add(links) if can_curate else [],
         "csrf_token": context.get("csrf_token"),
     }
