@@ -16,6 +16,7 @@ from accounts.decorators import permission_required
 from accounts.forms import add_service_errors
 from feedback.models import Customer
 from feedback.selectors import get_feedback_for_user
+from innovation.forms import whole_number
 from innovation.loop import LOOP_MESSAGES_SHOWN, loop_messages_for
 from insights.models import Theme
 
@@ -133,11 +134,9 @@ def request_edit(request, pk: int | None = None):
             initial = {name: getattr(obj, name) for name in services.EDITABLE}
         else:
             for name in ("customer", "segment"):
-                value = request.GET.get(name, "")
-                # ASCII digits of a plausible id only: "²" passes isdigit() and a
-                # 5,000-digit string int() refuses; either is simply no pre-selection.
-                if value.isascii() and value.isdigit() and len(value) <= 18:
-                    initial[name] = int(value)
+                value = whole_number(request.GET.get(name, ""))
+                if value is not None:
+                    initial[name] = value
         form = RequestForm(initial=initial, current=obj)
         status = 200
     return render(

@@ -41,7 +41,7 @@ def alert_list(request):
 @require_GET
 def alert_count(request):
     """JSON for the navigation's badge: how many alerts nobody has looked at yet."""
-    response = JsonResponse({"open": Alert.objects.filter(status=Alert.Status.OPEN).count()})
+    response = JsonResponse({"open": selectors.open_alert_count()})
     response["Cache-Control"] = "no-store"
     return response
 
@@ -302,21 +302,6 @@ def forecast_list(request):
     )
 
 
-# The periods the trends page compares (days before today against the same before that).
-TREND_PERIODS = (7, 14, 30, 90)
-
-
-def trends_query(scope) -> str:
-    """The trends page's query for a dashboard scope: its product, and its period when the
-    dashboard shows one of the trends page's periods."""
-    query = {}
-    if scope.product is not None:
-        query["product"] = scope.product.slug
-    if scope.days in TREND_PERIODS:
-        query["days"] = scope.days
-    return urlencode(query)
-
-
 @permission_required("feedback.view_insights")
 @require_GET
 def trends(request):
@@ -328,7 +313,7 @@ def trends(request):
         days = int(request.GET.get("days", 30))
     except ValueError:
         days = 30
-    days = days if days in TREND_PERIODS else 30
+    days = days if days in trend_stats.TREND_PERIODS else 30
     # Every product, active ones first: an inactive one keeps its history (as on the
     # dashboard, whose link brings its product here).
     products = list(Product.objects.order_by("-active", "name"))

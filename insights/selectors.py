@@ -41,6 +41,13 @@ def sentiment_models():
     return SentimentModel.objects.select_related("activated_by").order_by("-version")
 
 
+def open_alert_count() -> int:
+    """Alerts nobody has acknowledged or resolved yet (the navigation's badge)."""
+    from .models import Alert
+
+    return Alert.objects.filter(status=Alert.Status.OPEN).count()
+
+
 def labelled_feedback_counts() -> dict[str, int]:
     from .models import SentimentCorrection
 

@@ -4,6 +4,7 @@ and tests, and weekly control charts, all from the daily rollup."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils import timezone
@@ -20,6 +21,21 @@ METRIC_LABELS = {
     "csat_satisfied": "CSAT satisfied share (4–5)",
     "ces_average": "Average CES (1–7)",
 }
+
+
+# The periods the trends page compares (days before today against the same before that).
+TREND_PERIODS = (7, 14, 30, 90)
+
+
+def trends_query(scope) -> str:
+    """The trends page's query for a dashboard scope: its product, and its period when the
+    dashboard shows one of the trends page's periods."""
+    query = {}
+    if scope.product is not None:
+        query["product"] = scope.product.slug
+    if scope.days in TREND_PERIODS:
+        query["days"] = scope.days
+    return urlencode(query)
 
 
 def period_comparison(

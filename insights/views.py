@@ -11,7 +11,7 @@ from accounts.decorators import permission_required
 from feedback.selectors import get_feedback_for_user
 
 from . import dashboard as dashboard_data
-from . import exports, model_training, monitoring_views, runs, selectors
+from . import exports, model_training, runs, selectors, trends
 from .forms import DashboardFilterForm
 from .models import AnalysisRun, SentimentModel
 
@@ -67,7 +67,7 @@ def dashboard(request):
             "filters": filters,
             "scope": scope,
             "query": urlencode(scope.query()),
-            "trends_query": monitoring_views.trends_query(scope),
+            "trends_query": trends.trends_query(scope),
             "pending": selectors.pending_analysis_count(),
             **data,
         },
